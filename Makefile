@@ -1,0 +1,46 @@
+# The supergraph platform. `make help` lists the targets.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+# Every module of the workspace (go.work); `go test ./...` at the root matches nothing.
+MODULES := $(shell go list -m -f '{{.Dir}}')
+# Pinned developer tools live in tools/go.mod, outside the workspace so their
+# dependencies never change the services' build list.
+TOOL := cd tools && GOWORK=off go tool
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+.PHONY: run
+run: ## run the whole platform locally (starts or reuses PostgreSQL and Redis)
+	@scripts/run.sh
+
+.PHONY: test
+test: ## run every module's tests against real PostgreSQL and Redis
+	@scripts/services.sh ensure
+	@for m in $(MODULES); do echo "== test $${m#$(CURDIR)/}"; (cd $$m && go test -count=1 -timeout 15m ./...); done
+
+.PHONY: generate
+generate: generate-sqlc generate-gqlgen ## regenerate all generated code (sqlc, gqlgen, composed supergraph)
+
+.PHONY: generate-sqlc
+generate-sqlc: ## regenerate the sqlc query packages from sql/
+	$(TOOL) sqlc -f ../sqlc.yaml generate
+
+.PHONY: generate-gqlgen
+generate-gqlgen: ## regenerate every subgraph's gqlgen code from graph/*.graphqls
+	cd subgraphs && go run ./internal/gqlgen
+
+.PHONY: verify
+verify: generate lint ## regenerate everything and fail on any difference; lint
+	@git add -N . && git diff --exit-code --stat || { echo "generated code is stale: run 'make generate' and commit"; exit 1; }
+
+.PHONY: lint
+lint: bin/staticcheck ## gofmt, go vet, staticcheck and the import rules
+	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@for m in $(MODULES); do (cd $$m && go vet ./... && $(CURDIR)/bin/staticcheck ./...); done
+
+bin/staticcheck: tools/go.mod
+	cd tools && GOWORK=off go build -o ../bin/staticcheck honnef.co/go/tools/cmd/staticcheck

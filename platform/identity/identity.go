@@ -1,0 +1,159 @@
+// Package identity carries the end user's identity from the router to the
+// subgraphs: the router signs a short-lived internal assertion, subgraphs verify
+// it. A request without a valid assertion is anonymous and did not come through
+// the router.
+package identity
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Header is the one request header that carries the assertion to subgraphs.
+// The router strips it (and every other identity header) from client requests.
+const Header = "X-Internal-Assertion"
+
+const (
+	issuer   = "supergraph-router"
+	audience = "supergraph-subgraphs"
+	// TTL is how long an assertion is valid: long enough for one subgraph
+	// request (or a subscription's start), too short to be worth stealing.
+	TTL = time.Minute
+)
+
+// Roles a user can hold.
+const (
+	RoleFreelancer = "FREELANCER"
+	RoleSeller     = "SELLER"
+	RoleModerator  = "MODERATOR"
+	RoleStaff      = "STAFF"
+)
+
+// Principal is who a request acts for. The zero value is anonymous.
+type Principal struct {
+	UserID string   `json:"uid,omitempty"`
+	Roles  []string `json:"roles,omitempty"`
+	// TokenID is the access token's jti, SessionID its refresh-token family;
+	// logout and password changes use them to revoke what the user holds.
+	TokenID   string `json:"tid,omitempty"`
+	SessionID string `json:"sid,omitempty"`
+	// TokenExpiresAt is when the access token expires (Unix seconds).
+	TokenExpiresAt int64 `json:"tokexp,omitempty"`
+}
+
+// Anonymous reports whether no user is signed in.
+func (p Principal) Anonymous() bool { return p.UserID == "" }
+
+// HasRole reports whether p holds role.
+func (p Principal) HasRole(role string) bool { return slices.Contains(p.Roles, role) }
+
+// IsStaff reports whether p holds the STAFF role.
+func (p Principal) IsStaff() bool { return p.HasRole(RoleStaff) }
+
+type claims struct {
+	Principal
+	jwt.RegisteredClaims
+}
+
+// Signer mints assertions; only the router holds one.
+type Signer struct {
+	key ed25519.PrivateKey
+	now func() time.Time
+}
+
+// NewSigner returns a Signer using key.
+func NewSigner(key ed25519.PrivateKey) *Signer { return &Signer{key: key, now: time.Now} }
+
+// Sign returns an assertion for p (anonymous included: the assertion also
+// proves that the request came through the router).
+func (s *Signer) Sign(p Principal) (string, error) {
+	now := s.now()
+	c := claims{Principal: p, RegisteredClaims: jwt.RegisteredClaims{
+		Issuer:    issuer,
+		Audience:  jwt.ClaimStrings{audience},
+		IssuedAt:  jwt.NewNumericDate(now),
+		ExpiresAt: jwt.NewNumericDate(now.Add(TTL)),
+	}}
+	return jwt.NewWithClaims(jwt.SigningMethodEdDSA, c).SignedString(s.key)
+}
+
+// ErrInvalid is returned for a missing, malformed, forged or expired assertion.
+var ErrInvalid = errors.New("invalid internal assertion")
+
+// Verifier checks assertions; every subgraph holds one.
+type Verifier struct {
+	key    ed25519.PublicKey
+	parser *jwt.Parser
+}
+
+// NewVerifier returns a Verifier trusting the router's public key.
+func NewVerifier(key ed25519.PublicKey) *Verifier {
+	return &Verifier{key: key, parser: jwt.NewParser(
+		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
+		jwt.WithIssuer(issuer),
+		jwt.WithAudience(audience),
+		jwt.WithExpirationRequired(),
+		jwt.WithLeeway(5*time.Second),
+	)}
+}
+
+// Verify returns the principal an assertion speaks for.
+func (v *Verifier) Verify(token string) (Principal, error) {
+	var c claims
+	_, err := v.parser.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return v.key, nil })
+	if err != nil {
+		return Principal{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	return c.Principal, nil
+}
+
+type ctxKey struct{}
+
+type requestIdentity struct {
+	principal  Principal
+	fromRouter bool
+}
+
+// Middleware verifies the assertion on every request. A request without a
+// valid one proceeds anonymously and is marked as not from the router.
+func (v *Verifier) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var id requestIdentity
+		if token := r.Header.Get(Header); token != "" {
+			if p, err := v.Verify(token); err == nil {
+				id = requestIdentity{principal: p, fromRouter: true}
+			}
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, id)))
+	})
+}
+
+// WithPrincipal returns ctx carrying p as if it came through the router.
+// WebSocket transports use it after verifying the assertion in the init payload.
+func WithPrincipal(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, ctxKey{}, requestIdentity{principal: p, fromRouter: true})
+}
+
+// FromContext returns the principal of the request; anonymous when unknown.
+func FromContext(ctx context.Context) Principal {
+	id, _ := ctx.Value(ctxKey{}).(requestIdentity)
+	return id.principal
+}
+
+// FromRouter reports whether the request carried a valid router assertion.
+func FromRouter(ctx context.Context) bool {
+	id, _ := ctx.Value(ctxKey{}).(requestIdentity)
+	return id.fromRouter
+}
+
+// Deny-list keys in the users service's Redis database. Logout and password
+// changes write them; the router refuses access tokens that match.
+func DenyTokenKey(jti string) string   { return "auth:deny:jti:" + jti }
+func DenySessionKey(sid string) string { return "auth:deny:sid:" + sid }

@@ -1,0 +1,3 @@
+module supergraph/router
+
+go 1.26.8

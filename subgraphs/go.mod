@@ -1,0 +1,3 @@
+module supergraph/subgraphs
+
+go 1.26.8

@@ -1,0 +1,3 @@
+module supergraph/worker
+
+go 1.26.8
