@@ -1,0 +1,121 @@
+// Package config loads a service's typed configuration from environment
+// variables (service discovery by env, as in the seed) and prints it at start
+// with secrets masked.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+)
+
+// Service is the part of the configuration every service has. A service
+// embeds it in its own struct and pre-fills the defaults that differ per
+// service (address, database, Redis DB) before calling Load.
+type Service struct {
+	HTTPAddr    string `env:"HTTP_ADDR"`
+	DatabaseURL string `env:"DATABASE_URL" secret:"url"`
+	RedisURL    string `env:"REDIS_URL" secret:"url"`
+	// LogFormat is text for development, json for production.
+	LogFormat       string        `env:"LOG_FORMAT" envDefault:"text"`
+	LogLevel        string        `env:"LOG_LEVEL" envDefault:"info"`
+	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
+	// DevDir holds development state such as generated keys (git-ignored).
+	DevDir string `env:"DEV_DIR" envDefault:".dev"`
+}
+
+// Validate checks the fields every service needs.
+func (s Service) Validate() error {
+	var errs []error
+	if s.HTTPAddr == "" {
+		errs = append(errs, errors.New("HTTP_ADDR is required"))
+	}
+	if s.LogFormat != "text" && s.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("LOG_FORMAT must be text or json, got %q", s.LogFormat))
+	}
+	if s.ShutdownTimeout <= 0 {
+		errs = append(errs, errors.New("SHUTDOWN_TIMEOUT must be positive"))
+	}
+	return errors.Join(errs...)
+}
+
+// Validator is implemented by configurations with rules beyond parsing.
+type Validator interface{ Validate() error }
+
+// Load fills cfg, a pointer to a struct, from environment variables named
+// prefix + the field's env tag. Fields keep their pre-filled value when the
+// variable is unset. It then runs Validate when cfg has one.
+func Load(cfg any, prefix string) error {
+	if err := env.ParseWithOptions(cfg, env.Options{Prefix: prefix}); err != nil {
+		return fmt.Errorf("parse environment: %w", err)
+	}
+	if v, ok := cfg.(Validator); ok {
+		if err := v.Validate(); err != nil {
+			return fmt.Errorf("invalid configuration: %w", err)
+		}
+	}
+	return nil
+}
+
+// Log prints every setting of cfg on one line, keyed by its variable name.
+// Fields tagged secret:"true" are masked; secret:"url" masks a URL's password.
+func Log(log *slog.Logger, cfg any, prefix string) {
+	var attrs []any
+	walk(reflect.ValueOf(cfg), prefix, func(name string, f reflect.StructField, v reflect.Value) {
+		attrs = append(attrs, slog.String(name, display(f, v)))
+	})
+	log.Info("configuration", attrs...)
+}
+
+func walk(v reflect.Value, prefix string, visit func(string, reflect.StructField, reflect.Value)) {
+	for v.Kind() == reflect.Pointer {
+		v = v.Elem()
+	}
+	t := v.Type()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name := f.Tag.Get("env")
+		if f.Type.Kind() == reflect.Struct && name == "" && f.Type != reflect.TypeFor[time.Time]() {
+			walk(v.Field(i), prefix+f.Tag.Get("envPrefix"), visit)
+			continue
+		}
+		if name == "" || name == "-" {
+			continue
+		}
+		visit(prefix+strings.Split(name, ",")[0], f, v.Field(i))
+	}
+}
+
+func display(f reflect.StructField, v reflect.Value) string {
+	s := fmt.Sprint(v.Interface())
+	switch f.Tag.Get("secret") {
+	case "true":
+		if s == "" {
+			return ""
+		}
+		return "***"
+	case "url":
+		return maskURL(s)
+	}
+	return s
+}
+
+func maskURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "***"
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "***")
+	}
+	return u.String()
+}

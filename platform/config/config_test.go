@@ -1,0 +1,48 @@
+package config
+
+import (
+	"bytes"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+type testConfig struct {
+	Service
+	Secret string `env:"SIGNING_KEY" secret:"true"`
+	Limit  int    `env:"LIMIT" envDefault:"7"`
+}
+
+func TestLoadPrefixDefaultsAndOverrides(t *testing.T) {
+	t.Setenv("SVC_HTTP_ADDR", ":9999")
+	t.Setenv("SVC_SIGNING_KEY", "hunter2")
+	t.Setenv("SVC_DATABASE_URL", "postgres://app:pw@db:5432/x")
+	cfg := testConfig{Service: Service{HTTPAddr: ":8000", RedisURL: "redis://127.0.0.1:6379/1"}}
+	require.NoError(t, Load(&cfg, "SVC_"))
+	require.Equal(t, ":9999", cfg.HTTPAddr)
+	require.Equal(t, "redis://127.0.0.1:6379/1", cfg.RedisURL, "pre-filled default kept")
+	require.Equal(t, 7, cfg.Limit)
+	require.Equal(t, 15*time.Second, cfg.ShutdownTimeout)
+
+	var buf bytes.Buffer
+	Log(slog.New(slog.NewTextHandler(&buf, nil)), cfg, "SVC_")
+	out := buf.String()
+	require.Contains(t, out, "SVC_HTTP_ADDR=:9999")
+	require.Contains(t, out, "SVC_SIGNING_KEY=***")
+	require.NotContains(t, out, "hunter2")
+	require.NotContains(t, out, ":pw@")
+	require.Contains(t, out, "SVC_LIMIT=7")
+}
+
+func TestLoadRejectsInvalid(t *testing.T) {
+	t.Setenv("SVC_LOG_FORMAT", "xml")
+	cfg := testConfig{Service: Service{HTTPAddr: ":1"}}
+	err := Load(&cfg, "SVC_")
+	require.ErrorContains(t, err, "LOG_FORMAT must be text or json")
+
+	t.Setenv("SVC_LOG_FORMAT", "json")
+	t.Setenv("SVC_SHUTDOWN_TIMEOUT", "soon")
+	require.ErrorContains(t, Load(&cfg, "SVC_"), `invalid duration "soon"`)
+}

@@ -1,0 +1,3 @@
+module supergraph/sql
+
+go 1.26.8
