@@ -119,3 +119,24 @@ func maskURL(raw string) string {
 	}
 	return u.String()
 }
+
+// Subgraph is the configuration every subgraph shares.
+type Subgraph struct {
+	Service
+	// AssertionPublicKey is the router's public key (PEM) for verifying the
+	// internal assertion; empty in development, where the key comes from DevDir.
+	AssertionPublicKey string `env:"ASSERTION_PUBLIC_KEY"`
+	// QueueRedisURL is the task queue's Redis (asynq), where the outbox relay
+	// hands events to the worker.
+	QueueRedisURL string `env:"QUEUE_REDIS_URL" secret:"url"`
+}
+
+// Defaults sets every field of cfg (a pointer to a struct) that has an
+// envDefault tag to that default, ignoring the environment. Services call it
+// first in their DefaultConfig so tests that build a configuration in code get
+// the same defaults as a process that read an empty environment.
+func Defaults(cfg any) {
+	if err := env.ParseWithOptions(cfg, env.Options{Environment: map[string]string{}}); err != nil {
+		panic(fmt.Sprintf("config: invalid envDefault tag: %v", err)) // a programming error, caught by any test
+	}
+}

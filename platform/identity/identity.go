@@ -10,10 +10,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"supergraph/platform/keys"
 )
 
 // Header is the one request header that carries the assertion to subgraphs.
@@ -157,3 +160,24 @@ func FromRouter(ctx context.Context) bool {
 // changes write them; the router refuses access tokens that match.
 func DenyTokenKey(jti string) string   { return "auth:deny:jti:" + jti }
 func DenySessionKey(sid string) string { return "auth:deny:sid:" + sid }
+
+// LoadVerifier returns the verifier for the router's public key given as PEM;
+// when pemKey is empty (development) it reads or creates the router's key in
+// devDir, which the router also uses.
+func LoadVerifier(pemKey, devDir string) (*Verifier, error) {
+	if pemKey != "" {
+		pub, err := keys.ParsePublic([]byte(pemKey))
+		if err != nil {
+			return nil, fmt.Errorf("assertion public key: %w", err)
+		}
+		return NewVerifier(pub), nil
+	}
+	priv, err := keys.LoadOrCreate(DevKeyPath(devDir))
+	if err != nil {
+		return nil, fmt.Errorf("development assertion key: %w", err)
+	}
+	return NewVerifier(priv.Public().(ed25519.PublicKey)), nil
+}
+
+// DevKeyPath is where development setups keep the router's assertion key.
+func DevKeyPath(devDir string) string { return filepath.Join(devDir, "keys", "router-assertion.pem") }

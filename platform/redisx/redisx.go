@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -24,4 +25,17 @@ func Open(ctx context.Context, url string) (*redis.Client, error) {
 		return nil, fmt.Errorf("connect to redis %s: %w", opts.Addr, err)
 	}
 	return client, nil
+}
+
+// AsynqOpt converts a Redis URL (any form go-redis parses, unix sockets
+// included) to asynq's connection options.
+func AsynqOpt(url string) (asynq.RedisClientOpt, error) {
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		return asynq.RedisClientOpt{}, fmt.Errorf("parse queue redis url: %w", err)
+	}
+	return asynq.RedisClientOpt{
+		Network: opts.Network, Addr: opts.Addr, Username: opts.Username,
+		Password: opts.Password, DB: opts.DB, TLSConfig: opts.TLSConfig,
+	}, nil
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/url"
 	"os"
 	"sync"
 	"testing"
@@ -67,12 +68,12 @@ func URL(t testing.TB, schema string) string {
 		defer conn.Close(ctx)
 		_, _ = conn.Exec(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", name))
 	})
-	cfg, err := pgx.ParseConfig(AdminURL())
+	u, err := url.Parse(AdminURL())
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("pgtest: POSTGRES_URL: %v", err)
 	}
-	cfg.Database = name
-	return cfg.ConnString()
+	u.Path = "/" + name
+	return u.String()
 }
 
 // Pool returns a pool on a new database (see URL), closed when the test ends.

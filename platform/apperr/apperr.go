@@ -1,0 +1,73 @@
+// Package apperr holds the domain errors every service returns. One place
+// (gqlserver's error presenter) maps them to GraphQL extensions.code; anything
+// else becomes an opaque INTERNAL_SERVER_ERROR.
+package apperr
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Codes shared by every subgraph and the router (DESIGN §3).
+const (
+	CodeUnauthenticated = "UNAUTHENTICATED"
+	CodeForbidden       = "FORBIDDEN"
+	CodeNotFound        = "NOT_FOUND"
+	CodeBadUserInput    = "BAD_USER_INPUT"
+	CodeConflict        = "CONFLICT"
+	CodeInternal        = "INTERNAL_SERVER_ERROR"
+)
+
+// Error is an error safe to show to the client.
+type Error struct {
+	Code    string
+	Message string
+	// Field names the offending input field, when there is one.
+	Field string
+}
+
+func (e *Error) Error() string {
+	if e.Field != "" {
+		return fmt.Sprintf("%s: %s (%s)", e.Code, e.Message, e.Field)
+	}
+	return e.Code + ": " + e.Message
+}
+
+// Is makes errors.Is(err, apperr.ErrNotFound) match any error with that code.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Message == "" && t.Code == e.Code
+}
+
+// Sentinels for errors.Is comparisons on the code alone.
+var (
+	ErrUnauthenticated = &Error{Code: CodeUnauthenticated}
+	ErrForbidden       = &Error{Code: CodeForbidden}
+	ErrNotFound        = &Error{Code: CodeNotFound}
+	ErrBadUserInput    = &Error{Code: CodeBadUserInput}
+	ErrConflict        = &Error{Code: CodeConflict}
+)
+
+// Unauthenticated: no or an invalid identity.
+func Unauthenticated(msg string) error { return &Error{Code: CodeUnauthenticated, Message: msg} }
+
+// Forbidden: signed in, but not allowed.
+func Forbidden(msg string) error { return &Error{Code: CodeForbidden, Message: msg} }
+
+// NotFound: what names the missing thing ("user").
+func NotFound(what string) error { return &Error{Code: CodeNotFound, Message: what + " not found"} }
+
+// BadInput: field is the input field at fault, in the schema's spelling.
+func BadInput(field, msg string) error {
+	return &Error{Code: CodeBadUserInput, Message: msg, Field: field}
+}
+
+// Conflict: the change collides with existing state (a taken username).
+func Conflict(field, msg string) error { return &Error{Code: CodeConflict, Message: msg, Field: field} }
+
+// As returns the *Error in err's chain.
+func As(err error) (*Error, bool) {
+	var e *Error
+	ok := errors.As(err, &e)
+	return e, ok
+}

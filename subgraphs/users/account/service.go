@@ -1,0 +1,548 @@
+// Package account is the users service's domain: sign-up, sign-in, token
+// rotation and revocation, profiles and roles. Resolvers call it; it owns the
+// transactions, the profile cache and the deny-list.
+package account
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
+	"supergraph/platform/apperr"
+	"supergraph/platform/identity"
+	"supergraph/platform/outbox"
+	"supergraph/platform/pg"
+	"supergraph/platform/tasks"
+	"supergraph/subgraphs/users/store"
+)
+
+// Config tunes the service.
+type Config struct {
+	AccessTTL  time.Duration
+	RefreshTTL time.Duration
+	CacheTTL   time.Duration
+}
+
+// Service implements the users domain.
+type Service struct {
+	pool      *pgxpool.Pool
+	q         *store.Queries
+	rdb       *redis.Client
+	issuer    *Issuer
+	passwords *Passwords
+	cfg       Config
+	log       *slog.Logger
+}
+
+// New returns a Service.
+func New(pool *pgxpool.Pool, rdb *redis.Client, issuer *Issuer, passwords *Passwords, cfg Config, log *slog.Logger) *Service {
+	return &Service{pool: pool, q: store.New(pool), rdb: rdb, issuer: issuer, passwords: passwords, cfg: cfg, log: log}
+}
+
+// User is an account as the rest of the service sees it: never with its
+// password hash.
+type User = store.User
+
+// Session is what sign-up, sign-in and refresh return.
+type Session struct {
+	AccessToken  string
+	RefreshToken string
+	ExpiresAt    time.Time
+	User         User
+}
+
+// RegisterInput is a sign-up request.
+type RegisterInput struct {
+	Email, Username, Password string
+	DisplayName               *string
+	Roles                     []string
+}
+
+// Register creates an account, signs it in and, in the same transaction,
+// queues the WELCOME notification.
+func (s *Service) Register(ctx context.Context, in RegisterInput) (Session, error) {
+	email, err := validateEmail(in.Email)
+	if err != nil {
+		return Session{}, err
+	}
+	if err := validateUsername(in.Username); err != nil {
+		return Session{}, err
+	}
+	if err := validatePassword("password", in.Password); err != nil {
+		return Session{}, err
+	}
+	if err := validateRoles(in.Roles); err != nil {
+		return Session{}, err
+	}
+	displayName := in.Username
+	if in.DisplayName != nil && *in.DisplayName != "" {
+		displayName = *in.DisplayName
+		if err := validateText("displayName", displayName, maxDisplayName); err != nil {
+			return Session{}, err
+		}
+	}
+	hash, err := s.passwords.Hash(in.Password)
+	if err != nil {
+		return Session{}, fmt.Errorf("hash password: %w", err)
+	}
+
+	var user User
+	var refresh string
+	family := uuid.New()
+	err = pg.Transact(ctx, s.pool, func(tx pgx.Tx) error {
+		q := s.q.WithTx(tx)
+		var err error
+		user, err = q.CreateUser(ctx, store.CreateUserParams{
+			ID: uuid.New(), Email: email, Username: in.Username, PasswordHash: hash,
+			DisplayName: displayName, Roles: dedupe(in.Roles),
+		})
+		if constraint, ok := pg.IsUniqueViolation(err); ok {
+			if constraint == "users_username_key" {
+				return apperr.Conflict("username", "username is taken")
+			}
+			return apperr.Conflict("email", "an account with this e-mail already exists")
+		}
+		if err != nil {
+			return fmt.Errorf("create user: %w", err)
+		}
+		if refresh, err = s.newRefreshToken(ctx, q, user.ID, family); err != nil {
+			return err
+		}
+		_, err = outbox.Add(ctx, tx, tasks.TypeNotificationDeliver, tasks.NotificationDeliver{
+			EventID:     uuid.NewString(),
+			RecipientID: user.ID.String(),
+			Kind:        "WELCOME",
+			Title:       "Welcome, " + user.DisplayName + "!",
+			Body:        "Your account @" + user.Username + " is ready. Find gigs, products and channels to follow.",
+			Link:        "/users/" + user.Username,
+			CreatedAt:   user.CreatedAt,
+		})
+		return err
+	})
+	if err != nil {
+		return Session{}, fmt.Errorf("register: %w", err)
+	}
+	return s.session(user, family, refresh)
+}
+
+// errBadCredentials is the one answer for an unknown e-mail and a wrong password.
+var errBadCredentials = apperr.Unauthenticated("invalid e-mail or password")
+
+// Login signs a user in with e-mail and password.
+func (s *Service) Login(ctx context.Context, email, password string) (Session, error) {
+	if len(password) > 4*maxPassword || len(email) > maxEmail {
+		return Session{}, errBadCredentials
+	}
+	user, err := s.q.GetUserByEmail(ctx, email)
+	if errors.Is(err, pgx.ErrNoRows) {
+		s.passwords.Check(password, "")
+		return Session{}, errBadCredentials
+	}
+	if err != nil {
+		return Session{}, fmt.Errorf("login: %w", err)
+	}
+	if !s.passwords.Check(password, user.PasswordHash) {
+		return Session{}, errBadCredentials
+	}
+	family := uuid.New()
+	refresh, err := s.newRefreshToken(ctx, s.q, user.ID, family)
+	if err != nil {
+		return Session{}, fmt.Errorf("login: %w", err)
+	}
+	return s.session(user, family, refresh)
+}
+
+var errInvalidRefresh = apperr.Unauthenticated("refresh token is invalid or expired; sign in again")
+
+// Refresh rotates a refresh token. Presenting a token that was already used
+// means it was copied: the whole family is revoked, the thief's copy and the
+// owner's alike.
+func (s *Service) Refresh(ctx context.Context, token string) (Session, error) {
+	var (
+		user    User
+		refresh string
+		family  uuid.UUID
+		reused  bool
+	)
+	err := pg.Transact(ctx, s.pool, func(tx pgx.Tx) error {
+		q := s.q.WithTx(tx)
+		row, err := q.GetRefreshTokenForUpdate(ctx, hashToken(token))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return errInvalidRefresh
+		}
+		if err != nil {
+			return err
+		}
+		family = row.FamilyID
+		if row.RevokedAt != nil || time.Now().After(row.ExpiresAt) {
+			return errInvalidRefresh
+		}
+		if row.UsedAt != nil {
+			reused = true
+			return q.RevokeFamily(ctx, row.FamilyID) // committed: the revocation must stick
+		}
+		if err := q.MarkRefreshTokenUsed(ctx, row.ID); err != nil {
+			return err
+		}
+		if user, err = q.GetUser(ctx, row.UserID); err != nil {
+			return err
+		}
+		refresh, err = s.newRefreshToken(ctx, q, row.UserID, row.FamilyID)
+		return err
+	})
+	if err != nil {
+		return Session{}, fmt.Errorf("refresh: %w", err)
+	}
+	if reused {
+		s.log.WarnContext(ctx, "refresh token reuse: family revoked", "family", family)
+		if err := s.denySessions(ctx, family); err != nil {
+			return Session{}, err
+		}
+		return Session{}, apperr.Unauthenticated("refresh token was already used; every session it belongs to has been signed out")
+	}
+	return s.session(user, family, refresh)
+}
+
+// Logout revokes the refresh token's family and deny-lists the access token
+// the request was made with (the router passes its jti in the assertion).
+func (s *Service) Logout(ctx context.Context, p identity.Principal, token string) error {
+	row, err := s.q.GetRefreshTokenByHash(ctx, hashToken(token))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return errInvalidRefresh
+	}
+	if err != nil {
+		return fmt.Errorf("logout: %w", err)
+	}
+	if !p.Anonymous() && p.UserID != row.UserID.String() {
+		return apperr.Forbidden("this refresh token belongs to another user")
+	}
+	if err := s.q.RevokeFamily(ctx, row.FamilyID); err != nil {
+		return fmt.Errorf("logout: %w", err)
+	}
+	if err := s.denySessions(ctx, row.FamilyID); err != nil {
+		return err
+	}
+	if p.TokenID != "" {
+		if ttl := time.Until(time.Unix(p.TokenExpiresAt, 0)); ttl > 0 {
+			if err := s.rdb.Set(ctx, identity.DenyTokenKey(p.TokenID), "1", ttl).Err(); err != nil {
+				return fmt.Errorf("deny-list access token: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// ChangePassword sets a new password and signs out every other session.
+func (s *Service) ChangePassword(ctx context.Context, p identity.Principal, current, next string) error {
+	if err := validatePassword("newPassword", next); err != nil {
+		return err
+	}
+	id, err := uuid.Parse(p.UserID)
+	if err != nil {
+		return apperr.Unauthenticated("sign in to do this")
+	}
+	user, err := s.q.GetUser(ctx, id)
+	if err != nil {
+		return fmt.Errorf("change password: %w", err)
+	}
+	if !s.passwords.Check(current, user.PasswordHash) {
+		return apperr.BadInput("currentPassword", "current password is wrong")
+	}
+	hash, err := s.passwords.Hash(next)
+	if err != nil {
+		return err
+	}
+	keep, _ := uuid.Parse(p.SessionID) // zero when unknown: then every session goes
+	var revoked []uuid.UUID
+	err = pg.Transact(ctx, s.pool, func(tx pgx.Tx) error {
+		q := s.q.WithTx(tx)
+		if err := q.SetPasswordHash(ctx, store.SetPasswordHashParams{ID: id, PasswordHash: hash}); err != nil {
+			return err
+		}
+		revoked, err = q.RevokeOtherFamilies(ctx, store.RevokeOtherFamiliesParams{UserID: id, KeepFamily: keep})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("change password: %w", err)
+	}
+	return s.denySessions(ctx, revoked...)
+}
+
+// denySessions makes the router refuse access tokens of the given refresh
+// families for as long as such a token can live.
+func (s *Service) denySessions(ctx context.Context, families ...uuid.UUID) error {
+	if len(families) == 0 {
+		return nil
+	}
+	pipe := s.rdb.Pipeline()
+	for _, f := range families {
+		pipe.Set(ctx, identity.DenySessionKey(f.String()), "1", s.cfg.AccessTTL)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("deny-list sessions: %w", err)
+	}
+	return nil
+}
+
+func (s *Service) newRefreshToken(ctx context.Context, q *store.Queries, userID, family uuid.UUID) (string, error) {
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", err
+	}
+	token := base64.RawURLEncoding.EncodeToString(raw)
+	err := q.CreateRefreshToken(ctx, store.CreateRefreshTokenParams{
+		ID: uuid.New(), FamilyID: family, UserID: userID, TokenHash: hashToken(token),
+		ExpiresAt: time.Now().Add(s.cfg.RefreshTTL),
+	})
+	if err != nil {
+		return "", fmt.Errorf("store refresh token: %w", err)
+	}
+	return token, nil
+}
+
+// hashToken: refresh tokens are 256 random bits, so a plain SHA-256 is as
+// good as a slow hash and lets the database look them up.
+func hashToken(token string) []byte {
+	sum := sha256.Sum256([]byte(token))
+	return sum[:]
+}
+
+func (s *Service) session(user User, family uuid.UUID, refresh string) (Session, error) {
+	access, expires, err := s.issuer.Issue(user.ID, user.Roles, family)
+	if err != nil {
+		return Session{}, fmt.Errorf("issue access token: %w", err)
+	}
+	return Session{AccessToken: access, RefreshToken: refresh, ExpiresAt: expires, User: public(user)}, nil
+}
+
+func public(u User) User {
+	u.PasswordHash = ""
+	return u
+}
+
+// --- Profiles (cached in Redis) ---
+
+func cacheKey(id uuid.UUID) string { return "users:user:" + id.String() }
+
+// Users returns the users with ids, in no particular order, skipping unknown
+// ones. Profiles come from the cache where present; misses are loaded in one
+// query and cached.
+func (s *Service) Users(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]User, error) {
+	out := make(map[uuid.UUID]User, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = cacheKey(id)
+	}
+	cached, err := s.rdb.MGet(ctx, keys...).Result()
+	if err != nil {
+		// The cache is an optimisation: serve from the database when it is down.
+		s.log.WarnContext(ctx, "profile cache unavailable", "err", err)
+		cached = make([]any, len(ids))
+	}
+	var missing []uuid.UUID
+	for i, v := range cached {
+		str, ok := v.(string)
+		var u User
+		if !ok || json.Unmarshal([]byte(str), &u) != nil {
+			missing = append(missing, ids[i])
+			continue
+		}
+		out[u.ID] = u
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	rows, err := s.q.GetUsers(ctx, missing)
+	if err != nil {
+		return nil, fmt.Errorf("load users: %w", err)
+	}
+	pipe := s.rdb.Pipeline()
+	for _, u := range rows {
+		u = public(u)
+		out[u.ID] = u
+		if data, err := json.Marshal(u); err == nil {
+			pipe.Set(ctx, cacheKey(u.ID), data, s.cfg.CacheTTL)
+		}
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		s.log.WarnContext(ctx, "profile cache write failed", "err", err)
+	}
+	return out, nil
+}
+
+// User returns one user or NOT_FOUND.
+func (s *Service) User(ctx context.Context, id uuid.UUID) (User, error) {
+	users, err := s.Users(ctx, []uuid.UUID{id})
+	if err != nil {
+		return User{}, err
+	}
+	u, ok := users[id]
+	if !ok {
+		return User{}, apperr.NotFound("user")
+	}
+	return u, nil
+}
+
+// UserByUsername returns a user by username or NOT_FOUND.
+func (s *Service) UserByUsername(ctx context.Context, username string) (User, error) {
+	u, err := s.q.GetUserByUsername(ctx, username)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return User{}, apperr.NotFound("user")
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("user by username: %w", err)
+	}
+	return public(u), nil
+}
+
+// invalidate drops a user's cached profile after a write. A failure is
+// logged: the entry expires on its own after CacheTTL.
+func (s *Service) invalidate(ctx context.Context, id uuid.UUID) {
+	if err := s.rdb.Del(ctx, cacheKey(id)).Err(); err != nil {
+		s.log.WarnContext(ctx, "profile cache invalidation failed", "user", id, "err", err)
+	}
+}
+
+// ProfileInput is a partial profile update; nil fields stay as they are, and
+// an empty avatarUrl or website clears it.
+type ProfileInput struct {
+	DisplayName, Bio, AvatarURL, Location, Website *string
+	Skills                                         []string
+	SkillsSet                                      bool
+}
+
+// UpdateProfile changes the signed-in user's profile.
+func (s *Service) UpdateProfile(ctx context.Context, id uuid.UUID, in ProfileInput) (User, error) {
+	params := store.UpdateProfileParams{ID: id}
+	if in.DisplayName != nil {
+		if *in.DisplayName == "" {
+			return User{}, apperr.BadInput("displayName", "displayName cannot be empty")
+		}
+		if err := validateText("displayName", *in.DisplayName, maxDisplayName); err != nil {
+			return User{}, err
+		}
+		params.DisplayName = in.DisplayName
+	}
+	if in.Bio != nil {
+		if err := validateText("bio", *in.Bio, maxBio); err != nil {
+			return User{}, err
+		}
+		params.Bio = in.Bio
+	}
+	if in.Location != nil {
+		if err := validateText("location", *in.Location, maxShortText); err != nil {
+			return User{}, err
+		}
+		params.Location = in.Location
+	}
+	if in.AvatarURL != nil {
+		if err := validateURL("avatarUrl", *in.AvatarURL); err != nil {
+			return User{}, err
+		}
+		params.SetAvatar, params.AvatarUrl = true, emptyToNil(*in.AvatarURL)
+	}
+	if in.Website != nil {
+		if err := validateURL("website", *in.Website); err != nil {
+			return User{}, err
+		}
+		params.SetWebsite, params.Website = true, emptyToNil(*in.Website)
+	}
+	if in.SkillsSet {
+		if len(in.Skills) > maxSkills {
+			return User{}, apperr.BadInput("skills", fmt.Sprintf("at most %d skills", maxSkills))
+		}
+		for _, sk := range in.Skills {
+			if sk == "" || len([]rune(sk)) > maxSkill {
+				return User{}, apperr.BadInput("skills", fmt.Sprintf("each skill must be 1 to %d characters", maxSkill))
+			}
+		}
+		params.Skills = dedupe(in.Skills)
+	}
+	u, err := s.q.UpdateProfile(ctx, params)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return User{}, apperr.NotFound("user")
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("update profile: %w", err)
+	}
+	s.invalidate(ctx, id)
+	return public(u), nil
+}
+
+// SetRole grants (grant=true) or revokes a role.
+func (s *Service) SetRole(ctx context.Context, actor identity.Principal, id uuid.UUID, role string, grant bool) (User, error) {
+	if !grant && role == identity.RoleStaff && actor.UserID == id.String() {
+		return User{}, apperr.Conflict("role", "you cannot revoke your own STAFF role")
+	}
+	var (
+		u   User
+		err error
+	)
+	if grant {
+		u, err = s.q.AddRole(ctx, store.AddRoleParams{ID: id, Role: role})
+	} else {
+		u, err = s.q.RemoveRole(ctx, store.RemoveRoleParams{ID: id, Role: role})
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return User{}, apperr.NotFound("user")
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("set role: %w", err)
+	}
+	s.invalidate(ctx, id)
+	s.log.InfoContext(ctx, "role changed", "user", id, "role", role, "grant", grant, "by", actor.UserID)
+	return public(u), nil
+}
+
+// ListFilter narrows Users.
+type ListFilter struct {
+	Search *string
+	Role   *string
+}
+
+// List returns one page of users, newest first.
+func (s *Service) List(ctx context.Context, f ListFilter, first int, afterCreated *time.Time, afterID *uuid.UUID) ([]User, error) {
+	if f.Search != nil && len(*f.Search) > maxShortText {
+		return nil, apperr.BadInput("search", "search is too long")
+	}
+	rows, err := s.q.ListUsers(ctx, store.ListUsersParams{
+		Search: f.Search, Role: f.Role, AfterCreated: afterCreated, AfterID: afterID, Lim: int32(first),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	for i := range rows {
+		rows[i] = public(rows[i])
+	}
+	return rows, nil
+}
+
+// PurgeExpiredTokens deletes refresh tokens that expired over a day ago.
+func (s *Service) PurgeExpiredTokens(ctx context.Context) (int64, error) {
+	return s.q.DeleteExpiredRefreshTokens(ctx)
+}
+
+func emptyToNil(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// HasRole reports whether u holds role.
+func HasRole(u User, role string) bool { return slices.Contains(u.Roles, role) }

@@ -1,0 +1,206 @@
+// Package users is the users subgraph: accounts, sign-in, tokens, profiles
+// and roles. New builds it from configuration; cmd/users runs it.
+package users
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
+	"supergraph/platform/config"
+	"supergraph/platform/gqlserver"
+	"supergraph/platform/health"
+	"supergraph/platform/identity"
+	"supergraph/platform/keys"
+	"supergraph/platform/logging"
+	"supergraph/platform/outbox"
+	"supergraph/platform/pg"
+	"supergraph/platform/redisx"
+	"supergraph/platform/server"
+	"supergraph/subgraphs/users/account"
+	"supergraph/subgraphs/users/graph"
+	"supergraph/subgraphs/users/graph/generated"
+	"supergraph/subgraphs/users/graph/model"
+)
+
+// EnvPrefix prefixes every environment variable of this service.
+const EnvPrefix = "USERS_"
+
+// Config is the users service's configuration.
+type Config struct {
+	config.Subgraph
+	// JWTSigningKey is the Ed25519 private key (PKCS#8 PEM) that signs access
+	// tokens; empty in development, where one is generated into DevDir.
+	JWTSigningKey string `env:"JWT_SIGNING_KEY" secret:"true"`
+	// JWTPreviousKeys are public keys (PEM, concatenated) of rotated-out
+	// signing keys, published until the tokens they signed have expired.
+	JWTPreviousKeys string        `env:"JWT_PREVIOUS_KEYS"`
+	JWTIssuer       string        `env:"JWT_ISSUER" envDefault:"supergraph-users"`
+	JWTAudience     string        `env:"JWT_AUDIENCE" envDefault:"supergraph"`
+	AccessTokenTTL  time.Duration `env:"ACCESS_TOKEN_TTL" envDefault:"15m"`
+	RefreshTokenTTL time.Duration `env:"REFRESH_TOKEN_TTL" envDefault:"720h"`
+	ProfileCacheTTL time.Duration `env:"PROFILE_CACHE_TTL" envDefault:"5m"`
+	// PasswordHashMemoryKiB is argon2id's memory cost.
+	PasswordHashMemoryKiB uint32 `env:"PASSWORD_HASH_MEMORY_KIB" envDefault:"65536"`
+	// SeedPassword is the development password of the seeded demo accounts.
+	SeedPassword string `env:"SEED_PASSWORD" envDefault:"supergraph-dev-password" secret:"true"`
+}
+
+// DefaultConfig returns the defaults that run locally.
+func DefaultConfig() Config {
+	var c Config
+	config.Defaults(&c)
+	c.HTTPAddr = ":8000"
+	c.DatabaseURL = "postgres://postgres@127.0.0.1:5432/user_service_db?sslmode=disable"
+	c.RedisURL = "redis://127.0.0.1:6379/1"
+	c.QueueRedisURL = "redis://127.0.0.1:6379/3"
+	return c
+}
+
+// Validate checks the settings.
+func (c Config) Validate() error {
+	var errs []error
+	errs = append(errs, c.Subgraph.Validate())
+	if c.AccessTokenTTL < time.Minute || c.AccessTokenTTL > 24*time.Hour {
+		errs = append(errs, errors.New("ACCESS_TOKEN_TTL must be between 1m and 24h"))
+	}
+	if c.RefreshTokenTTL < c.AccessTokenTTL {
+		errs = append(errs, errors.New("REFRESH_TOKEN_TTL must not be shorter than ACCESS_TOKEN_TTL"))
+	}
+	if c.PasswordHashMemoryKiB < 8*1024 {
+		errs = append(errs, errors.New("PASSWORD_HASH_MEMORY_KIB must be at least 8192"))
+	}
+	return errors.Join(errs...)
+}
+
+// App is a running users service's dependencies.
+type App struct {
+	cfg      Config
+	log      *slog.Logger
+	pool     *pgxpool.Pool
+	rdb      *redis.Client
+	Accounts *account.Service
+	queue    *asynq.Client
+	relay    *outbox.Relay
+	handler  http.Handler
+}
+
+// New connects to PostgreSQL and Redis, applies migrations and builds the service.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (app *App, err error) {
+	a := &App{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+	if a.pool, err = pg.Open(ctx, cfg.DatabaseURL); err != nil {
+		return nil, err
+	}
+	if err = pg.Migrate(ctx, a.pool, log, "users"); err != nil {
+		return nil, err
+	}
+	if a.rdb, err = redisx.Open(ctx, cfg.RedisURL); err != nil {
+		return nil, err
+	}
+	verifier, err := identity.LoadVerifier(cfg.AssertionPublicKey, cfg.DevDir)
+	if err != nil {
+		return nil, err
+	}
+	signingKeys, err := loadSigningKeys(cfg)
+	if err != nil {
+		return nil, err
+	}
+	memory := account.DefaultPasswordParams
+	memory.Memory = cfg.PasswordHashMemoryKiB
+	passwords, err := account.NewPasswords(memory)
+	if err != nil {
+		return nil, err
+	}
+	issuer := account.NewIssuer(signingKeys, cfg.JWTIssuer, cfg.JWTAudience, cfg.AccessTokenTTL)
+	a.Accounts = account.New(a.pool, a.rdb, issuer, passwords, account.Config{
+		AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL, CacheTTL: cfg.ProfileCacheTTL,
+	}, log)
+	queueOpt, err := redisx.AsynqOpt(cfg.QueueRedisURL)
+	if err != nil {
+		return nil, err
+	}
+	a.queue = asynq.NewClient(queueOpt)
+	a.relay = outbox.NewRelay(a.pool, a.queue, log, outbox.RelayOptions{})
+
+	schema := generated.NewExecutableSchema(generated.Config{
+		Resolvers: &graph.Resolver{Accounts: a.Accounts},
+		Directives: generated.DirectiveRoot{
+			SignedIn: gqlserver.SignedIn,
+			HasRole:  gqlserver.HasRole[model.Role],
+		},
+	})
+	mux := http.NewServeMux()
+	mux.Handle("/graphql", gqlserver.New(schema, log, verifier, gqlserver.Options{}))
+	mux.Handle("GET /.well-known/jwks.json", signingKeys)
+	mux.Handle("GET /api/health/", health.Handler("user-service",
+		func(ctx context.Context) error { return a.pool.Ping(ctx) },
+		func(ctx context.Context) error { return a.rdb.Ping(ctx).Err() },
+	))
+	a.handler = logging.Middleware(mux)
+	return a, nil
+}
+
+// Handler serves /graphql, the JWKS and the health endpoint.
+func (a *App) Handler() http.Handler { return a.handler }
+
+// Serve serves on ln until ctx is cancelled, with the outbox relay alongside.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	return server.ServeListener(ctx, a.log, ln, a.handler, a.cfg.ShutdownTimeout, a.relay.Run)
+}
+
+// Close releases the pools; call it after Serve returns.
+func (a *App) Close() {
+	if a.queue != nil {
+		a.queue.Close()
+	}
+	if a.rdb != nil {
+		a.rdb.Close()
+	}
+	if a.pool != nil {
+		a.pool.Close()
+	}
+}
+
+func loadSigningKeys(cfg Config) (*account.Keys, error) {
+	var signing ed25519.PrivateKey
+	var err error
+	if cfg.JWTSigningKey != "" {
+		signing, err = keys.ParsePrivate([]byte(cfg.JWTSigningKey))
+	} else {
+		signing, err = keys.LoadOrCreate(filepath.Join(cfg.DevDir, "keys", "users-jwt.pem"))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("JWT signing key: %w", err)
+	}
+	var previous []ed25519.PublicKey
+	rest := []byte(cfg.JWTPreviousKeys)
+	for len(strings.TrimSpace(string(rest))) > 0 {
+		block, next, ok := strings.Cut(string(rest), "-----END PUBLIC KEY-----")
+		if !ok {
+			return nil, errors.New("JWT_PREVIOUS_KEYS: expected PEM public keys")
+		}
+		pub, err := keys.ParsePublic([]byte(block + "-----END PUBLIC KEY-----"))
+		if err != nil {
+			return nil, fmt.Errorf("JWT_PREVIOUS_KEYS: %w", err)
+		}
+		previous = append(previous, pub)
+		rest = []byte(next)
+	}
+	return account.NewKeys(signing, previous)
+}

@@ -1,0 +1,51 @@
+// Package graph holds the users subgraph's resolvers: thin adapters from
+// GraphQL to the account service.
+package graph
+
+import (
+	"github.com/google/uuid"
+
+	"supergraph/platform/apperr"
+	"supergraph/subgraphs/users/account"
+	"supergraph/subgraphs/users/graph/model"
+)
+
+// Resolver is the root resolver; gqlgen's generated code calls into it.
+type Resolver struct {
+	Accounts *account.Service
+}
+
+func toUser(u account.User) *model.User {
+	roles := make([]model.Role, len(u.Roles))
+	for i, r := range u.Roles {
+		roles[i] = model.Role(r)
+	}
+	return &model.User{
+		ID:          u.ID.String(),
+		Username:    u.Username,
+		DisplayName: u.DisplayName,
+		Roles:       roles,
+		Profile: model.Profile{
+			Bio: u.Bio, AvatarURL: u.AvatarUrl, Location: u.Location, Website: u.Website, Skills: u.Skills,
+		},
+		CreatedAt:    u.CreatedAt,
+		EmailAddress: u.Email,
+	}
+}
+
+func toAuthPayload(s account.Session) *model.AuthPayload {
+	user := toUser(s.User)
+	user.OwnSession = true
+	return &model.AuthPayload{
+		AccessToken: s.AccessToken, RefreshToken: s.RefreshToken, ExpiresAt: s.ExpiresAt, User: *user,
+	}
+}
+
+// parseID parses a user id argument; a malformed id names its field.
+func parseID(field, id string) (uuid.UUID, error) {
+	parsed, err := uuid.Parse(id)
+	if err != nil {
+		return uuid.Nil, apperr.BadInput(field, field+" is not a valid id")
+	}
+	return parsed, nil
+}

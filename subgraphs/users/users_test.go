@@ -1,0 +1,461 @@
+package users_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/hibiken/asynq"
+	"github.com/stretchr/testify/require"
+
+	"supergraph/platform/identity"
+	"supergraph/platform/keys"
+	"supergraph/platform/redisx"
+	"supergraph/platform/tasks"
+	"supergraph/subgraphs/users"
+)
+
+func TestRegisterSignsInAndQueuesWelcome(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	s := e.register("alice", "FREELANCER")
+	require.Equal(t, "alice@example.com", s.Email, "the user sees their own e-mail")
+	claims := e.verifyAccessToken(s.Access)
+	require.Equal(t, s.ID, claims.Subject)
+	require.Equal(t, []string{"FREELANCER"}, claims.Roles)
+	require.NotEmpty(t, claims.ID, "jti")
+	require.NotEmpty(t, claims.SessionID, "sid")
+	require.WithinDuration(t, time.Now().Add(15*time.Minute), claims.ExpiresAt.Time, time.Minute)
+
+	// The WELCOME event was written in the sign-up transaction...
+	var id, payload string
+	require.NoError(t, e.db.QueryRow(context.Background(),
+		"SELECT id::text, payload::text FROM outbox WHERE task_type = $1", tasks.TypeNotificationDeliver).Scan(&id, &payload))
+	var event tasks.NotificationDeliver
+	require.NoError(t, json.Unmarshal([]byte(payload), &event))
+	require.Equal(t, "WELCOME", event.Kind)
+	require.Equal(t, s.ID, event.RecipientID)
+	require.NoError(t, event.Validate())
+
+	// ...and the relay hands it to the queue with the outbox id as task id.
+	opt, err := redisx.AsynqOpt(e.redis.URL(3))
+	require.NoError(t, err)
+	inspector := asynq.NewInspector(opt)
+	defer inspector.Close()
+	require.Eventually(t, func() bool {
+		info, err := inspector.GetTaskInfo(tasks.QueueFor(tasks.TypeNotificationDeliver), id)
+		return err == nil && info.Type == tasks.TypeNotificationDeliver
+	}, 10*time.Second, 20*time.Millisecond, "task %s enqueued", id)
+	var sent bool
+	require.Eventually(t, func() bool {
+		err := e.db.QueryRow(context.Background(), "SELECT sent_at IS NOT NULL FROM outbox WHERE id = $1", id).Scan(&sent)
+		return err == nil && sent
+	}, 10*time.Second, 20*time.Millisecond, "outbox row marked sent")
+}
+
+func TestRegisterValidation(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	cases := []struct {
+		name, email, username, password string
+		roles                           []string
+		field                           string
+	}{
+		{"bad email", "not-an-email", "valid_name", testPassword, nil, "email"},
+		{"email with display name", "Bob <bob@example.com>", "valid_name", testPassword, nil, "email"},
+		{"short username", "a@example.com", "ab", testPassword, nil, "username"},
+		{"uppercase username", "a@example.com", "Alice", testPassword, nil, "username"},
+		{"long username", "a@example.com", strings.Repeat("a", 31), testPassword, nil, "username"},
+		{"weak password", "a@example.com", "valid_name", "short", nil, "password"},
+		{"huge password", "a@example.com", "valid_name", strings.Repeat("p", 200), nil, "password"},
+		{"staff at sign-up", "a@example.com", "valid_name", testPassword, []string{"STAFF"}, "roles"},
+		{"moderator at sign-up", "a@example.com", "valid_name", testPassword, []string{"MODERATOR"}, "roles"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			roles := c.roles
+			if roles == nil {
+				roles = []string{}
+			}
+			r := e.do(e.anonymous(), registerMutation, map[string]any{"input": map[string]any{
+				"email": c.email, "username": c.username, "password": c.password, "roles": roles,
+			}})
+			require.Equal(t, "BAD_USER_INPUT", r.code(t))
+			require.Equal(t, c.field, r.Errors[0].Extensions["field"])
+		})
+	}
+	var n int
+	require.NoError(t, e.db.QueryRow(context.Background(), "SELECT count(*) FROM users").Scan(&n))
+	require.Zero(t, n, "no invalid account was created")
+}
+
+func TestRegisterConflicts(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.register("alice")
+	input := func(email, username string) map[string]any {
+		return map[string]any{"input": map[string]any{"email": email, "username": username, "password": testPassword}}
+	}
+	r := e.do(e.anonymous(), registerMutation, input("ALICE@example.com", "alice2"))
+	require.Equal(t, "CONFLICT", r.code(t))
+	require.Equal(t, "email", r.Errors[0].Extensions["field"])
+
+	r = e.do(e.anonymous(), registerMutation, input("other@example.com", "alice"))
+	require.Equal(t, "CONFLICT", r.code(t))
+	require.Equal(t, "username", r.Errors[0].Extensions["field"])
+
+	var outboxRows int
+	require.NoError(t, e.db.QueryRow(context.Background(), "SELECT count(*) FROM outbox").Scan(&outboxRows))
+	require.Equal(t, 1, outboxRows, "failed sign-ups wrote no events")
+}
+
+const loginMutation = `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken refreshToken user { id } } }`
+
+func TestLoginOneGenericError(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	s := e.register("bob")
+	ok := e.do(e.anonymous(), loginMutation, map[string]any{"e": "BOB@example.com", "p": testPassword}).noErrors(t)
+	require.Equal(t, s.ID, ok.Data["login"].(map[string]any)["user"].(map[string]any)["id"])
+
+	wrong := e.do(e.anonymous(), loginMutation, map[string]any{"e": "bob@example.com", "p": "wrong password!"})
+	unknown := e.do(e.anonymous(), loginMutation, map[string]any{"e": "nobody@example.com", "p": testPassword})
+	require.Equal(t, "UNAUTHENTICATED", wrong.code(t))
+	require.Equal(t, "UNAUTHENTICATED", unknown.code(t))
+	require.Equal(t, wrong.Errors[0].Message, unknown.Errors[0].Message, "unknown e-mail and wrong password are indistinguishable")
+	require.Nil(t, wrong.Data["login"])
+}
+
+const refreshMutation = `mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken refreshToken user { id } } }`
+
+func TestRefreshRotatesAndReuseRevokesFamily(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	s := e.register("carol")
+
+	r1 := e.do(e.anonymous(), refreshMutation, map[string]any{"t": s.Refresh}).noErrors(t)
+	rotated := r1.Data["refreshToken"].(map[string]any)
+	require.NotEqual(t, s.Refresh, rotated["refreshToken"])
+	newClaims := e.verifyAccessToken(rotated["accessToken"].(string))
+	require.Equal(t, e.verifyAccessToken(s.Access).SessionID, newClaims.SessionID, "same session family")
+
+	// The first token again: reuse. The family is revoked, the new token too.
+	reuse := e.do(e.anonymous(), refreshMutation, map[string]any{"t": s.Refresh})
+	require.Equal(t, "UNAUTHENTICATED", reuse.code(t))
+	after := e.do(e.anonymous(), refreshMutation, map[string]any{"t": rotated["refreshToken"]})
+	require.Equal(t, "UNAUTHENTICATED", after.code(t))
+
+	// Access tokens of the family are deny-listed for the router.
+	ttl, err := e.rdb.TTL(context.Background(), identity.DenySessionKey(newClaims.SessionID)).Result()
+	require.NoError(t, err)
+	require.Greater(t, ttl, 14*time.Minute)
+
+	garbage := e.do(e.anonymous(), refreshMutation, map[string]any{"t": "not-a-token"})
+	require.Equal(t, "UNAUTHENTICATED", garbage.code(t))
+}
+
+func TestLogoutRevokesFamilyAndDenyListsAccessToken(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	s := e.register("dave")
+	claims := e.verifyAccessToken(s.Access)
+
+	r := e.do(e.as(s.Access), `mutation($t: String!) { logout(refreshToken: $t) }`, map[string]any{"t": s.Refresh}).noErrors(t)
+	require.Equal(t, true, r.Data["logout"])
+
+	ttl, err := e.rdb.TTL(context.Background(), identity.DenyTokenKey(claims.ID)).Result()
+	require.NoError(t, err)
+	require.Greater(t, ttl, 13*time.Minute, "jti deny-listed until the token expires")
+	require.LessOrEqual(t, ttl, 15*time.Minute)
+	exists, err := e.rdb.Exists(context.Background(), identity.DenySessionKey(claims.SessionID)).Result()
+	require.NoError(t, err)
+	require.EqualValues(t, 1, exists)
+
+	again := e.do(e.anonymous(), refreshMutation, map[string]any{"t": s.Refresh})
+	require.Equal(t, "UNAUTHENTICATED", again.code(t))
+
+	// Someone else cannot log a user out with their token.
+	victim := e.register("victim")
+	other := e.register("other")
+	r = e.do(e.as(other.Access), `mutation($t: String!) { logout(refreshToken: $t) }`, map[string]any{"t": victim.Refresh})
+	require.Equal(t, "FORBIDDEN", r.code(t))
+}
+
+const userFields = `id username email displayName roles profile { bio avatarUrl location website skills } createdAt`
+
+func TestReadsAndEmailPrivacy(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	alice := e.register("alice")
+	bob := e.register("bob")
+	staff := e.staff("root")
+
+	me := e.do(e.as(alice.Access), `{ me { `+userFields+` } }`, nil).noErrors(t)
+	require.Equal(t, "alice@example.com", me.Data["me"].(map[string]any)["email"])
+	require.Nil(t, e.do(e.anonymous(), `{ me { id } }`, nil).noErrors(t).Data["me"])
+
+	q := `query($id: ID!) { user(id: $id) { ` + userFields + ` } }`
+	asBob := e.do(e.as(bob.Access), q, map[string]any{"id": alice.ID}).noErrors(t)
+	require.Nil(t, asBob.Data["user"].(map[string]any)["email"], "other users' e-mail hidden")
+	anon := e.do(e.anonymous(), q, map[string]any{"id": alice.ID}).noErrors(t)
+	require.Nil(t, anon.Data["user"].(map[string]any)["email"])
+	require.Equal(t, "alice", anon.Data["user"].(map[string]any)["username"])
+	asStaff := e.do(e.as(staff.Access), q, map[string]any{"id": alice.ID}).noErrors(t)
+	require.Equal(t, "alice@example.com", asStaff.Data["user"].(map[string]any)["email"])
+
+	byName := e.do(e.anonymous(), `{ userByUsername(username: "bob") { id email } }`, nil).noErrors(t)
+	require.Equal(t, bob.ID, byName.Data["userByUsername"].(map[string]any)["id"])
+	require.Nil(t, byName.Data["userByUsername"].(map[string]any)["email"])
+
+	missing := e.do(e.anonymous(), q, map[string]any{"id": "00000000-0000-0000-0000-000000000000"}).noErrors(t)
+	require.Nil(t, missing.Data["user"])
+	bad := e.do(e.anonymous(), q, map[string]any{"id": "not-a-uuid"})
+	require.Equal(t, "BAD_USER_INPUT", bad.code(t))
+}
+
+func TestUsersListIsStaffOnly(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	alice := e.register("alice", "FREELANCER")
+	e.register("bob", "SELLER")
+	e.register("bobby", "SELLER")
+	staff := e.staff("root")
+
+	q := `query($first: Int, $after: String, $search: String, $role: Role) {
+	  users(first: $first, after: $after, search: $search, role: $role) {
+	    edges { cursor node { username email } } pageInfo { hasNextPage endCursor } } }`
+	require.Equal(t, "UNAUTHENTICATED", e.do(e.anonymous(), q, nil).code(t))
+	require.Equal(t, "FORBIDDEN", e.do(e.as(alice.Access), q, nil).code(t))
+
+	var seen []string
+	var after any
+	for {
+		r := e.do(e.as(staff.Access), q, map[string]any{"first": 2, "after": after}).noErrors(t)
+		conn := r.Data["users"].(map[string]any)
+		for _, edge := range conn["edges"].([]any) {
+			node := edge.(map[string]any)["node"].(map[string]any)
+			seen = append(seen, node["username"].(string))
+			require.NotNil(t, node["email"], "STAFF sees e-mail")
+		}
+		page := conn["pageInfo"].(map[string]any)
+		if !page["hasNextPage"].(bool) {
+			break
+		}
+		after = page["endCursor"]
+	}
+	require.Equal(t, []string{"root", "bobby", "bob", "alice"}, seen, "newest first, every user once")
+
+	sellers := e.do(e.as(staff.Access), q, map[string]any{"role": "SELLER", "search": "bob"}).noErrors(t)
+	require.Len(t, sellers.Data["users"].(map[string]any)["edges"], 2)
+
+	require.Equal(t, "BAD_USER_INPUT", e.do(e.as(staff.Access), q, map[string]any{"first": 1000}).code(t))
+	require.Equal(t, "BAD_USER_INPUT", e.do(e.as(staff.Access), q, map[string]any{"after": "garbage"}).code(t))
+}
+
+func TestUpdateProfileInvalidatesCache(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	alice := e.register("alice")
+	q := `query($id: ID!) { user(id: $id) { displayName profile { bio skills website } } }`
+	e.do(e.anonymous(), q, map[string]any{"id": alice.ID}).noErrors(t)
+	exists, err := e.rdb.Exists(context.Background(), "users:user:"+alice.ID).Result()
+	require.NoError(t, err)
+	require.EqualValues(t, 1, exists, "profile read is cached")
+
+	m := `mutation($in: UpdateProfileInput!) { updateProfile(input: $in) { displayName profile { bio skills website } } }`
+	in := map[string]any{"displayName": "Alice A.", "bio": "Go and GraphQL", "skills": []string{"go", "graphql", "go"}, "website": "https://alice.example.com"}
+	require.Equal(t, "UNAUTHENTICATED", e.do(e.anonymous(), m, map[string]any{"in": in}).code(t))
+	e.do(e.as(alice.Access), m, map[string]any{"in": in}).noErrors(t)
+
+	r := e.do(e.anonymous(), q, map[string]any{"id": alice.ID}).noErrors(t)
+	u := r.Data["user"].(map[string]any)
+	require.Equal(t, "Alice A.", u["displayName"])
+	require.Equal(t, "Go and GraphQL", u["profile"].(map[string]any)["bio"])
+	require.Equal(t, []any{"go", "graphql"}, u["profile"].(map[string]any)["skills"])
+
+	for field, value := range map[string]any{
+		"website": "javascript:alert(1)", "bio": strings.Repeat("b", 2001), "displayName": "",
+		"skills": []string{strings.Repeat("s", 51)},
+	} {
+		r := e.do(e.as(alice.Access), m, map[string]any{"in": map[string]any{field: value}})
+		require.Equal(t, "BAD_USER_INPUT", r.code(t), field)
+		require.Equal(t, field, r.Errors[0].Extensions["field"])
+	}
+}
+
+func TestChangePasswordSignsOutOtherSessions(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	current := e.register("erin")
+	otherLogin := e.do(e.anonymous(), loginMutation, map[string]any{"e": "erin@example.com", "p": testPassword}).noErrors(t)
+	other := otherLogin.Data["login"].(map[string]any)
+
+	m := `mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) }`
+	wrong := e.do(e.as(current.Access), m, map[string]any{"c": "not my password", "n": "a brand new password"})
+	require.Equal(t, "BAD_USER_INPUT", wrong.code(t))
+	require.Equal(t, "currentPassword", wrong.Errors[0].Extensions["field"])
+	weak := e.do(e.as(current.Access), m, map[string]any{"c": testPassword, "n": "short"})
+	require.Equal(t, "newPassword", weak.Errors[0].Extensions["field"])
+	require.Equal(t, "UNAUTHENTICATED", e.do(e.anonymous(), m, map[string]any{"c": testPassword, "n": "a brand new password"}).code(t))
+
+	e.do(e.as(current.Access), m, map[string]any{"c": testPassword, "n": "a brand new password"}).noErrors(t)
+
+	require.Equal(t, "UNAUTHENTICATED", e.do(e.anonymous(), refreshMutation, map[string]any{"t": other["refreshToken"]}).code(t),
+		"the other session is signed out")
+	otherSID := e.verifyAccessToken(other["accessToken"].(string)).SessionID
+	exists, err := e.rdb.Exists(context.Background(), identity.DenySessionKey(otherSID)).Result()
+	require.NoError(t, err)
+	require.EqualValues(t, 1, exists, "the other session's access tokens are deny-listed")
+	e.do(e.anonymous(), refreshMutation, map[string]any{"t": current.Refresh}).noErrors(t)
+
+	require.Equal(t, "UNAUTHENTICATED", e.do(e.anonymous(), loginMutation, map[string]any{"e": "erin@example.com", "p": testPassword}).code(t))
+	e.do(e.anonymous(), loginMutation, map[string]any{"e": "erin@example.com", "p": "a brand new password"}).noErrors(t)
+}
+
+func TestGrantAndRevokeRoles(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	alice := e.register("alice")
+	staff := e.staff("root")
+	grant := `mutation($id: ID!, $role: Role!) { grantRole(userId: $id, role: $role) { roles } }`
+	revoke := `mutation($id: ID!, $role: Role!) { revokeRole(userId: $id, role: $role) { roles } }`
+
+	require.Equal(t, "FORBIDDEN", e.do(e.as(alice.Access), grant, map[string]any{"id": alice.ID, "role": "STAFF"}).code(t))
+	require.Equal(t, "UNAUTHENTICATED", e.do(e.anonymous(), grant, map[string]any{"id": alice.ID, "role": "STAFF"}).code(t))
+
+	r := e.do(e.as(staff.Access), grant, map[string]any{"id": alice.ID, "role": "MODERATOR"}).noErrors(t)
+	require.Equal(t, []any{"MODERATOR"}, r.Data["grantRole"].(map[string]any)["roles"])
+	r = e.do(e.as(staff.Access), grant, map[string]any{"id": alice.ID, "role": "MODERATOR"}).noErrors(t)
+	require.Equal(t, []any{"MODERATOR"}, r.Data["grantRole"].(map[string]any)["roles"], "granting twice is idempotent")
+	r = e.do(e.as(staff.Access), revoke, map[string]any{"id": alice.ID, "role": "MODERATOR"}).noErrors(t)
+	require.Equal(t, []any{}, r.Data["revokeRole"].(map[string]any)["roles"])
+
+	require.Equal(t, "CONFLICT", e.do(e.as(staff.Access), revoke, map[string]any{"id": staff.ID, "role": "STAFF"}).code(t))
+	require.Equal(t, "NOT_FOUND", e.do(e.as(staff.Access), grant, map[string]any{"id": "00000000-0000-0000-0000-000000000001", "role": "SELLER"}).code(t))
+	require.Equal(t, "GRAPHQL_VALIDATION_FAILED", e.do(e.as(staff.Access), grant, map[string]any{"id": alice.ID, "role": "KING"}).code(t), "an unknown enum value is invalid")
+}
+
+func TestAssertionIsRequiredForIdentityAndFederation(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	alice := e.register("alice")
+	me := `{ me { id } }`
+
+	require.Nil(t, e.do(e.direct(), me, nil).noErrors(t).Data["me"], "no assertion: anonymous")
+
+	_, otherKey, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	bad, err := identity.NewSigner(otherKey).Sign(identity.Principal{UserID: alice.ID})
+	require.NoError(t, err)
+	require.Nil(t, e.do(caller{assertion: bad}, me, nil).noErrors(t).Data["me"], "forged assertion: anonymous")
+
+	expired, err := jwt.NewWithClaims(jwt.SigningMethodEdDSA, jwt.MapClaims{
+		"iss": "supergraph-router", "aud": "supergraph-subgraphs", "uid": alice.ID,
+		"iat": time.Now().Add(-time.Hour).Unix(), "exp": time.Now().Add(-time.Minute).Unix(),
+	}).SignedString(e.routerKey)
+	require.NoError(t, err)
+	require.Nil(t, e.do(caller{assertion: expired}, me, nil).noErrors(t).Data["me"], "expired assertion: anonymous")
+
+	require.Equal(t, alice.ID, e.do(e.as(alice.Access), me, nil).noErrors(t).Data["me"].(map[string]any)["id"])
+
+	entities := `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id username } } }`
+	reps := map[string]any{"r": []any{
+		map[string]any{"__typename": "User", "id": alice.ID},
+		map[string]any{"__typename": "User", "id": "00000000-0000-0000-0000-000000000000"},
+	}}
+	require.Equal(t, "FORBIDDEN", e.do(e.direct(), entities, reps).code(t))
+	require.Equal(t, "FORBIDDEN", e.do(caller{assertion: bad}, entities, reps).code(t))
+	require.Equal(t, "FORBIDDEN", e.do(e.direct(), `{ _service { sdl } }`, nil).code(t))
+
+	ok := e.do(e.anonymous(), entities, reps).noErrors(t)
+	list := ok.Data["_entities"].([]any)
+	require.Len(t, list, 2)
+	require.Equal(t, "alice", list[0].(map[string]any)["username"])
+	require.Nil(t, list[1], "unknown ids resolve to null, in order")
+	sdl := e.do(e.anonymous(), `{ _service { sdl } }`, nil).noErrors(t)
+	require.Contains(t, sdl.Data["_service"].(map[string]any)["sdl"], "type User @key")
+}
+
+func TestHealthFollowsRedis(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	get := func() (int, map[string]any) {
+		resp, err := http.Get(e.url + "/api/health/")
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var body map[string]any
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
+		return resp.StatusCode, body
+	}
+	code, body := get()
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, "healthy", body["status"])
+	require.Equal(t, "user-service", body["service"])
+	require.Equal(t, "connected", body["database"])
+	require.Equal(t, "connected", body["redis"])
+	_, err := time.Parse(time.RFC3339, body["timestamp"].(string))
+	require.NoError(t, err)
+
+	e.redis.Stop()
+	code, body = get()
+	require.Equal(t, http.StatusServiceUnavailable, code)
+	require.Equal(t, "unhealthy", body["status"])
+	require.Equal(t, "disconnected", body["redis"])
+	require.Equal(t, "connected", body["database"])
+
+	e.redis.Restart()
+	require.Eventually(t, func() bool { c, _ := get(); return c == http.StatusOK }, 10*time.Second, 20*time.Millisecond)
+}
+
+func TestInternalErrorsAreOpaque(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	alice := e.register("alice")
+	_, err := e.db.Exec(context.Background(), "ALTER TABLE users RENAME TO users_gone")
+	require.NoError(t, err)
+	r := e.do(e.anonymous(), `{ userByUsername(username: "alice") { id } }`, nil)
+	require.Equal(t, "INTERNAL_SERVER_ERROR", r.code(t))
+	require.Equal(t, "internal server error", r.Errors[0].Message)
+	raw, _ := json.Marshal(r)
+	require.NotContains(t, string(raw), "users", "no SQL or table names leak")
+	require.NotContains(t, string(raw), "SQLSTATE")
+	_ = alice
+}
+
+func TestKeyRotationKeepsOldTokensVerifiable(t *testing.T) {
+	t.Parallel()
+	_, oldKey, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	_, newKey, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	oldPEM, err := keys.EncodePrivate(oldKey)
+	require.NoError(t, err)
+	newPEM, err := keys.EncodePrivate(newKey)
+	require.NoError(t, err)
+	oldPub, err := keys.EncodePublic(oldKey.Public().(ed25519.PublicKey))
+	require.NoError(t, err)
+
+	before := setup(t, func(c *users.Config) { c.JWTSigningKey = string(oldPEM) })
+	oldToken := before.register("alice").Access
+
+	after := setup(t, func(c *users.Config) {
+		c.JWTSigningKey = string(newPEM)
+		c.JWTPreviousKeys = string(oldPub)
+	})
+	newToken := after.register("bob").Access
+	require.NotEqual(t, tokenKID(t, oldToken), tokenKID(t, newToken))
+	after.verifyAccessToken(oldToken) // still verifiable against the rotated JWKS
+	after.verifyAccessToken(newToken)
+}
+
+func tokenKID(t *testing.T, token string) string {
+	parsed, _, err := jwt.NewParser().ParseUnverified(token, jwt.MapClaims{})
+	require.NoError(t, err)
+	return parsed.Header["kid"].(string)
+}
