@@ -14,20 +14,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hibiken/asynq"
-	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/redis/go-redis/v9"
-
 	"supergraph/platform/config"
 	"supergraph/platform/gqlserver"
-	"supergraph/platform/health"
-	"supergraph/platform/identity"
 	"supergraph/platform/keys"
-	"supergraph/platform/logging"
-	"supergraph/platform/outbox"
-	"supergraph/platform/pg"
-	"supergraph/platform/redisx"
-	"supergraph/platform/server"
+	"supergraph/platform/subgraph"
 	"supergraph/subgraphs/users/account"
 	"supergraph/subgraphs/users/graph"
 	"supergraph/subgraphs/users/graph/generated"
@@ -84,60 +74,42 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// App is a running users service's dependencies.
+// App is a running users service.
 type App struct {
-	cfg      Config
-	log      *slog.Logger
-	pool     *pgxpool.Pool
-	rdb      *redis.Client
+	*subgraph.Base
 	Accounts *account.Service
-	queue    *asynq.Client
-	relay    *outbox.Relay
 	handler  http.Handler
 }
 
 // New connects to PostgreSQL and Redis, applies migrations and builds the service.
-func New(ctx context.Context, cfg Config, log *slog.Logger) (app *App, err error) {
-	a := &App{cfg: cfg, log: log}
-	defer func() {
-		if err != nil {
-			a.Close()
-		}
-	}()
-	if a.pool, err = pg.Open(ctx, cfg.DatabaseURL); err != nil {
-		return nil, err
-	}
-	if err = pg.Migrate(ctx, a.pool, log, "users"); err != nil {
-		return nil, err
-	}
-	if a.rdb, err = redisx.Open(ctx, cfg.RedisURL); err != nil {
-		return nil, err
-	}
-	verifier, err := identity.LoadVerifier(cfg.AssertionPublicKey, cfg.DevDir)
+func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
+	base, err := subgraph.Open(ctx, cfg.Subgraph, "users", "user-service", log)
 	if err != nil {
 		return nil, err
 	}
+	a := &App{Base: base}
+	if err := a.build(cfg); err != nil {
+		base.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *App) build(cfg Config) error {
 	signingKeys, err := loadSigningKeys(cfg)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	memory := account.DefaultPasswordParams
-	memory.Memory = cfg.PasswordHashMemoryKiB
-	passwords, err := account.NewPasswords(memory)
+	params := account.DefaultPasswordParams
+	params.Memory = cfg.PasswordHashMemoryKiB
+	passwords, err := account.NewPasswords(params)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	issuer := account.NewIssuer(signingKeys, cfg.JWTIssuer, cfg.JWTAudience, cfg.AccessTokenTTL)
-	a.Accounts = account.New(a.pool, a.rdb, issuer, passwords, account.Config{
+	a.Accounts = account.New(a.Pool, a.Redis, issuer, passwords, account.Config{
 		AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL, CacheTTL: cfg.ProfileCacheTTL,
-	}, log)
-	queueOpt, err := redisx.AsynqOpt(cfg.QueueRedisURL)
-	if err != nil {
-		return nil, err
-	}
-	a.queue = asynq.NewClient(queueOpt)
-	a.relay = outbox.NewRelay(a.pool, a.queue, log, outbox.RelayOptions{})
-
+	}, a.Log)
 	schema := generated.NewExecutableSchema(generated.Config{
 		Resolvers: &graph.Resolver{Accounts: a.Accounts},
 		Directives: generated.DirectiveRoot{
@@ -145,15 +117,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (app *App, err error
 			HasRole:  gqlserver.HasRole[model.Role],
 		},
 	})
-	mux := http.NewServeMux()
-	mux.Handle("/graphql", gqlserver.New(schema, log, verifier, gqlserver.Options{}))
-	mux.Handle("GET /.well-known/jwks.json", signingKeys)
-	mux.Handle("GET /api/health/", health.Handler("user-service",
-		func(ctx context.Context) error { return a.pool.Ping(ctx) },
-		func(ctx context.Context) error { return a.rdb.Ping(ctx).Err() },
-	))
-	a.handler = logging.Middleware(mux)
-	return a, nil
+	a.handler = a.Base.Handler(schema, gqlserver.Options{}, func(mux *http.ServeMux) {
+		mux.Handle("GET /.well-known/jwks.json", signingKeys)
+	})
+	return nil
 }
 
 // Handler serves /graphql, the JWKS and the health endpoint.
@@ -161,20 +128,7 @@ func (a *App) Handler() http.Handler { return a.handler }
 
 // Serve serves on ln until ctx is cancelled, with the outbox relay alongside.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
-	return server.ServeListener(ctx, a.log, ln, a.handler, a.cfg.ShutdownTimeout, a.relay.Run)
-}
-
-// Close releases the pools; call it after Serve returns.
-func (a *App) Close() {
-	if a.queue != nil {
-		a.queue.Close()
-	}
-	if a.rdb != nil {
-		a.rdb.Close()
-	}
-	if a.pool != nil {
-		a.pool.Close()
-	}
+	return a.Base.Serve(ctx, ln, a.handler)
 }
 
 func loadSigningKeys(cfg Config) (*account.Keys, error) {

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -458,4 +459,18 @@ func tokenKID(t *testing.T, token string) string {
 	parsed, _, err := jwt.NewParser().ParseUnverified(token, jwt.MapClaims{})
 	require.NoError(t, err)
 	return parsed.Header["kid"].(string)
+}
+
+func TestSeedIsIdempotent(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	log := slog.New(slog.DiscardHandler)
+	for range 2 {
+		require.NoError(t, users.Seed(context.Background(), e.app.Accounts, "seed password 123", log))
+	}
+	var n int
+	require.NoError(t, e.db.QueryRow(context.Background(), "SELECT count(*) FROM users").Scan(&n))
+	require.Equal(t, 5, n)
+	r := e.do(e.anonymous(), `mutation { login(email: "admin@example.com", password: "seed password 123") { user { roles } } }`, nil).noErrors(t)
+	require.Equal(t, []any{"STAFF"}, r.Data["login"].(map[string]any)["user"].(map[string]any)["roles"])
 }

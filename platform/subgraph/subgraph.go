@@ -1,0 +1,105 @@
+// Package subgraph is the bootstrap every subgraph shares: it opens and
+// migrates the database, connects Redis and the task queue, runs the outbox
+// relay and serves /graphql and /api/health/, so a subgraph's own code is
+// only its schema, resolvers and domain.
+package subgraph
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/hibiken/asynq"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
+	"supergraph/platform/config"
+	"supergraph/platform/gqlserver"
+	"supergraph/platform/health"
+	"supergraph/platform/identity"
+	"supergraph/platform/logging"
+	"supergraph/platform/outbox"
+	"supergraph/platform/pg"
+	"supergraph/platform/redisx"
+	"supergraph/platform/server"
+)
+
+// Base holds a subgraph's connections.
+type Base struct {
+	Config config.Subgraph
+	Log    *slog.Logger
+	// Service is the name reported by /api/health/ (e.g. "user-service").
+	Service  string
+	Pool     *pgxpool.Pool
+	Redis    *redis.Client
+	Verifier *identity.Verifier
+	// Queue enqueues tasks directly; domain events go through the outbox.
+	Queue *asynq.Client
+	relay *outbox.Relay
+}
+
+// Open connects everything and applies the migrations of schema (the
+// directory under sql/). On error, whatever was opened is closed again.
+func Open(ctx context.Context, cfg config.Subgraph, schema, service string, log *slog.Logger) (b *Base, err error) {
+	b = &Base{Config: cfg, Log: log, Service: service}
+	defer func() {
+		if err != nil {
+			b.Close()
+		}
+	}()
+	if b.Pool, err = pg.Open(ctx, cfg.DatabaseURL); err != nil {
+		return nil, err
+	}
+	if err = pg.Migrate(ctx, b.Pool, log, schema); err != nil {
+		return nil, err
+	}
+	if b.Redis, err = redisx.Open(ctx, cfg.RedisURL); err != nil {
+		return nil, err
+	}
+	if b.Verifier, err = identity.LoadVerifier(cfg.AssertionPublicKey, cfg.DevDir); err != nil {
+		return nil, err
+	}
+	queueOpt, err := redisx.AsynqOpt(cfg.QueueRedisURL)
+	if err != nil {
+		return nil, err
+	}
+	b.Queue = asynq.NewClient(queueOpt)
+	b.relay = outbox.NewRelay(b.Pool, b.Queue, log, outbox.RelayOptions{})
+	return b, nil
+}
+
+// Handler serves es at /graphql and the health endpoint; routes adds a
+// subgraph's own endpoints (the users JWKS, say) to the mux.
+func (b *Base) Handler(es graphql.ExecutableSchema, opts gqlserver.Options, routes func(*http.ServeMux)) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/graphql", gqlserver.New(es, b.Log, b.Verifier, opts))
+	mux.Handle("GET /api/health/", health.Handler(b.Service,
+		func(ctx context.Context) error { return b.Pool.Ping(ctx) },
+		func(ctx context.Context) error { return b.Redis.Ping(ctx).Err() },
+	))
+	if routes != nil {
+		routes(mux)
+	}
+	return logging.Middleware(mux)
+}
+
+// Serve serves h on ln until ctx is cancelled, with the outbox relay and any
+// other background loops alongside; then shuts down in order.
+func (b *Base) Serve(ctx context.Context, ln net.Listener, h http.Handler, loops ...server.Background) error {
+	return server.ServeListener(ctx, b.Log, ln, h, b.Config.ShutdownTimeout, append([]server.Background{b.relay.Run}, loops...)...)
+}
+
+// Close releases the connections; call it after Serve returns.
+func (b *Base) Close() {
+	if b.Queue != nil {
+		b.Queue.Close()
+	}
+	if b.Redis != nil {
+		b.Redis.Close()
+	}
+	if b.Pool != nil {
+		b.Pool.Close()
+	}
+}
