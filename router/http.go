@@ -1,0 +1,325 @@
+package router
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"supergraph/platform/identity"
+	"supergraph/router/internal/auth"
+	"supergraph/router/internal/engine"
+	"supergraph/router/internal/ws"
+)
+
+// Media types of GraphQL over HTTP.
+const (
+	mediaGraphQLResponse = "application/graphql-response+json"
+	mediaJSON            = "application/json"
+	mediaEventStream     = "text/event-stream"
+)
+
+// Error codes the router itself answers with (extensions.code).
+const (
+	codeUnauthenticated = "UNAUTHENTICATED"
+	codeInternal        = "INTERNAL_SERVER_ERROR"
+)
+
+// identityHeaders are request headers that could claim an identity. The router
+// never forwards client headers to subgraphs, and drops these on entry as well so
+// no later change can pass them on by accident.
+var identityHeaders = []string{identity.Header, "X-User-Id", "X-User-Roles", "X-Forwarded-User", "X-Auth-Request-User", "X-Remote-User"}
+
+// wireRequest is the JSON body of a POST (and the parameters of a GET).
+type wireRequest struct {
+	Query         json.RawMessage `json:"query"`
+	OperationName json.RawMessage `json:"operationName"`
+	Variables     json.RawMessage `json:"variables"`
+	Extensions    json.RawMessage `json:"extensions"`
+}
+
+func (r *Router) serveGraphQL(w http.ResponseWriter, req *http.Request) {
+	for _, h := range identityHeaders {
+		req.Header.Del(h)
+	}
+	requestID := requestIDFrom(req)
+	w.Header().Set(auth.RequestIDHeader, requestID)
+
+	if ws.IsUpgrade(req) {
+		r.ws.ServeHTTP(w, req, requestID)
+		return
+	}
+
+	media, ok := negotiate(req.Header.Get("Accept"))
+	if !ok {
+		writeErrors(w, mediaJSON, http.StatusNotAcceptable, engine.NewRequestError(http.StatusNotAcceptable, engine.CodeBadRequest,
+			"cannot answer with any media type the Accept header lists; use %s or %s", mediaGraphQLResponse, mediaJSON))
+		return
+	}
+	// Errors before streaming starts are answered as JSON.
+	errMedia := media
+	if errMedia == mediaEventStream {
+		errMedia = mediaJSON
+	}
+
+	var gr engine.Request
+	var rerr *engine.RequestError
+	switch req.Method {
+	case http.MethodGet:
+		gr, rerr = fromQueryString(req)
+	case http.MethodPost:
+		gr, rerr = r.fromBody(w, req)
+	default:
+		w.Header().Set("Allow", "GET, POST")
+		rerr = engine.NewRequestError(http.StatusMethodNotAllowed, engine.CodeBadRequest, "method %s is not allowed: use GET or POST", req.Method)
+	}
+	if rerr != nil {
+		writeErrors(w, errMedia, rerr.Status, rerr)
+		return
+	}
+
+	principal, err := r.authenticate(req.Context(), req.Header.Get("Authorization"))
+	if err != nil {
+		writeAuthError(w, errMedia, err)
+		return
+	}
+
+	op, err := r.engine.Prepare(gr)
+	if err != nil {
+		r.writeError(w, req, errMedia, err)
+		return
+	}
+	switch {
+	case req.Method == http.MethodGet && op.Type == engine.Mutation:
+		// GET must stay safe: a link or an <img> must never change anything.
+		w.Header().Set("Allow", "POST")
+		writeErrors(w, errMedia, http.StatusMethodNotAllowed, engine.NewRequestError(http.StatusMethodNotAllowed, engine.CodeBadRequest,
+			"mutations are not allowed over GET: use POST"))
+		return
+	case op.Type == engine.Subscription && media != mediaEventStream:
+		writeErrors(w, errMedia, http.StatusBadRequest, engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest,
+			"subscriptions need a WebSocket (graphql-transport-ws or graphql-ws) or Server-Sent Events (Accept: %s)", mediaEventStream))
+		return
+	}
+
+	headers := r.subgraphHeaders(principal, requestID, req.Header.Get("Traceparent"), req.Header.Get("Tracestate"))
+	if media == mediaEventStream {
+		r.serveSSE(w, req, op, principal, headers)
+		return
+	}
+
+	var buf bytes.Buffer
+	if err := r.engine.Execute(req.Context(), op, engine.ExecOptions{Headers: headers}, &buf); err != nil {
+		r.writeError(w, req, media, err)
+		return
+	}
+	w.Header().Set("Content-Type", media+"; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// fromQueryString reads a GET request's parameters.
+func fromQueryString(req *http.Request) (engine.Request, *engine.RequestError) {
+	q := req.URL.Query()
+	gr := engine.Request{Query: q.Get("query"), OperationName: q.Get("operationName")}
+	if v := q.Get("variables"); v != "" {
+		if !json.Valid([]byte(v)) {
+			return gr, engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest, "the variables parameter is not valid JSON")
+		}
+		gr.Variables = []byte(v)
+	}
+	if v := q.Get("extensions"); v != "" && !json.Valid([]byte(v)) {
+		return gr, engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest, "the extensions parameter is not valid JSON")
+	}
+	return gr, nil
+}
+
+// fromBody reads a POST request's JSON body. Only application/json is accepted:
+// every CORS "simple" content type (text/plain, form encodings) is refused, so a
+// cross-site page cannot send a GraphQL request without a preflight (CSRF).
+func (r *Router) fromBody(w http.ResponseWriter, req *http.Request) (engine.Request, *engine.RequestError) {
+	ct := req.Header.Get("Content-Type")
+	mt, params, err := mime.ParseMediaType(ct)
+	if ct == "" || err != nil || mt != mediaJSON {
+		return engine.Request{}, engine.NewRequestError(http.StatusUnsupportedMediaType, engine.CodeBadRequest,
+			"unsupported Content-Type %q: send the request as application/json", ct)
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return engine.Request{}, engine.NewRequestError(http.StatusUnsupportedMediaType, engine.CodeBadRequest,
+			"unsupported charset %q: send UTF-8", cs)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, r.cfg.MaxRequestBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return engine.Request{}, engine.NewRequestError(http.StatusRequestEntityTooLarge, engine.CodeBadRequest,
+				"the request body exceeds %d bytes", r.cfg.MaxRequestBytes)
+		}
+		return engine.Request{}, engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest, "cannot read the request body")
+	}
+	body = bytes.TrimSpace(body)
+	if len(body) > 0 && body[0] == '[' {
+		return engine.Request{}, engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest, "batched requests are not supported: send one operation per request")
+	}
+	var wr wireRequest
+	if err := json.Unmarshal(body, &wr); err != nil {
+		return engine.Request{}, engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest, "malformed JSON body: %s", jsonProblem(err))
+	}
+	var gr engine.Request
+	if err := stringParam(wr.Query, &gr.Query); err != nil {
+		return gr, engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest, "query must be a string")
+	}
+	if err := stringParam(wr.OperationName, &gr.OperationName); err != nil {
+		return gr, engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest, "operationName must be a string or null")
+	}
+	if !objectOrNull(wr.Variables) {
+		return gr, engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest, "variables must be a JSON object or null")
+	}
+	if !objectOrNull(wr.Extensions) {
+		return gr, engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest, "extensions must be a JSON object or null")
+	}
+	gr.Variables = wr.Variables
+	return gr, nil
+}
+
+func jsonProblem(err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return fmt.Sprintf("syntax error at byte %d", syn.Offset)
+	case errors.As(err, &typ):
+		return "the body must be a JSON object"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "unexpected end of input"
+	}
+	return err.Error()
+}
+
+func stringParam(raw json.RawMessage, out *string) error {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	return json.Unmarshal(raw, out)
+}
+
+func objectOrNull(raw json.RawMessage) bool {
+	raw = bytes.TrimSpace(raw)
+	return len(raw) == 0 || string(raw) == "null" || raw[0] == '{'
+}
+
+// authenticate returns the principal of an Authorization header value: anonymous
+// when there is none, an error for anything that is not a valid, live token.
+func (r *Router) authenticate(ctx context.Context, authorization string) (identity.Principal, error) {
+	token, present := auth.BearerToken(authorization)
+	if !present {
+		return identity.Principal{}, nil
+	}
+	return r.verifier.Verify(ctx, token)
+}
+
+func (r *Router) subgraphHeaders(p identity.Principal, requestID, traceparent, tracestate string) *auth.SubgraphHeaders {
+	return auth.NewSubgraphHeaders(r.signer, p, requestID, traceparent, tracestate, r.log)
+}
+
+func (r *Router) writeError(w http.ResponseWriter, req *http.Request, media string, err error) {
+	var rerr *engine.RequestError
+	switch {
+	case errors.As(err, &rerr):
+		writeErrors(w, media, rerr.Status, rerr)
+	case req.Context().Err() != nil:
+		// The client went away; nobody reads an answer.
+	default:
+		r.log.ErrorContext(req.Context(), "execute operation", "err", err, "request_id", w.Header().Get(auth.RequestIDHeader))
+		writeErrors(w, media, http.StatusInternalServerError, engine.NewRequestError(http.StatusInternalServerError, codeInternal, "internal server error"))
+	}
+}
+
+func writeAuthError(w http.ResponseWriter, media string, err error) {
+	if errors.Is(err, auth.ErrRevocationUnknown) {
+		writeErrors(w, media, http.StatusServiceUnavailable, engine.NewRequestError(http.StatusServiceUnavailable, codeInternal,
+			"cannot verify the access token right now; retry shortly"))
+		return
+	}
+	msg := "invalid access token"
+	switch {
+	case errors.Is(err, auth.ErrExpiredToken):
+		msg = "access token expired"
+	case errors.Is(err, auth.ErrRevokedToken):
+		msg = "access token revoked"
+	}
+	w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+	writeErrors(w, media, http.StatusUnauthorized, engine.NewRequestError(http.StatusUnauthorized, codeUnauthenticated, "%s", msg))
+}
+
+func writeErrors(w http.ResponseWriter, media string, status int, rerr *engine.RequestError) {
+	body, _ := json.Marshal(struct {
+		Errors []engine.Error `json:"errors"`
+	}{rerr.Errors})
+	w.Header().Set("Content-Type", media+"; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// negotiate picks the response media type from an Accept header: the supported
+// type with the highest quality, earlier listed on ties; wildcards mean
+// application/json (what legacy clients expect). No header means application/json.
+func negotiate(accept string) (string, bool) {
+	if strings.TrimSpace(accept) == "" {
+		return mediaJSON, true
+	}
+	best, bestQ := "", 0.0
+	for part := range strings.SplitSeq(accept, ",") {
+		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil {
+			continue
+		}
+		q := 1.0
+		if v, ok := params["q"]; ok {
+			if f, err := strconv.ParseFloat(v, 64); err == nil {
+				q = f
+			}
+		}
+		switch mt {
+		case mediaGraphQLResponse, mediaJSON, mediaEventStream:
+		case "*/*", "application/*":
+			mt = mediaJSON
+		default:
+			continue
+		}
+		if q > bestQ {
+			best, bestQ = mt, q
+		}
+	}
+	return best, best != ""
+}
+
+// requestIDFrom keeps a well-formed client request id (so a caller can correlate
+// logs) and otherwise makes one.
+func requestIDFrom(req *http.Request) string {
+	if id := req.Header.Get(auth.RequestIDHeader); id != "" && len(id) <= 64 && isToken(id) {
+		return id
+	}
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func isToken(s string) bool {
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,215 @@
+// Package auth turns a client's access token into the principal a request acts
+// for: the token's signature is checked against the users service's JWKS, its
+// claims and the Redis deny-list; the principal then travels to subgraphs only as
+// the router-signed internal assertion (see SubgraphHeaders).
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/MicahParks/keyfunc/v3"
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/time/rate"
+
+	"supergraph/platform/identity"
+)
+
+// Errors a token can fail with. All of them answer 401 UNAUTHENTICATED.
+var (
+	ErrInvalidToken = errors.New("invalid access token")
+	ErrExpiredToken = errors.New("access token expired")
+	ErrRevokedToken = errors.New("access token revoked")
+	// ErrRevocationUnknown means the deny-list could not be read; the caller must
+	// not treat the token as valid (fail closed) unless configured otherwise.
+	ErrRevocationUnknown = errors.New("cannot check token revocation")
+)
+
+// Options configure a Verifier.
+type Options struct {
+	JWKSURL  string
+	Issuer   string
+	Audience string
+	// Deny is the users service's Redis (DB 1) holding the deny-list; nil disables it.
+	Deny *redis.Client
+	// FailOpen accepts tokens when the deny-list cannot be read (availability over
+	// prompt revocation); the default refuses them.
+	FailOpen bool
+	// JWKSRefresh is how often the JWKS is refetched; an unknown kid refetches early.
+	JWKSRefresh time.Duration
+	Logger      *slog.Logger
+}
+
+// Verifier validates access tokens. It is safe for concurrent use.
+type Verifier struct {
+	jwks     keyfunc.Keyfunc
+	parser   *jwt.Parser
+	deny     *redis.Client
+	failOpen bool
+	log      *slog.Logger
+}
+
+// accessClaims are the claims the users service puts into access tokens.
+type accessClaims struct {
+	Roles []string `json:"roles"`
+	SID   string   `json:"sid"`
+	jwt.RegisteredClaims
+}
+
+// NewVerifier starts fetching the JWKS in the background. It does not fail when the
+// JWKS is unreachable: anonymous traffic keeps flowing and tokens verify once the
+// keys arrive (a token with an unknown kid triggers a rate-limited refetch).
+func NewVerifier(ctx context.Context, opts Options) (*Verifier, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.JWKSRefresh <= 0 {
+		opts.JWKSRefresh = 5 * time.Minute
+	}
+	noErrFirst := true
+	log := opts.Logger
+	jwks, err := keyfunc.NewDefaultOverrideCtx(ctx, []string{opts.JWKSURL}, keyfunc.Override{
+		Client:                    &http.Client{Transport: &http.Transport{Proxy: nil}},
+		HTTPTimeout:               3 * time.Second,
+		NoErrorReturnFirstHTTPReq: &noErrFirst,
+		RefreshInterval:           opts.JWKSRefresh,
+		// One refetch per second at most for unknown kids (rotation), and never make
+		// a request wait for one: a forged kid must not stall or amplify traffic.
+		RefreshUnknownKID: rate.NewLimiter(rate.Every(time.Second), 1),
+		RateLimitWaitMax:  time.Millisecond,
+		RefreshErrorHandlerFunc: func(u string) func(context.Context, error) {
+			return func(ctx context.Context, err error) {
+				log.WarnContext(ctx, "JWKS refresh failed", "url", u, "err", err)
+			}
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("jwks: %w", err)
+	}
+	return &Verifier{
+		jwks: jwks,
+		parser: jwt.NewParser(
+			jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
+			jwt.WithIssuer(opts.Issuer),
+			jwt.WithAudience(opts.Audience),
+			jwt.WithExpirationRequired(),
+			jwt.WithLeeway(5*time.Second),
+		),
+		deny:     opts.Deny,
+		failOpen: opts.FailOpen,
+		log:      opts.Logger,
+	}, nil
+}
+
+// BearerToken extracts the token from an Authorization header value. ok is false
+// when the value is empty; a non-empty value that is not "Bearer <token>" yields
+// ok with an empty token, which Verify rejects.
+func BearerToken(header string) (token string, present bool) {
+	header = strings.TrimSpace(header)
+	if header == "" {
+		return "", false
+	}
+	scheme, tok, found := strings.Cut(header, " ")
+	if !found || !strings.EqualFold(scheme, "Bearer") {
+		return "", true
+	}
+	return strings.TrimSpace(tok), true
+}
+
+// Verify checks an access token and returns its principal.
+func (v *Verifier) Verify(ctx context.Context, token string) (identity.Principal, error) {
+	if token == "" {
+		return identity.Principal{}, ErrInvalidToken
+	}
+	var c accessClaims
+	_, err := v.parser.ParseWithClaims(token, &c, v.jwks.KeyfuncCtx(ctx))
+	if err != nil {
+		if errors.Is(err, jwt.ErrTokenExpired) {
+			return identity.Principal{}, ErrExpiredToken
+		}
+		return identity.Principal{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
+	}
+	if c.Subject == "" || c.ID == "" {
+		return identity.Principal{}, fmt.Errorf("%w: sub and jti are required", ErrInvalidToken)
+	}
+	p := identity.Principal{
+		UserID:    c.Subject,
+		Roles:     slices.Clone(c.Roles),
+		TokenID:   c.ID,
+		SessionID: c.SID,
+	}
+	if c.ExpiresAt != nil {
+		p.TokenExpiresAt = c.ExpiresAt.Unix()
+	}
+	if err := v.CheckRevoked(ctx, p); err != nil {
+		return identity.Principal{}, err
+	}
+	return p, nil
+}
+
+// CheckRevoked consults the deny-list for the principal's token and session.
+// Long-lived connections call it periodically.
+func (v *Verifier) CheckRevoked(ctx context.Context, p identity.Principal) error {
+	if v.deny == nil || p.Anonymous() {
+		return nil
+	}
+	keys := []string{identity.DenyTokenKey(p.TokenID)}
+	if p.SessionID != "" {
+		keys = append(keys, identity.DenySessionKey(p.SessionID))
+	}
+	n, err := v.deny.Exists(ctx, keys...).Result()
+	if err != nil {
+		if v.failOpen {
+			v.log.WarnContext(ctx, "deny-list unreadable, accepting token (fail-open)", "err", err)
+			return nil
+		}
+		return fmt.Errorf("%w: %v", ErrRevocationUnknown, err)
+	}
+	if n > 0 {
+		return ErrRevokedToken
+	}
+	return nil
+}
+
+// Watch returns a context that ends when the principal's token expires or is
+// revoked (checked every interval), with ErrExpiredToken or ErrRevokedToken as
+// its cause; long-lived subscriptions run under it. Anonymous principals are
+// never cut off. Call cancel to release the watcher.
+func (v *Verifier) Watch(ctx context.Context, p identity.Principal, interval time.Duration) (context.Context, context.CancelFunc) {
+	if p.Anonymous() {
+		return context.WithCancel(ctx)
+	}
+	ctx, cancelCause := context.WithCancelCause(ctx)
+	go func() {
+		var expiry <-chan time.Time
+		if p.TokenExpiresAt > 0 {
+			t := time.NewTimer(time.Until(time.Unix(p.TokenExpiresAt, 0)))
+			defer t.Stop()
+			expiry = t.C
+		}
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-expiry:
+				cancelCause(ErrExpiredToken)
+				return
+			case <-tick.C:
+				if err := v.CheckRevoked(ctx, p); errors.Is(err, ErrRevokedToken) {
+					cancelCause(ErrRevokedToken)
+					return
+				}
+			}
+		}
+	}()
+	return ctx, func() { cancelCause(context.Canceled) }
+}

@@ -1,0 +1,261 @@
+// Package engine executes GraphQL operations over a composed federation graph:
+// it loads the composed execution config, prepares operations (parse, normalize
+// and validate against the client schema, plan with a cache) and resolves them
+// on the graphql-go-tools v2 resolver.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/cespare/xxhash/v2"
+	lru "github.com/hashicorp/golang-lru/v2"
+	"golang.org/x/sync/singleflight"
+
+	nodev1 "github.com/wundergraph/cosmo/router/gen/proto/wg/cosmo/node/v1"
+	"github.com/wundergraph/graphql-go-tools/v2/pkg/ast"
+	"github.com/wundergraph/graphql-go-tools/v2/pkg/astparser"
+	"github.com/wundergraph/graphql-go-tools/v2/pkg/asttransform"
+	"github.com/wundergraph/graphql-go-tools/v2/pkg/engine/datasource/graphql_datasource"
+	"github.com/wundergraph/graphql-go-tools/v2/pkg/engine/datasource/introspection_datasource"
+	"github.com/wundergraph/graphql-go-tools/v2/pkg/engine/plan"
+	"github.com/wundergraph/graphql-go-tools/v2/pkg/engine/postprocess"
+	"github.com/wundergraph/graphql-go-tools/v2/pkg/engine/resolve"
+)
+
+// Options configure an Engine.
+type Options struct {
+	// URLOverrides replaces subgraph routing URLs by subgraph name (deployment-specific
+	// addresses; the composed config carries the development defaults).
+	URLOverrides map[string]string
+	// SubgraphTimeout bounds one subgraph HTTP request.
+	SubgraphTimeout time.Duration
+	// PlanCacheSize is how many prepared plans are kept.
+	PlanCacheSize int
+	// MaxConcurrency bounds concurrently resolving operations (0: library default).
+	MaxConcurrency int
+	// SubscriptionHeartbeat is how often idle subscriptions get a heartbeat.
+	SubscriptionHeartbeat time.Duration
+	Logger                *slog.Logger
+}
+
+// Engine plans and resolves operations for one composed graph. It is safe for
+// concurrent use.
+type Engine struct {
+	planConfig   plan.Configuration
+	routerSchema *ast.Document // the full federated schema the planner works on
+	clientSchema *ast.Document // what clients may see: no @inaccessible members
+	resolver     *resolve.Resolver
+	subgraphs    []Subgraph
+	plans        *lru.Cache[uint64, plan.Plan]
+	planFlight   singleflight.Group
+	httpClient   *http.Client
+	cancel       context.CancelFunc
+	log          *slog.Logger
+}
+
+// New builds an Engine from a composed router config.
+func New(rc *nodev1.RouterConfig, opts Options) (*Engine, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.PlanCacheSize <= 0 {
+		opts.PlanCacheSize = 1024
+	}
+	if opts.SubgraphTimeout <= 0 {
+		opts.SubgraphTimeout = 10 * time.Second
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	e := &Engine{cancel: cancel, log: opts.Logger}
+
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConns = 1024
+	transport.MaxIdleConnsPerHost = 256
+	transport.Proxy = nil // subgraphs are internal; an ambient proxy setting must not reroute them
+	e.httpClient = &http.Client{Timeout: opts.SubgraphTimeout, Transport: transport}
+	// Subscriptions and upgrades must not carry the request timeout.
+	streamingClient := &http.Client{Transport: transport}
+	subscriptionClient := graphql_datasource.NewGraphQLSubscriptionClient(e.httpClient, streamingClient, ctx)
+
+	planConfig, subgraphs, err := buildPlanConfiguration(rc, buildOptions{
+		urlOverrides: opts.URLOverrides,
+		httpClient:   e.httpClient,
+		subscription: subscriptionClient,
+		engineCtx:    ctx,
+	})
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	e.subgraphs = subgraphs
+
+	routerSchema, report := astparser.ParseGraphqlDocumentString(rc.GetEngineConfig().GetGraphqlSchema())
+	if report.HasErrors() {
+		cancel()
+		return nil, fmt.Errorf("parse federated schema: %w", report)
+	}
+	if err := asttransform.MergeDefinitionWithBaseSchema(&routerSchema); err != nil {
+		cancel()
+		return nil, fmt.Errorf("federated schema: %w", err)
+	}
+	e.routerSchema = &routerSchema
+	e.clientSchema = e.routerSchema
+	// The client schema exists only when the graph uses @inaccessible or @tag; it is
+	// what validation and introspection must use, or hidden fields leak.
+	if s := rc.GetEngineConfig().GetGraphqlClientSchema(); s != "" {
+		clientSchema, report := astparser.ParseGraphqlDocumentString(s)
+		if report.HasErrors() {
+			cancel()
+			return nil, fmt.Errorf("parse client schema: %w", report)
+		}
+		if err := asttransform.MergeDefinitionWithBaseSchema(&clientSchema); err != nil {
+			cancel()
+			return nil, fmt.Errorf("client schema: %w", err)
+		}
+		e.clientSchema = &clientSchema
+	}
+
+	introspection, err := introspection_datasource.NewIntrospectionConfigFactory(e.clientSchema)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("introspection: %w", err)
+	}
+	planConfig.Fields = append(planConfig.Fields, introspection.BuildFieldConfigurations()...)
+	planConfig.DataSources = append(planConfig.DataSources, introspection.BuildDataSourceConfigurations()...)
+	e.planConfig = planConfig
+
+	e.plans, err = lru.New[uint64, plan.Plan](opts.PlanCacheSize)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	e.resolver = resolve.New(ctx, resolve.ResolverOptions{
+		MaxConcurrency:                     opts.MaxConcurrency,
+		PropagateSubgraphErrors:            true,
+		PropagateSubgraphStatusCodes:       true,
+		SubgraphErrorPropagationMode:       resolve.SubgraphErrorPropagationModePassThrough,
+		RewriteSubgraphErrorPaths:          true,
+		AllowAllErrorExtensionFields:       true,
+		AttachServiceNameToErrorExtensions: true,
+		SubscriptionHeartbeatInterval:      opts.SubscriptionHeartbeat,
+		AsyncErrorWriter:                   asyncErrorWriter{subgraphs: subgraphs, log: opts.Logger},
+	})
+	return e, nil
+}
+
+// Subgraphs lists the subgraphs of the graph with their effective URLs.
+func (e *Engine) Subgraphs() []Subgraph { return e.subgraphs }
+
+// HTTPClient is the client used for subgraph requests (health checks reuse its pool).
+func (e *Engine) HTTPClient() *http.Client { return e.httpClient }
+
+// Close stops the resolver and every upstream subscription.
+func (e *Engine) Close() {
+	e.cancel()
+	e.httpClient.CloseIdleConnections()
+}
+
+// plan returns the cached plan for a prepared operation, planning it once when
+// concurrent requests race for the same new operation.
+func (e *Engine) plan(op *Operation) (plan.Plan, error) {
+	if p, ok := e.plans.Get(op.id); ok {
+		return p, nil
+	}
+	v, err, _ := e.planFlight.Do(strconv.FormatUint(op.id, 16), func() (any, error) {
+		// The planner is not safe for concurrent use and cheap to create.
+		planner, err := plan.NewPlanner(e.planConfig)
+		if err != nil {
+			return nil, err
+		}
+		// Plan on a fresh parse of the normalized text: the plan is cached and shared,
+		// so it must not point into this request's document.
+		doc, report := astparser.ParseGraphqlDocumentString(op.normalized)
+		if report.HasErrors() {
+			return nil, fmt.Errorf("reparse normalized operation: %w", report)
+		}
+		p := planner.Plan(&doc, e.routerSchema, op.Name, &report)
+		if report.HasErrors() {
+			return nil, errorFromReport(report, http.StatusBadRequest)
+		}
+		postprocess.NewProcessor().Process(p)
+		e.plans.Add(op.id, p)
+		return p, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(plan.Plan), nil
+}
+
+// ExecOptions carry what one execution needs besides the operation.
+type ExecOptions struct {
+	// Headers builds each subgraph request's headers; it carries the caller's
+	// identity and is part of every de-duplication key.
+	Headers resolve.SubgraphHeadersBuilder
+	// InitialPayload becomes the upstream connection_init payload of subscriptions.
+	InitialPayload []byte
+	// Heartbeat makes the resolver call the subscription writer's Heartbeat when
+	// a subscription is idle (SSE needs it; WebSockets ping on their own).
+	Heartbeat bool
+}
+
+func (e *Engine) resolveContext(ctx context.Context, op *Operation, opts ExecOptions) (*resolve.Context, error) {
+	rctx := resolve.NewContext(ctx)
+	vars, err := parseVariables(op.Variables)
+	if err != nil {
+		return nil, err
+	}
+	rctx.Variables = vars
+	// Request.ID, VariablesHash and the headers' HashAll key inbound request
+	// de-duplication: two requests share one result only when all three match.
+	rctx.Request.ID = op.id
+	rctx.VariablesHash = xxhash.Sum64(op.Variables)
+	rctx.SubgraphHeadersBuilder = opts.Headers
+	rctx.InitialPayload = opts.InitialPayload
+	rctx.ExecutionOptions.SendHeartbeat = opts.Heartbeat
+	return rctx, nil
+}
+
+// ErrNotSubscription is returned by Subscribe for queries and mutations (and vice versa).
+var ErrNotSubscription = errors.New("operation is not a subscription")
+
+// Execute resolves a query or mutation and writes the GraphQL response JSON to w.
+func (e *Engine) Execute(ctx context.Context, op *Operation, opts ExecOptions, w interface{ Write([]byte) (int, error) }) error {
+	p, err := e.plan(op)
+	if err != nil {
+		return err
+	}
+	sync, ok := p.(*plan.SynchronousResponsePlan)
+	if !ok {
+		return ErrNotSubscription
+	}
+	rctx, err := e.resolveContext(ctx, op, opts)
+	if err != nil {
+		return err
+	}
+	_, err = e.resolver.ArenaResolveGraphQLResponse(rctx, sync.Response, w)
+	return err
+}
+
+// Subscribe starts a subscription and blocks until it ends: the upstream completes,
+// ctx is cancelled, or the engine closes. Updates go to w.
+func (e *Engine) Subscribe(ctx context.Context, op *Operation, opts ExecOptions, w resolve.SubscriptionResponseWriter) error {
+	p, err := e.plan(op)
+	if err != nil {
+		return err
+	}
+	sub, ok := p.(*plan.SubscriptionResponsePlan)
+	if !ok {
+		return ErrNotSubscription
+	}
+	rctx, err := e.resolveContext(ctx, op, opts)
+	if err != nil {
+		return err
+	}
+	return e.resolver.ResolveGraphQLSubscription(rctx, sub.Response, w)
+}

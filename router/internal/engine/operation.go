@@ -1,0 +1,249 @@
+package engine
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/wundergraph/astjson"
+
+	"github.com/wundergraph/graphql-go-tools/v2/pkg/ast"
+	"github.com/wundergraph/graphql-go-tools/v2/pkg/astnormalization"
+	"github.com/wundergraph/graphql-go-tools/v2/pkg/astparser"
+	"github.com/wundergraph/graphql-go-tools/v2/pkg/astprinter"
+	"github.com/wundergraph/graphql-go-tools/v2/pkg/astvalidation"
+	"github.com/wundergraph/graphql-go-tools/v2/pkg/operationreport"
+	"github.com/wundergraph/graphql-go-tools/v2/pkg/variablesvalidation"
+)
+
+// Request is a GraphQL request as a client sent it (over HTTP or a WebSocket).
+type Request struct {
+	Query         string
+	OperationName string
+	// Variables is a JSON object or empty.
+	Variables []byte
+}
+
+// OperationType is query, mutation or subscription.
+type OperationType string
+
+// Operation types.
+const (
+	Query        OperationType = "query"
+	Mutation     OperationType = "mutation"
+	Subscription OperationType = "subscription"
+)
+
+// Operation is a request that parsed, normalized and validated against the client
+// schema: ready to plan and execute.
+type Operation struct {
+	// Name is the executed operation's name ("" when anonymous).
+	Name string
+	Type OperationType
+	// Variables are the coerced variables, including literals extracted from the document.
+	Variables []byte
+	// normalized is the printed normalized operation; id its hash (plan cache key).
+	normalized string
+	id         uint64
+}
+
+// Error is a GraphQL error as it goes into a response's "errors".
+type Error struct {
+	Message    string                     `json:"message"`
+	Locations  []operationreport.Location `json:"locations,omitempty"`
+	Extensions map[string]any             `json:"extensions,omitempty"`
+}
+
+// RequestError rejects a request before execution; Status is the HTTP status to
+// answer with (the GraphQL-over-HTTP spec's 4xx for request errors).
+type RequestError struct {
+	Status int
+	Errors []Error
+}
+
+func (e *RequestError) Error() string {
+	if len(e.Errors) == 0 {
+		return "invalid request"
+	}
+	return e.Errors[0].Message
+}
+
+// NewRequestError returns a RequestError with one message and extensions.code.
+func NewRequestError(status int, code, format string, args ...any) *RequestError {
+	return &RequestError{Status: status, Errors: []Error{{
+		Message:    fmt.Sprintf(format, args...),
+		Extensions: map[string]any{"code": code},
+	}}}
+}
+
+// Error codes of request errors (extensions.code).
+const (
+	CodeBadRequest       = "BAD_REQUEST"
+	CodeParseFailed      = "GRAPHQL_PARSE_FAILED"
+	CodeValidationFailed = "GRAPHQL_VALIDATION_FAILED"
+	CodeBadUserInput     = "BAD_USER_INPUT"
+)
+
+func errorFromReport(report operationreport.Report, status int) *RequestError {
+	return errorFromReportCode(report, status, CodeValidationFailed)
+}
+
+func errorFromReportCode(report operationreport.Report, status int, code string) *RequestError {
+	out := &RequestError{Status: status}
+	for _, ee := range report.ExternalErrors {
+		c := ee.ExtensionCode
+		if c == "" {
+			c = code
+		}
+		out.Errors = append(out.Errors, Error{Message: ee.Message, Locations: ee.Locations, Extensions: map[string]any{"code": c}})
+	}
+	if len(out.Errors) == 0 {
+		// Internal errors carry library details that are no business of the client.
+		out.Status = http.StatusInternalServerError
+		out.Errors = []Error{{Message: "internal error while preparing the operation", Extensions: map[string]any{"code": "INTERNAL_SERVER_ERROR"}}}
+	}
+	return out
+}
+
+// kit holds the reusable, non-thread-safe parts of preparing an operation.
+type kit struct {
+	doc          *ast.Document
+	parser       *astparser.Parser
+	normalizer   *astnormalization.OperationNormalizer
+	varNorm      *astnormalization.VariablesNormalizer
+	validator    *astvalidation.OperationValidator
+	varValidator *variablesvalidation.VariablesValidator
+	printed      bytes.Buffer
+}
+
+var kits = sync.Pool{New: func() any {
+	return &kit{
+		doc:    ast.NewSmallDocument(),
+		parser: astparser.NewParser(),
+		normalizer: astnormalization.NewWithOpts(
+			astnormalization.WithRemoveNotMatchingOperationDefinitions(),
+			astnormalization.WithInlineFragmentSpreads(),
+			astnormalization.WithRemoveFragmentDefinitions(),
+			astnormalization.WithRemoveUnusedVariables(),
+		),
+		varNorm:      astnormalization.NewVariablesNormalizer(),
+		validator:    astvalidation.DefaultOperationValidator(),
+		varValidator: variablesvalidation.NewVariablesValidator(variablesvalidation.VariablesValidatorOptions{}),
+	}
+}}
+
+// Prepare parses, normalizes and validates a request against the client schema.
+// Every failure is a *RequestError with a 4xx status.
+func (e *Engine) Prepare(req Request) (*Operation, error) {
+	if len(bytes.TrimSpace([]byte(req.Query))) == 0 {
+		return nil, NewRequestError(http.StatusBadRequest, CodeBadRequest, "the request has no query")
+	}
+	vars := bytes.TrimSpace(req.Variables)
+	if len(vars) == 0 || bytes.Equal(vars, []byte("null")) {
+		vars = []byte("{}")
+	} else if v, err := astjson.ParseBytes(vars); err != nil || v.Type() != astjson.TypeObject {
+		return nil, NewRequestError(http.StatusBadRequest, CodeBadRequest, "variables must be a JSON object")
+	}
+
+	k := kits.Get().(*kit)
+	defer func() {
+		k.doc.Reset()
+		k.printed.Reset()
+		kits.Put(k)
+	}()
+	doc := k.doc
+	doc.Input.ResetInputString(req.Query)
+	var report operationreport.Report
+	k.parser.Parse(doc, &report)
+	if report.HasErrors() {
+		return nil, errorFromReportCode(report, http.StatusBadRequest, CodeParseFailed)
+	}
+
+	opRef, err := selectOperation(doc, req.OperationName)
+	if err != nil {
+		return nil, err
+	}
+	op := &Operation{Name: doc.OperationDefinitionNameString(opRef)}
+	switch doc.OperationDefinitions[opRef].OperationType {
+	case ast.OperationTypeQuery:
+		op.Type = Query
+	case ast.OperationTypeMutation:
+		op.Type = Mutation
+	case ast.OperationTypeSubscription:
+		op.Type = Subscription
+	default:
+		return nil, NewRequestError(http.StatusBadRequest, CodeBadRequest, "unsupported operation type")
+	}
+
+	// Copy: the document keeps and may rewrite its variables.
+	doc.Input.Variables = append([]byte(nil), vars...)
+	k.normalizer.NormalizeNamedOperation(doc, e.clientSchema, []byte(op.Name), &report)
+	if report.HasErrors() {
+		return nil, errorFromReport(report, http.StatusBadRequest)
+	}
+	k.varNorm.NormalizeOperation(doc, e.clientSchema, &report)
+	if report.HasErrors() {
+		return nil, errorFromReport(report, http.StatusBadRequest)
+	}
+	// Validation runs against the client schema: the federated schema still holds
+	// @inaccessible members, which clients must neither query nor introspect.
+	k.validator.Validate(doc, e.clientSchema, &report)
+	if report.HasErrors() {
+		return nil, errorFromReport(report, http.StatusBadRequest)
+	}
+	if err := k.varValidator.Validate(doc, e.clientSchema, doc.Input.Variables); err != nil {
+		var ive *variablesvalidation.InvalidVariableError
+		if errors.As(err, &ive) {
+			return nil, NewRequestError(http.StatusBadRequest, CodeBadUserInput, "%s", ive.Message)
+		}
+		return nil, NewRequestError(http.StatusBadRequest, CodeBadUserInput, "invalid variables: %v", err)
+	}
+
+	if err := astprinter.Print(doc, &k.printed); err != nil {
+		return nil, fmt.Errorf("print normalized operation: %w", err)
+	}
+	op.normalized = k.printed.String()
+	op.id = xxhash.Sum64String(op.normalized)
+	op.Variables = append([]byte(nil), doc.Input.Variables...)
+	return op, nil
+}
+
+// selectOperation finds the operation to execute, per the GraphQL spec's GetOperation.
+func selectOperation(doc *ast.Document, name string) (int, error) {
+	found, count := -1, 0
+	for _, n := range doc.RootNodes {
+		if n.Kind != ast.NodeKindOperationDefinition {
+			continue
+		}
+		count++
+		if name != "" && doc.OperationDefinitionNameString(n.Ref) == name {
+			found = n.Ref
+		}
+		if name == "" && found == -1 {
+			found = n.Ref
+		}
+	}
+	switch {
+	case count == 0:
+		return -1, NewRequestError(http.StatusBadRequest, CodeBadRequest, "the document contains no operation")
+	case name == "" && count > 1:
+		return -1, NewRequestError(http.StatusBadRequest, CodeBadRequest, "operationName is required: the document contains %d operations", count)
+	case found == -1:
+		return -1, NewRequestError(http.StatusBadRequest, CodeBadRequest, "unknown operation named %q", name)
+	}
+	return found, nil
+}
+
+func parseVariables(vars []byte) (*astjson.Value, error) {
+	if len(vars) == 0 {
+		vars = []byte("{}")
+	}
+	v, err := astjson.ParseBytes(vars)
+	if err != nil {
+		return nil, NewRequestError(http.StatusBadRequest, CodeBadRequest, "variables must be a JSON object")
+	}
+	return v, nil
+}

@@ -1,0 +1,605 @@
+// Package ws serves GraphQL over WebSocket on the router's /graphql: the
+// graphql-transport-ws protocol and the legacy graphql-ws (subscriptions-
+// transport-ws) protocol, chosen by Sec-WebSocket-Protocol.
+//
+// The router owns the protocol state machine (rather than the engine's
+// websocket handler) because it must keep per-connection identity, close with
+// the protocols' codes, and cut a connection off when its token expires or is
+// revoked.
+package ws
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/wundergraph/graphql-go-tools/v2/pkg/engine/resolve"
+
+	"supergraph/platform/identity"
+	"supergraph/router/internal/auth"
+	"supergraph/router/internal/engine"
+)
+
+// Subprotocols.
+const (
+	ProtocolTransportWS = "graphql-transport-ws"
+	ProtocolLegacyWS    = "graphql-ws"
+)
+
+// Close codes of graphql-transport-ws; the router uses them for both protocols.
+const (
+	CloseBadRequest          websocket.StatusCode = 4400
+	CloseUnauthorized        websocket.StatusCode = 4401
+	CloseForbidden           websocket.StatusCode = 4403
+	CloseInitTimeout         websocket.StatusCode = 4408
+	CloseSubscriberExists    websocket.StatusCode = 4409
+	CloseTooManyInitRequests websocket.StatusCode = 4429
+	CloseInternalError       websocket.StatusCode = 4500
+)
+
+// maxSubscriptionsPerConn bounds one connection's concurrent operations.
+const maxSubscriptionsPerConn = 100
+
+// Executor prepares and runs operations (implemented by *engine.Engine).
+type Executor interface {
+	Prepare(engine.Request) (*engine.Operation, error)
+	Execute(ctx context.Context, op *engine.Operation, opts engine.ExecOptions, w interface{ Write([]byte) (int, error) }) error
+	Subscribe(ctx context.Context, op *engine.Operation, opts engine.ExecOptions, w resolve.SubscriptionResponseWriter) error
+}
+
+// Options configure a Handler.
+type Options struct {
+	Executor Executor
+	// Authenticate maps an Authorization value to a principal (anonymous for "").
+	Authenticate func(ctx context.Context, authorization string) (identity.Principal, error)
+	// Watch returns a context ending when the principal's token expires or is revoked.
+	Watch func(ctx context.Context, p identity.Principal) (context.Context, context.CancelFunc)
+	// Headers builds the subgraph headers of one operation.
+	Headers func(p identity.Principal, requestID, traceparent, tracestate string) *auth.SubgraphHeaders
+	// AllowedOrigins are the cross-origin pages allowed to connect (same-origin
+	// pages and non-browser clients always may).
+	AllowedOrigins  []string
+	InitTimeout     time.Duration
+	KeepAlive       time.Duration
+	MaxMessageBytes int64
+	Logger          *slog.Logger
+}
+
+// Handler accepts and serves WebSocket connections.
+type Handler struct {
+	opts  Options
+	mu    sync.Mutex
+	conns map[*conn]struct{}
+	down  bool
+}
+
+// NewHandler returns a Handler.
+func NewHandler(opts Options) *Handler {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Handler{opts: opts, conns: make(map[*conn]struct{})}
+}
+
+// IsUpgrade reports whether r asks for a WebSocket.
+func IsUpgrade(r *http.Request) bool {
+	return r.Method == http.MethodGet &&
+		headerHasToken(r.Header, "Connection", "upgrade") &&
+		strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
+}
+
+func headerHasToken(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
+		for t := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// originAllowed blocks cross-site WebSocket hijacking by browsers: the Origin,
+// when there is one, must be this host or on the allow-list.
+func (h *Handler) originAllowed(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	if slices.Contains(h.opts.AllowedOrigins, origin) || slices.Contains(h.opts.AllowedOrigins, "*") {
+		return true
+	}
+	u, err := url.Parse(origin)
+	return err == nil && strings.EqualFold(u.Host, r.Host)
+}
+
+// ServeHTTP upgrades r and serves the connection until it closes.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, requestID string) {
+	if !h.originAllowed(r) {
+		http.Error(w, "origin not allowed", http.StatusForbidden)
+		return
+	}
+	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		Subprotocols:       []string{ProtocolTransportWS, ProtocolLegacyWS},
+		InsecureSkipVerify: true, // checked above, against the CORS allow-list
+	})
+	if err != nil {
+		return // Accept has answered the request
+	}
+	c.SetReadLimit(h.opts.MaxMessageBytes)
+	proto := c.Subprotocol()
+	if proto == "" {
+		proto = ProtocolTransportWS
+	}
+	cn := &conn{
+		h:           h,
+		ws:          c,
+		legacy:      proto == ProtocolLegacyWS,
+		requestID:   requestID,
+		upgradeAuth: r.Header.Get("Authorization"),
+		traceparent: r.Header.Get("Traceparent"),
+		tracestate:  r.Header.Get("Tracestate"),
+		ops:         make(map[string]*operation),
+	}
+	if !h.track(cn) {
+		_ = c.Close(websocket.StatusGoingAway, "server shutting down")
+		return
+	}
+	defer h.untrack(cn)
+	cn.serve()
+}
+
+func (h *Handler) track(c *conn) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.down {
+		return false
+	}
+	h.conns[c] = struct{}{}
+	return true
+}
+
+func (h *Handler) untrack(c *conn) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.conns, c)
+}
+
+// Shutdown closes every connection with 1001 Going Away and refuses new ones.
+func (h *Handler) Shutdown() {
+	h.mu.Lock()
+	h.down = true
+	conns := make([]*conn, 0, len(h.conns))
+	for c := range h.conns {
+		conns = append(conns, c)
+	}
+	h.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, c := range conns {
+		wg.Go(func() { c.close(websocket.StatusGoingAway, "server shutting down") })
+	}
+	wg.Wait()
+}
+
+// message is a protocol message in either protocol.
+type message struct {
+	ID      string          `json:"id,omitempty"`
+	Type    string          `json:"type"`
+	Payload json.RawMessage `json:"payload,omitempty"`
+}
+
+type subscribePayload struct {
+	Query         *string         `json:"query"`
+	OperationName *string         `json:"operationName"`
+	Variables     json.RawMessage `json:"variables"`
+	Extensions    json.RawMessage `json:"extensions"`
+}
+
+// conn is one client connection.
+type conn struct {
+	h           *Handler
+	ws          *websocket.Conn
+	legacy      bool
+	requestID   string
+	upgradeAuth string
+	traceparent string
+	tracestate  string
+
+	ctx       context.Context // ends when the connection ends (or its token dies)
+	principal identity.Principal
+	wg        sync.WaitGroup
+
+	mu        sync.Mutex
+	initiated bool
+	acked     bool
+	closing   bool
+	ops       map[string]*operation
+	seq       int
+}
+
+func (c *conn) serve() {
+	base, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c.ctx = base
+	initTimer := time.AfterFunc(c.h.opts.InitTimeout, func() {
+		c.mu.Lock()
+		done := c.initiated
+		c.mu.Unlock()
+		if !done {
+			c.close(CloseInitTimeout, "Connection initialisation timeout")
+		}
+	})
+	defer initTimer.Stop()
+
+	for {
+		typ, data, err := c.ws.Read(base)
+		if err != nil {
+			break
+		}
+		if typ != websocket.MessageText {
+			c.close(CloseBadRequest, "Binary messages are not supported")
+			break
+		}
+		var m message
+		if err := json.Unmarshal(data, &m); err != nil || m.Type == "" {
+			c.close(CloseBadRequest, "Invalid message received")
+			break
+		}
+		if !c.handle(m) {
+			break
+		}
+	}
+	cancel()
+	c.wg.Wait()
+	c.ws.CloseNow()
+}
+
+// handle processes one message; false ends the connection.
+func (c *conn) handle(m message) bool {
+	switch m.Type {
+	case "connection_init":
+		return c.onInit(m)
+	case "ping":
+		if !c.legacy {
+			c.send(message{Type: "pong", Payload: m.Payload})
+		}
+		return true
+	case "pong":
+		return true
+	case "subscribe", "start":
+		if (m.Type == "start") != c.legacy {
+			c.close(CloseBadRequest, fmt.Sprintf("Invalid message type %q for %s", m.Type, c.protocol()))
+			return false
+		}
+		return c.onSubscribe(m)
+	case "complete", "stop":
+		if (m.Type == "stop") != c.legacy {
+			c.close(CloseBadRequest, fmt.Sprintf("Invalid message type %q for %s", m.Type, c.protocol()))
+			return false
+		}
+		c.onComplete(m.ID)
+		return true
+	case "connection_terminate":
+		if c.legacy {
+			c.close(websocket.StatusNormalClosure, "")
+			return false
+		}
+	}
+	c.close(CloseBadRequest, fmt.Sprintf("Invalid message type %q", m.Type))
+	return false
+}
+
+func (c *conn) protocol() string {
+	if c.legacy {
+		return ProtocolLegacyWS
+	}
+	return ProtocolTransportWS
+}
+
+func (c *conn) onInit(m message) bool {
+	c.mu.Lock()
+	again := c.initiated
+	c.initiated = true
+	c.mu.Unlock()
+	if again {
+		c.close(CloseTooManyInitRequests, "Too many initialisation requests")
+		return false
+	}
+	authz := c.upgradeAuth
+	if len(m.Payload) > 0 && string(m.Payload) != "null" {
+		var p map[string]any
+		if err := json.Unmarshal(m.Payload, &p); err != nil {
+			c.close(CloseBadRequest, "connection_init payload must be an object")
+			return false
+		}
+		for k, v := range p {
+			// Clients spell it Authorization, authorization, or as a nested headers
+			// object; a string under either first spelling is the token.
+			if s, ok := v.(string); ok && strings.EqualFold(k, "authorization") {
+				authz = s
+			}
+		}
+	}
+	principal, err := c.h.opts.Authenticate(c.ctx, authz)
+	if err != nil {
+		reason := "Forbidden: invalid access token"
+		switch {
+		case errors.Is(err, auth.ErrExpiredToken):
+			reason = "Forbidden: access token expired"
+		case errors.Is(err, auth.ErrRevokedToken):
+			reason = "Forbidden: access token revoked"
+		case errors.Is(err, auth.ErrRevocationUnknown):
+			reason = "Forbidden: cannot verify the access token right now"
+		}
+		if c.legacy {
+			payload, _ := json.Marshal(map[string]string{"message": reason})
+			c.send(message{Type: "connection_error", Payload: payload})
+		}
+		c.close(CloseForbidden, reason)
+		return false
+	}
+	c.principal = principal
+	// From now on operations run under a context that ends with the token.
+	watched, cancel := c.h.opts.Watch(c.ctx, principal)
+	c.ctx = watched
+	c.wg.Go(func() {
+		defer cancel()
+		<-watched.Done()
+		switch cause := context.Cause(watched); {
+		case errors.Is(cause, auth.ErrExpiredToken):
+			c.close(CloseForbidden, "Forbidden: access token expired")
+		case errors.Is(cause, auth.ErrRevokedToken):
+			c.close(CloseForbidden, "Forbidden: access token revoked")
+		}
+	})
+	c.mu.Lock()
+	c.acked = true
+	c.mu.Unlock()
+	c.send(message{Type: "connection_ack"})
+	c.wg.Go(c.keepAlive)
+	return true
+}
+
+func (c *conn) keepAlive() {
+	t := time.NewTicker(c.h.opts.KeepAlive)
+	defer t.Stop()
+	ka := message{Type: "ping"}
+	if c.legacy {
+		ka = message{Type: "ka"}
+	}
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-t.C:
+			if err := c.send(ka); err != nil {
+				return
+			}
+		}
+	}
+}
+
+func (c *conn) onSubscribe(m message) bool {
+	c.mu.Lock()
+	acked := c.acked
+	_, exists := c.ops[m.ID]
+	n := len(c.ops)
+	c.mu.Unlock()
+	switch {
+	case !acked:
+		c.close(CloseUnauthorized, "Unauthorized")
+		return false
+	case m.ID == "":
+		c.close(CloseBadRequest, "Subscribe message needs an id")
+		return false
+	case exists:
+		c.close(CloseSubscriberExists, fmt.Sprintf("Subscriber for %s already exists", m.ID))
+		return false
+	}
+	var p subscribePayload
+	if err := json.Unmarshal(m.Payload, &p); err != nil || p.Query == nil {
+		c.close(CloseBadRequest, "Invalid subscribe payload")
+		return false
+	}
+	if n >= maxSubscriptionsPerConn {
+		c.sendErrors(m.ID, engine.NewRequestError(http.StatusTooManyRequests, "RATE_LIMITED",
+			"too many operations on one connection (at most %d)", maxSubscriptionsPerConn).Errors)
+		return true
+	}
+	req := engine.Request{Query: *p.Query, Variables: p.Variables}
+	if p.OperationName != nil {
+		req.OperationName = *p.OperationName
+	}
+	op, err := c.h.opts.Executor.Prepare(req)
+	if err != nil {
+		var rerr *engine.RequestError
+		if !errors.As(err, &rerr) {
+			rerr = engine.NewRequestError(http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "internal server error")
+		}
+		c.sendErrors(m.ID, rerr.Errors)
+		return true
+	}
+
+	ctx, cancel := context.WithCancel(c.ctx)
+	o := &operation{c: c, id: m.ID, cancel: cancel}
+	c.mu.Lock()
+	c.ops[m.ID] = o
+	c.seq++
+	rid := fmt.Sprintf("%s.%d", c.requestID, c.seq)
+	c.mu.Unlock()
+
+	headers := c.h.opts.Headers(c.principal, rid, c.traceparent, c.tracestate)
+	c.wg.Go(func() {
+		defer cancel()
+		defer c.forget(o)
+		if op.Type != engine.Subscription {
+			o.runSingle(ctx, op, headers)
+			return
+		}
+		err := c.h.opts.Executor.Subscribe(ctx, op, engine.ExecOptions{Headers: headers, InitialPayload: headers.InitialPayload()}, o)
+		if err != nil && ctx.Err() == nil {
+			c.h.opts.Logger.Error("subscription", "err", err, "request_id", rid)
+			o.fail(engine.NewRequestError(http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "internal server error").Errors)
+		}
+		o.Complete()
+	})
+	return true
+}
+
+func (c *conn) onComplete(id string) {
+	c.mu.Lock()
+	o := c.ops[id]
+	c.mu.Unlock()
+	if o != nil {
+		o.mu.Lock()
+		o.done = true // the client ended it: no complete goes back
+		o.mu.Unlock()
+		o.cancel()
+	}
+}
+
+func (c *conn) forget(o *operation) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ops[o.id] == o {
+		delete(c.ops, o.id)
+	}
+}
+
+// sendErrors ends operation id with request errors.
+func (c *conn) sendErrors(id string, errs []engine.Error) {
+	if c.legacy {
+		// subscriptions-transport-ws reports validation failures as a data
+		// message carrying errors, then completes.
+		payload, _ := json.Marshal(map[string]any{"errors": errs})
+		c.send(message{ID: id, Type: "data", Payload: payload})
+		c.send(message{ID: id, Type: "complete"})
+		return
+	}
+	payload, _ := json.Marshal(errs)
+	c.send(message{ID: id, Type: "error", Payload: payload})
+}
+
+func (c *conn) send(m message) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return c.ws.Write(ctx, websocket.MessageText, b)
+}
+
+// close closes the connection once with code and reason.
+func (c *conn) close(code websocket.StatusCode, reason string) {
+	c.mu.Lock()
+	if c.closing {
+		c.mu.Unlock()
+		return
+	}
+	c.closing = true
+	c.mu.Unlock()
+	_ = c.ws.Close(code, reason)
+}
+
+// operation is one running operation; it is the resolver's subscription writer.
+type operation struct {
+	c      *conn
+	id     string
+	cancel context.CancelFunc
+
+	mu   sync.Mutex
+	buf  []byte
+	done bool
+}
+
+var _ resolve.SubscriptionResponseWriter = (*operation)(nil)
+
+func (o *operation) runSingle(ctx context.Context, op *engine.Operation, headers *auth.SubgraphHeaders) {
+	var buf writeBuffer
+	if err := o.c.h.opts.Executor.Execute(ctx, op, engine.ExecOptions{Headers: headers}, &buf); err != nil {
+		if ctx.Err() != nil {
+			return
+		}
+		var rerr *engine.RequestError
+		if !errors.As(err, &rerr) {
+			rerr = engine.NewRequestError(http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "internal server error")
+		}
+		o.fail(rerr.Errors)
+		return
+	}
+	_, _ = o.Write(buf)
+	_ = o.Flush()
+	o.Complete()
+}
+
+type writeBuffer []byte
+
+func (b *writeBuffer) Write(p []byte) (int, error) { *b = append(*b, p...); return len(p), nil }
+
+func (o *operation) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.buf = append(o.buf, p...)
+	return len(p), nil
+}
+
+// Flush sends the buffered result as one next (data) message.
+func (o *operation) Flush() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(o.buf) == 0 || o.done {
+		o.buf = o.buf[:0]
+		return nil
+	}
+	typ := "next"
+	if o.c.legacy {
+		typ = "data"
+	}
+	payload := json.RawMessage(append([]byte(nil), o.buf...))
+	o.buf = o.buf[:0]
+	return o.c.send(message{ID: o.id, Type: typ, Payload: payload})
+}
+
+// Complete tells the client the operation is over (once, unless it ended it).
+func (o *operation) Complete() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.done {
+		return
+	}
+	o.done = true
+	_ = o.c.send(message{ID: o.id, Type: "complete"})
+}
+
+func (o *operation) fail(errs []engine.Error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.done {
+		return
+	}
+	o.done = true
+	o.c.sendErrors(o.id, errs)
+}
+
+// Heartbeat is not used: the connection pings on its own.
+func (o *operation) Heartbeat() error { return nil }
+
+// Close is the resolver ending the subscription without an upstream complete.
+func (o *operation) Close(kind resolve.SubscriptionCloseKind) {
+	if kind == resolve.SubscriptionCloseKindDownstreamServiceError {
+		o.fail(engine.NewRequestError(http.StatusBadGateway, "SUBGRAPH_UNAVAILABLE", "the subgraph ended the subscription unexpectedly").Errors)
+	}
+}
+
+var _ io.Writer = (*writeBuffer)(nil)

@@ -1,0 +1,221 @@
+// Package router is the supergraph's public entry: a generic GraphQL federation
+// router serving whatever subgraphs a composed graph config lists. It speaks
+// GraphQL over HTTP, WebSocket and SSE, verifies end users' access tokens and
+// passes identity to subgraphs only as a router-signed internal assertion.
+//
+// New builds a Router from a Config; tests and end-to-end suites start it
+// in-process with Handler or Serve, cmd/router runs it with Run.
+package router
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/cors"
+
+	"supergraph/platform/identity"
+	"supergraph/platform/keys"
+	"supergraph/router/internal/auth"
+	"supergraph/router/internal/engine"
+	"supergraph/router/internal/health"
+	"supergraph/router/internal/ws"
+)
+
+// Router serves the supergraph.
+type Router struct {
+	cfg      Config
+	log      *slog.Logger
+	engine   *engine.Engine
+	verifier *auth.Verifier
+	signer   *identity.Signer
+	deny     *redis.Client
+	health   *health.Checker
+	ws       *ws.Handler
+	handler  http.Handler
+	cancel   context.CancelFunc
+	closed   chan struct{}
+}
+
+// New loads the graph config and builds the router. It does not contact the
+// subgraphs or the JWKS: both may come up later.
+func New(cfg Config, log *slog.Logger) (*Router, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("router config: %w", err)
+	}
+	rc, err := engine.ReadRouterConfig(cfg.GraphConfig)
+	if err != nil {
+		return nil, err
+	}
+	key, err := assertionKey(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("assertion key: %w", err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &Router{cfg: cfg, log: log, signer: identity.NewSigner(key), cancel: cancel, closed: make(chan struct{})}
+	fail := func(err error) (*Router, error) {
+		r.Close()
+		return nil, err
+	}
+
+	r.engine, err = engine.New(rc, engine.Options{
+		URLOverrides:          cfg.SubgraphURLs,
+		SubgraphTimeout:       cfg.SubgraphTimeout,
+		PlanCacheSize:         cfg.PlanCacheSize,
+		SubscriptionHeartbeat: cfg.KeepAliveInterval,
+		Logger:                log,
+	})
+	if err != nil {
+		return fail(fmt.Errorf("load graph %s: %w", cfg.GraphConfig, err))
+	}
+
+	if cfg.DenyListRedisURL != "" {
+		opt, err := redis.ParseURL(cfg.DenyListRedisURL)
+		if err != nil {
+			return fail(fmt.Errorf("DENYLIST_REDIS_URL: %w", err))
+		}
+		r.deny = redis.NewClient(opt)
+	}
+	r.verifier, err = auth.NewVerifier(ctx, auth.Options{
+		JWKSURL:     cfg.JWKSURL,
+		Issuer:      cfg.JWTIssuer,
+		Audience:    cfg.JWTAudience,
+		Deny:        r.deny,
+		FailOpen:    cfg.DenyListFailOpen,
+		JWKSRefresh: cfg.JWKSRefresh,
+		Logger:      log,
+	})
+	if err != nil {
+		return fail(err)
+	}
+
+	var subgraphs []health.Subgraph
+	for _, sg := range r.engine.Subgraphs() {
+		subgraphs = append(subgraphs, health.Subgraph{Name: sg.Name, URL: sg.URL})
+	}
+	r.health = health.NewChecker(health.Options{
+		Subgraphs: subgraphs,
+		Client:    r.engine.HTTPClient(),
+		Redis:     r.deny,
+		Timeout:   cfg.HealthTimeout,
+	})
+
+	r.ws = ws.NewHandler(ws.Options{
+		Executor:     r.engine,
+		Authenticate: r.authenticate,
+		Watch: func(ctx context.Context, p identity.Principal) (context.Context, context.CancelFunc) {
+			return r.verifier.Watch(ctx, p, cfg.RevocationCheckInterval)
+		},
+		Headers:         r.subgraphHeaders,
+		AllowedOrigins:  cfg.CORSAllowedOrigins,
+		InitTimeout:     cfg.WSInitTimeout,
+		KeepAlive:       cfg.KeepAliveInterval,
+		MaxMessageBytes: cfg.MaxRequestBytes,
+		Logger:          log,
+	})
+	r.handler = r.routes()
+	return r, nil
+}
+
+func assertionKey(cfg Config) (ed25519.PrivateKey, error) {
+	if cfg.AssertionKey != "" {
+		return keys.ParsePrivate([]byte(cfg.AssertionKey))
+	}
+	return keys.LoadOrCreate(cfg.AssertionKeyFile)
+}
+
+func (r *Router) routes() http.Handler {
+	mux := http.NewServeMux()
+	gql := http.Handler(http.HandlerFunc(r.serveGraphQL))
+	mux.Handle("/graphql", gql)
+	mux.Handle("/graphql/", gql)
+	mux.Handle("GET /api/health/", r.health.Report("router"))
+	mux.Handle("GET /api/health", http.RedirectHandler("/api/health/", http.StatusMovedPermanently))
+	mux.Handle("GET /health/live", health.Live())
+	mux.Handle("GET /health/ready", r.health.Ready())
+
+	var h http.Handler = mux
+	if len(r.cfg.CORSAllowedOrigins) > 0 {
+		// rs/cors allows every origin when given none, so it is only installed
+		// with an explicit allow-list.
+		h = cors.New(cors.Options{
+			AllowedOrigins: r.cfg.CORSAllowedOrigins,
+			AllowedMethods: []string{http.MethodGet, http.MethodPost},
+			AllowedHeaders: []string{"Authorization", "Content-Type", "Accept", auth.RequestIDHeader, "Traceparent", "Tracestate"},
+			ExposedHeaders: []string{auth.RequestIDHeader},
+			MaxAge:         600,
+		}).Handler(h)
+	}
+	return h
+}
+
+// Handler is the router's complete HTTP handler.
+func (r *Router) Handler() http.Handler { return r.handler }
+
+// Run listens on the configured address and serves until ctx ends, then shuts
+// down gracefully within the configured timeout.
+func (r *Router) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", r.cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", r.cfg.HTTPAddr, err)
+	}
+	return r.Serve(ctx, ln)
+}
+
+// Serve serves on ln until ctx ends; it closes ln.
+func (r *Router) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           r.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(r.log.Handler(), slog.LevelWarn),
+	}
+	// WebSockets are hijacked and invisible to Shutdown: close them ourselves.
+	srv.RegisterOnShutdown(r.ws.Shutdown)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	r.log.Info("router listening", "addr", ln.Addr().String())
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), r.cfg.ShutdownTimeout)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if e := <-errc; !errors.Is(e, http.ErrServerClosed) {
+		err = errors.Join(err, e)
+	}
+	return err
+}
+
+// Close releases the engine, upstream subscriptions and Redis connections.
+func (r *Router) Close() error {
+	select {
+	case <-r.closed:
+		return nil
+	default:
+		close(r.closed)
+	}
+	r.cancel()
+	if r.ws != nil {
+		r.ws.Shutdown()
+	}
+	if r.engine != nil {
+		r.engine.Close()
+	}
+	if r.deny != nil {
+		return r.deny.Close()
+	}
+	return nil
+}

@@ -1,0 +1,159 @@
+package router
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"sync"
+
+	"github.com/wundergraph/graphql-go-tools/v2/pkg/engine/resolve"
+
+	"supergraph/platform/identity"
+	"supergraph/router/internal/auth"
+	"supergraph/router/internal/engine"
+)
+
+// serveSSE answers with GraphQL over Server-Sent Events (the protocol's
+// "distinct connections" mode): one "next" event per result, then "complete".
+// Queries and mutations produce a single result; subscriptions stream until the
+// upstream completes, the client leaves, or the token expires or is revoked.
+func (r *Router) serveSSE(w http.ResponseWriter, req *http.Request, op *engine.Operation, p identity.Principal, headers *auth.SubgraphHeaders) {
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		writeErrors(w, mediaJSON, http.StatusInternalServerError, engine.NewRequestError(http.StatusInternalServerError, codeInternal, "streaming is not supported here"))
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", mediaEventStream+"; charset=utf-8")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no") // proxies must not buffer the stream
+	w.WriteHeader(http.StatusOK)
+	flusher.Flush()
+	sw := &sseWriter{w: w, flusher: flusher}
+
+	if op.Type != engine.Subscription {
+		var buf bytes.Buffer
+		if err := r.engine.Execute(req.Context(), op, engine.ExecOptions{Headers: headers}, &buf); err != nil {
+			if req.Context().Err() != nil {
+				return
+			}
+			r.log.ErrorContext(req.Context(), "execute operation", "err", err)
+			sw.event("next", errorPayload("internal server error", codeInternal))
+		} else {
+			sw.event("next", buf.Bytes())
+		}
+		sw.Complete()
+		return
+	}
+
+	ctx, cancel := r.verifier.Watch(req.Context(), p, r.cfg.RevocationCheckInterval)
+	defer cancel()
+	err := r.engine.Subscribe(ctx, op, engine.ExecOptions{
+		Headers:        headers,
+		InitialPayload: headers.InitialPayload(),
+		Heartbeat:      true,
+	}, sw)
+	switch cause := context.Cause(ctx); {
+	case errors.Is(cause, auth.ErrExpiredToken):
+		sw.event("next", errorPayload("access token expired", codeUnauthenticated))
+	case errors.Is(cause, auth.ErrRevokedToken):
+		sw.event("next", errorPayload("access token revoked", codeUnauthenticated))
+	case err != nil && req.Context().Err() == nil:
+		r.log.ErrorContext(req.Context(), "subscription", "err", err)
+		sw.event("next", errorPayload("internal server error", codeInternal))
+	}
+	sw.Complete()
+}
+
+func errorPayload(msg, code string) []byte {
+	b, _ := json.Marshal(map[string]any{"errors": []engine.Error{{Message: msg, Extensions: map[string]any{"code": code}}}})
+	return b
+}
+
+// sseWriter adapts the resolver's subscription writer to an event stream. The
+// resolver writes from its own goroutines, so every method locks.
+type sseWriter struct {
+	mu      sync.Mutex
+	w       http.ResponseWriter
+	flusher http.Flusher
+	buf     bytes.Buffer
+	done    bool
+}
+
+var _ resolve.SubscriptionResponseWriter = (*sseWriter)(nil)
+
+func (s *sseWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.Write(p)
+}
+
+// Flush sends what was written since the last flush as one "next" event.
+func (s *sseWriter) Flush() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.buf.Len() == 0 || s.done {
+		return nil
+	}
+	err := s.writeEvent("next", s.buf.Bytes())
+	s.buf.Reset()
+	return err
+}
+
+func (s *sseWriter) event(name string, data []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.done {
+		_ = s.writeEvent(name, data)
+	}
+}
+
+func (s *sseWriter) writeEvent(name string, data []byte) error {
+	var b bytes.Buffer
+	b.WriteString("event: " + name + "\ndata: ")
+	// A JSON document has no raw newlines except as whitespace; keep each event's
+	// data on lines of its own anyway.
+	b.Write(bytes.ReplaceAll(bytes.TrimSpace(data), []byte("\n"), []byte("\ndata: ")))
+	b.WriteString("\n\n")
+	if _, err := s.w.Write(b.Bytes()); err != nil {
+		return err
+	}
+	s.flusher.Flush()
+	return nil
+}
+
+// Complete ends the stream with a "complete" event (once).
+func (s *sseWriter) Complete() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.done {
+		return
+	}
+	if s.buf.Len() > 0 {
+		_ = s.writeEvent("next", s.buf.Bytes())
+		s.buf.Reset()
+	}
+	_, _ = s.w.Write([]byte("event: complete\ndata: \n\n"))
+	s.flusher.Flush()
+	s.done = true
+}
+
+// Heartbeat keeps idle streams (and the proxies between) alive with a comment.
+func (s *sseWriter) Heartbeat() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.done {
+		return nil
+	}
+	if _, err := s.w.Write([]byte(":\n\n")); err != nil {
+		return err
+	}
+	s.flusher.Flush()
+	return nil
+}
+
+// Close is the resolver ending the subscription without an upstream "complete"
+// (upstream gone, shutdown): the handler then sends complete.
+func (s *sseWriter) Close(resolve.SubscriptionCloseKind) {}
