@@ -18,6 +18,7 @@ import (
 	"supergraph/platform/identity"
 	"supergraph/platform/keys"
 	"supergraph/platform/redisx"
+	"supergraph/platform/subgraph/subgraphtest"
 	"supergraph/platform/tasks"
 	"supergraph/subgraphs/users"
 )
@@ -36,7 +37,7 @@ func TestRegisterSignsInAndQueuesWelcome(t *testing.T) {
 
 	// The WELCOME event was written in the sign-up transaction...
 	var id, payload string
-	require.NoError(t, e.db.QueryRow(context.Background(),
+	require.NoError(t, e.DB.QueryRow(context.Background(),
 		"SELECT id::text, payload::text FROM outbox WHERE task_type = $1", tasks.TypeNotificationDeliver).Scan(&id, &payload))
 	var event tasks.NotificationDeliver
 	require.NoError(t, json.Unmarshal([]byte(payload), &event))
@@ -45,7 +46,7 @@ func TestRegisterSignsInAndQueuesWelcome(t *testing.T) {
 	require.NoError(t, event.Validate())
 
 	// ...and the relay hands it to the queue with the outbox id as task id.
-	opt, err := redisx.AsynqOpt(e.redis.URL(3))
+	opt, err := redisx.AsynqOpt(e.RedisServer.URL(3))
 	require.NoError(t, err)
 	inspector := asynq.NewInspector(opt)
 	defer inspector.Close()
@@ -55,7 +56,7 @@ func TestRegisterSignsInAndQueuesWelcome(t *testing.T) {
 	}, 10*time.Second, 20*time.Millisecond, "task %s enqueued", id)
 	var sent bool
 	require.Eventually(t, func() bool {
-		err := e.db.QueryRow(context.Background(), "SELECT sent_at IS NOT NULL FROM outbox WHERE id = $1", id).Scan(&sent)
+		err := e.DB.QueryRow(context.Background(), "SELECT sent_at IS NOT NULL FROM outbox WHERE id = $1", id).Scan(&sent)
 		return err == nil && sent
 	}, 10*time.Second, 20*time.Millisecond, "outbox row marked sent")
 }
@@ -84,15 +85,15 @@ func TestRegisterValidation(t *testing.T) {
 			if roles == nil {
 				roles = []string{}
 			}
-			r := e.do(e.anonymous(), registerMutation, map[string]any{"input": map[string]any{
+			r := e.Do(e.Anonymous(), registerMutation, map[string]any{"input": map[string]any{
 				"email": c.email, "username": c.username, "password": c.password, "roles": roles,
 			}})
-			require.Equal(t, "BAD_USER_INPUT", r.code(t))
+			require.Equal(t, "BAD_USER_INPUT", r.Code(t))
 			require.Equal(t, c.field, r.Errors[0].Extensions["field"])
 		})
 	}
 	var n int
-	require.NoError(t, e.db.QueryRow(context.Background(), "SELECT count(*) FROM users").Scan(&n))
+	require.NoError(t, e.DB.QueryRow(context.Background(), "SELECT count(*) FROM users").Scan(&n))
 	require.Zero(t, n, "no invalid account was created")
 }
 
@@ -103,16 +104,16 @@ func TestRegisterConflicts(t *testing.T) {
 	input := func(email, username string) map[string]any {
 		return map[string]any{"input": map[string]any{"email": email, "username": username, "password": testPassword}}
 	}
-	r := e.do(e.anonymous(), registerMutation, input("ALICE@example.com", "alice2"))
-	require.Equal(t, "CONFLICT", r.code(t))
+	r := e.Do(e.Anonymous(), registerMutation, input("ALICE@example.com", "alice2"))
+	require.Equal(t, "CONFLICT", r.Code(t))
 	require.Equal(t, "email", r.Errors[0].Extensions["field"])
 
-	r = e.do(e.anonymous(), registerMutation, input("other@example.com", "alice"))
-	require.Equal(t, "CONFLICT", r.code(t))
+	r = e.Do(e.Anonymous(), registerMutation, input("other@example.com", "alice"))
+	require.Equal(t, "CONFLICT", r.Code(t))
 	require.Equal(t, "username", r.Errors[0].Extensions["field"])
 
 	var outboxRows int
-	require.NoError(t, e.db.QueryRow(context.Background(), "SELECT count(*) FROM outbox").Scan(&outboxRows))
+	require.NoError(t, e.DB.QueryRow(context.Background(), "SELECT count(*) FROM outbox").Scan(&outboxRows))
 	require.Equal(t, 1, outboxRows, "failed sign-ups wrote no events")
 }
 
@@ -122,13 +123,13 @@ func TestLoginOneGenericError(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	s := e.register("bob")
-	ok := e.do(e.anonymous(), loginMutation, map[string]any{"e": "BOB@example.com", "p": testPassword}).noErrors(t)
+	ok := e.Do(e.Anonymous(), loginMutation, map[string]any{"e": "BOB@example.com", "p": testPassword}).NoErrors(t)
 	require.Equal(t, s.ID, ok.Data["login"].(map[string]any)["user"].(map[string]any)["id"])
 
-	wrong := e.do(e.anonymous(), loginMutation, map[string]any{"e": "bob@example.com", "p": "wrong password!"})
-	unknown := e.do(e.anonymous(), loginMutation, map[string]any{"e": "nobody@example.com", "p": testPassword})
-	require.Equal(t, "UNAUTHENTICATED", wrong.code(t))
-	require.Equal(t, "UNAUTHENTICATED", unknown.code(t))
+	wrong := e.Do(e.Anonymous(), loginMutation, map[string]any{"e": "bob@example.com", "p": "wrong password!"})
+	unknown := e.Do(e.Anonymous(), loginMutation, map[string]any{"e": "nobody@example.com", "p": testPassword})
+	require.Equal(t, "UNAUTHENTICATED", wrong.Code(t))
+	require.Equal(t, "UNAUTHENTICATED", unknown.Code(t))
 	require.Equal(t, wrong.Errors[0].Message, unknown.Errors[0].Message, "unknown e-mail and wrong password are indistinguishable")
 	require.Nil(t, wrong.Data["login"])
 }
@@ -140,25 +141,25 @@ func TestRefreshRotatesAndReuseRevokesFamily(t *testing.T) {
 	e := setup(t)
 	s := e.register("carol")
 
-	r1 := e.do(e.anonymous(), refreshMutation, map[string]any{"t": s.Refresh}).noErrors(t)
+	r1 := e.Do(e.Anonymous(), refreshMutation, map[string]any{"t": s.Refresh}).NoErrors(t)
 	rotated := r1.Data["refreshToken"].(map[string]any)
 	require.NotEqual(t, s.Refresh, rotated["refreshToken"])
 	newClaims := e.verifyAccessToken(rotated["accessToken"].(string))
 	require.Equal(t, e.verifyAccessToken(s.Access).SessionID, newClaims.SessionID, "same session family")
 
 	// The first token again: reuse. The family is revoked, the new token too.
-	reuse := e.do(e.anonymous(), refreshMutation, map[string]any{"t": s.Refresh})
-	require.Equal(t, "UNAUTHENTICATED", reuse.code(t))
-	after := e.do(e.anonymous(), refreshMutation, map[string]any{"t": rotated["refreshToken"]})
-	require.Equal(t, "UNAUTHENTICATED", after.code(t))
+	reuse := e.Do(e.Anonymous(), refreshMutation, map[string]any{"t": s.Refresh})
+	require.Equal(t, "UNAUTHENTICATED", reuse.Code(t))
+	after := e.Do(e.Anonymous(), refreshMutation, map[string]any{"t": rotated["refreshToken"]})
+	require.Equal(t, "UNAUTHENTICATED", after.Code(t))
 
 	// Access tokens of the family are deny-listed for the router.
-	ttl, err := e.rdb.TTL(context.Background(), identity.DenySessionKey(newClaims.SessionID)).Result()
+	ttl, err := e.Redis.TTL(context.Background(), identity.DenySessionKey(newClaims.SessionID)).Result()
 	require.NoError(t, err)
 	require.Greater(t, ttl, 14*time.Minute)
 
-	garbage := e.do(e.anonymous(), refreshMutation, map[string]any{"t": "not-a-token"})
-	require.Equal(t, "UNAUTHENTICATED", garbage.code(t))
+	garbage := e.Do(e.Anonymous(), refreshMutation, map[string]any{"t": "not-a-token"})
+	require.Equal(t, "UNAUTHENTICATED", garbage.Code(t))
 }
 
 func TestLogoutRevokesFamilyAndDenyListsAccessToken(t *testing.T) {
@@ -167,25 +168,25 @@ func TestLogoutRevokesFamilyAndDenyListsAccessToken(t *testing.T) {
 	s := e.register("dave")
 	claims := e.verifyAccessToken(s.Access)
 
-	r := e.do(e.as(s.Access), `mutation($t: String!) { logout(refreshToken: $t) }`, map[string]any{"t": s.Refresh}).noErrors(t)
+	r := e.Do(e.as(s.Access), `mutation($t: String!) { logout(refreshToken: $t) }`, map[string]any{"t": s.Refresh}).NoErrors(t)
 	require.Equal(t, true, r.Data["logout"])
 
-	ttl, err := e.rdb.TTL(context.Background(), identity.DenyTokenKey(claims.ID)).Result()
+	ttl, err := e.Redis.TTL(context.Background(), identity.DenyTokenKey(claims.ID)).Result()
 	require.NoError(t, err)
 	require.Greater(t, ttl, 13*time.Minute, "jti deny-listed until the token expires")
 	require.LessOrEqual(t, ttl, 15*time.Minute)
-	exists, err := e.rdb.Exists(context.Background(), identity.DenySessionKey(claims.SessionID)).Result()
+	exists, err := e.Redis.Exists(context.Background(), identity.DenySessionKey(claims.SessionID)).Result()
 	require.NoError(t, err)
 	require.EqualValues(t, 1, exists)
 
-	again := e.do(e.anonymous(), refreshMutation, map[string]any{"t": s.Refresh})
-	require.Equal(t, "UNAUTHENTICATED", again.code(t))
+	again := e.Do(e.Anonymous(), refreshMutation, map[string]any{"t": s.Refresh})
+	require.Equal(t, "UNAUTHENTICATED", again.Code(t))
 
 	// Someone else cannot log a user out with their token.
 	victim := e.register("victim")
 	other := e.register("other")
-	r = e.do(e.as(other.Access), `mutation($t: String!) { logout(refreshToken: $t) }`, map[string]any{"t": victim.Refresh})
-	require.Equal(t, "FORBIDDEN", r.code(t))
+	r = e.Do(e.as(other.Access), `mutation($t: String!) { logout(refreshToken: $t) }`, map[string]any{"t": victim.Refresh})
+	require.Equal(t, "FORBIDDEN", r.Code(t))
 }
 
 const userFields = `id username email displayName roles profile { bio avatarUrl location website skills } createdAt`
@@ -197,27 +198,27 @@ func TestReadsAndEmailPrivacy(t *testing.T) {
 	bob := e.register("bob")
 	staff := e.staff("root")
 
-	me := e.do(e.as(alice.Access), `{ me { `+userFields+` } }`, nil).noErrors(t)
+	me := e.Do(e.as(alice.Access), `{ me { `+userFields+` } }`, nil).NoErrors(t)
 	require.Equal(t, "alice@example.com", me.Data["me"].(map[string]any)["email"])
-	require.Nil(t, e.do(e.anonymous(), `{ me { id } }`, nil).noErrors(t).Data["me"])
+	require.Nil(t, e.Do(e.Anonymous(), `{ me { id } }`, nil).NoErrors(t).Data["me"])
 
 	q := `query($id: ID!) { user(id: $id) { ` + userFields + ` } }`
-	asBob := e.do(e.as(bob.Access), q, map[string]any{"id": alice.ID}).noErrors(t)
+	asBob := e.Do(e.as(bob.Access), q, map[string]any{"id": alice.ID}).NoErrors(t)
 	require.Nil(t, asBob.Data["user"].(map[string]any)["email"], "other users' e-mail hidden")
-	anon := e.do(e.anonymous(), q, map[string]any{"id": alice.ID}).noErrors(t)
+	anon := e.Do(e.Anonymous(), q, map[string]any{"id": alice.ID}).NoErrors(t)
 	require.Nil(t, anon.Data["user"].(map[string]any)["email"])
 	require.Equal(t, "alice", anon.Data["user"].(map[string]any)["username"])
-	asStaff := e.do(e.as(staff.Access), q, map[string]any{"id": alice.ID}).noErrors(t)
+	asStaff := e.Do(e.as(staff.Access), q, map[string]any{"id": alice.ID}).NoErrors(t)
 	require.Equal(t, "alice@example.com", asStaff.Data["user"].(map[string]any)["email"])
 
-	byName := e.do(e.anonymous(), `{ userByUsername(username: "bob") { id email } }`, nil).noErrors(t)
+	byName := e.Do(e.Anonymous(), `{ userByUsername(username: "bob") { id email } }`, nil).NoErrors(t)
 	require.Equal(t, bob.ID, byName.Data["userByUsername"].(map[string]any)["id"])
 	require.Nil(t, byName.Data["userByUsername"].(map[string]any)["email"])
 
-	missing := e.do(e.anonymous(), q, map[string]any{"id": "00000000-0000-0000-0000-000000000000"}).noErrors(t)
+	missing := e.Do(e.Anonymous(), q, map[string]any{"id": "00000000-0000-0000-0000-000000000000"}).NoErrors(t)
 	require.Nil(t, missing.Data["user"])
-	bad := e.do(e.anonymous(), q, map[string]any{"id": "not-a-uuid"})
-	require.Equal(t, "BAD_USER_INPUT", bad.code(t))
+	bad := e.Do(e.Anonymous(), q, map[string]any{"id": "not-a-uuid"})
+	require.Equal(t, "BAD_USER_INPUT", bad.Code(t))
 }
 
 func TestUsersListIsStaffOnly(t *testing.T) {
@@ -231,13 +232,13 @@ func TestUsersListIsStaffOnly(t *testing.T) {
 	q := `query($first: Int, $after: String, $search: String, $role: Role) {
 	  users(first: $first, after: $after, search: $search, role: $role) {
 	    edges { cursor node { username email } } pageInfo { hasNextPage endCursor } } }`
-	require.Equal(t, "UNAUTHENTICATED", e.do(e.anonymous(), q, nil).code(t))
-	require.Equal(t, "FORBIDDEN", e.do(e.as(alice.Access), q, nil).code(t))
+	require.Equal(t, "UNAUTHENTICATED", e.Do(e.Anonymous(), q, nil).Code(t))
+	require.Equal(t, "FORBIDDEN", e.Do(e.as(alice.Access), q, nil).Code(t))
 
 	var seen []string
 	var after any
 	for {
-		r := e.do(e.as(staff.Access), q, map[string]any{"first": 2, "after": after}).noErrors(t)
+		r := e.Do(e.as(staff.Access), q, map[string]any{"first": 2, "after": after}).NoErrors(t)
 		conn := r.Data["users"].(map[string]any)
 		for _, edge := range conn["edges"].([]any) {
 			node := edge.(map[string]any)["node"].(map[string]any)
@@ -252,11 +253,11 @@ func TestUsersListIsStaffOnly(t *testing.T) {
 	}
 	require.Equal(t, []string{"root", "bobby", "bob", "alice"}, seen, "newest first, every user once")
 
-	sellers := e.do(e.as(staff.Access), q, map[string]any{"role": "SELLER", "search": "bob"}).noErrors(t)
+	sellers := e.Do(e.as(staff.Access), q, map[string]any{"role": "SELLER", "search": "bob"}).NoErrors(t)
 	require.Len(t, sellers.Data["users"].(map[string]any)["edges"], 2)
 
-	require.Equal(t, "BAD_USER_INPUT", e.do(e.as(staff.Access), q, map[string]any{"first": 1000}).code(t))
-	require.Equal(t, "BAD_USER_INPUT", e.do(e.as(staff.Access), q, map[string]any{"after": "garbage"}).code(t))
+	require.Equal(t, "BAD_USER_INPUT", e.Do(e.as(staff.Access), q, map[string]any{"first": 1000}).Code(t))
+	require.Equal(t, "BAD_USER_INPUT", e.Do(e.as(staff.Access), q, map[string]any{"after": "garbage"}).Code(t))
 }
 
 func TestUpdateProfileInvalidatesCache(t *testing.T) {
@@ -264,17 +265,17 @@ func TestUpdateProfileInvalidatesCache(t *testing.T) {
 	e := setup(t)
 	alice := e.register("alice")
 	q := `query($id: ID!) { user(id: $id) { displayName profile { bio skills website } } }`
-	e.do(e.anonymous(), q, map[string]any{"id": alice.ID}).noErrors(t)
-	exists, err := e.rdb.Exists(context.Background(), "users:user:"+alice.ID).Result()
+	e.Do(e.Anonymous(), q, map[string]any{"id": alice.ID}).NoErrors(t)
+	exists, err := e.Redis.Exists(context.Background(), "users:user:"+alice.ID).Result()
 	require.NoError(t, err)
 	require.EqualValues(t, 1, exists, "profile read is cached")
 
 	m := `mutation($in: UpdateProfileInput!) { updateProfile(input: $in) { displayName profile { bio skills website } } }`
 	in := map[string]any{"displayName": "Alice A.", "bio": "Go and GraphQL", "skills": []string{"go", "graphql", "go"}, "website": "https://alice.example.com"}
-	require.Equal(t, "UNAUTHENTICATED", e.do(e.anonymous(), m, map[string]any{"in": in}).code(t))
-	e.do(e.as(alice.Access), m, map[string]any{"in": in}).noErrors(t)
+	require.Equal(t, "UNAUTHENTICATED", e.Do(e.Anonymous(), m, map[string]any{"in": in}).Code(t))
+	e.Do(e.as(alice.Access), m, map[string]any{"in": in}).NoErrors(t)
 
-	r := e.do(e.anonymous(), q, map[string]any{"id": alice.ID}).noErrors(t)
+	r := e.Do(e.Anonymous(), q, map[string]any{"id": alice.ID}).NoErrors(t)
 	u := r.Data["user"].(map[string]any)
 	require.Equal(t, "Alice A.", u["displayName"])
 	require.Equal(t, "Go and GraphQL", u["profile"].(map[string]any)["bio"])
@@ -284,8 +285,8 @@ func TestUpdateProfileInvalidatesCache(t *testing.T) {
 		"website": "javascript:alert(1)", "bio": strings.Repeat("b", 2001), "displayName": "",
 		"skills": []string{strings.Repeat("s", 51)},
 	} {
-		r := e.do(e.as(alice.Access), m, map[string]any{"in": map[string]any{field: value}})
-		require.Equal(t, "BAD_USER_INPUT", r.code(t), field)
+		r := e.Do(e.as(alice.Access), m, map[string]any{"in": map[string]any{field: value}})
+		require.Equal(t, "BAD_USER_INPUT", r.Code(t), field)
 		require.Equal(t, field, r.Errors[0].Extensions["field"])
 	}
 }
@@ -294,29 +295,29 @@ func TestChangePasswordSignsOutOtherSessions(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	current := e.register("erin")
-	otherLogin := e.do(e.anonymous(), loginMutation, map[string]any{"e": "erin@example.com", "p": testPassword}).noErrors(t)
+	otherLogin := e.Do(e.Anonymous(), loginMutation, map[string]any{"e": "erin@example.com", "p": testPassword}).NoErrors(t)
 	other := otherLogin.Data["login"].(map[string]any)
 
 	m := `mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) }`
-	wrong := e.do(e.as(current.Access), m, map[string]any{"c": "not my password", "n": "a brand new password"})
-	require.Equal(t, "BAD_USER_INPUT", wrong.code(t))
+	wrong := e.Do(e.as(current.Access), m, map[string]any{"c": "not my password", "n": "a brand new password"})
+	require.Equal(t, "BAD_USER_INPUT", wrong.Code(t))
 	require.Equal(t, "currentPassword", wrong.Errors[0].Extensions["field"])
-	weak := e.do(e.as(current.Access), m, map[string]any{"c": testPassword, "n": "short"})
+	weak := e.Do(e.as(current.Access), m, map[string]any{"c": testPassword, "n": "short"})
 	require.Equal(t, "newPassword", weak.Errors[0].Extensions["field"])
-	require.Equal(t, "UNAUTHENTICATED", e.do(e.anonymous(), m, map[string]any{"c": testPassword, "n": "a brand new password"}).code(t))
+	require.Equal(t, "UNAUTHENTICATED", e.Do(e.Anonymous(), m, map[string]any{"c": testPassword, "n": "a brand new password"}).Code(t))
 
-	e.do(e.as(current.Access), m, map[string]any{"c": testPassword, "n": "a brand new password"}).noErrors(t)
+	e.Do(e.as(current.Access), m, map[string]any{"c": testPassword, "n": "a brand new password"}).NoErrors(t)
 
-	require.Equal(t, "UNAUTHENTICATED", e.do(e.anonymous(), refreshMutation, map[string]any{"t": other["refreshToken"]}).code(t),
+	require.Equal(t, "UNAUTHENTICATED", e.Do(e.Anonymous(), refreshMutation, map[string]any{"t": other["refreshToken"]}).Code(t),
 		"the other session is signed out")
 	otherSID := e.verifyAccessToken(other["accessToken"].(string)).SessionID
-	exists, err := e.rdb.Exists(context.Background(), identity.DenySessionKey(otherSID)).Result()
+	exists, err := e.Redis.Exists(context.Background(), identity.DenySessionKey(otherSID)).Result()
 	require.NoError(t, err)
 	require.EqualValues(t, 1, exists, "the other session's access tokens are deny-listed")
-	e.do(e.anonymous(), refreshMutation, map[string]any{"t": current.Refresh}).noErrors(t)
+	e.Do(e.Anonymous(), refreshMutation, map[string]any{"t": current.Refresh}).NoErrors(t)
 
-	require.Equal(t, "UNAUTHENTICATED", e.do(e.anonymous(), loginMutation, map[string]any{"e": "erin@example.com", "p": testPassword}).code(t))
-	e.do(e.anonymous(), loginMutation, map[string]any{"e": "erin@example.com", "p": "a brand new password"}).noErrors(t)
+	require.Equal(t, "UNAUTHENTICATED", e.Do(e.Anonymous(), loginMutation, map[string]any{"e": "erin@example.com", "p": testPassword}).Code(t))
+	e.Do(e.Anonymous(), loginMutation, map[string]any{"e": "erin@example.com", "p": "a brand new password"}).NoErrors(t)
 }
 
 func TestGrantAndRevokeRoles(t *testing.T) {
@@ -327,19 +328,19 @@ func TestGrantAndRevokeRoles(t *testing.T) {
 	grant := `mutation($id: ID!, $role: Role!) { grantRole(userId: $id, role: $role) { roles } }`
 	revoke := `mutation($id: ID!, $role: Role!) { revokeRole(userId: $id, role: $role) { roles } }`
 
-	require.Equal(t, "FORBIDDEN", e.do(e.as(alice.Access), grant, map[string]any{"id": alice.ID, "role": "STAFF"}).code(t))
-	require.Equal(t, "UNAUTHENTICATED", e.do(e.anonymous(), grant, map[string]any{"id": alice.ID, "role": "STAFF"}).code(t))
+	require.Equal(t, "FORBIDDEN", e.Do(e.as(alice.Access), grant, map[string]any{"id": alice.ID, "role": "STAFF"}).Code(t))
+	require.Equal(t, "UNAUTHENTICATED", e.Do(e.Anonymous(), grant, map[string]any{"id": alice.ID, "role": "STAFF"}).Code(t))
 
-	r := e.do(e.as(staff.Access), grant, map[string]any{"id": alice.ID, "role": "MODERATOR"}).noErrors(t)
+	r := e.Do(e.as(staff.Access), grant, map[string]any{"id": alice.ID, "role": "MODERATOR"}).NoErrors(t)
 	require.Equal(t, []any{"MODERATOR"}, r.Data["grantRole"].(map[string]any)["roles"])
-	r = e.do(e.as(staff.Access), grant, map[string]any{"id": alice.ID, "role": "MODERATOR"}).noErrors(t)
+	r = e.Do(e.as(staff.Access), grant, map[string]any{"id": alice.ID, "role": "MODERATOR"}).NoErrors(t)
 	require.Equal(t, []any{"MODERATOR"}, r.Data["grantRole"].(map[string]any)["roles"], "granting twice is idempotent")
-	r = e.do(e.as(staff.Access), revoke, map[string]any{"id": alice.ID, "role": "MODERATOR"}).noErrors(t)
+	r = e.Do(e.as(staff.Access), revoke, map[string]any{"id": alice.ID, "role": "MODERATOR"}).NoErrors(t)
 	require.Equal(t, []any{}, r.Data["revokeRole"].(map[string]any)["roles"])
 
-	require.Equal(t, "CONFLICT", e.do(e.as(staff.Access), revoke, map[string]any{"id": staff.ID, "role": "STAFF"}).code(t))
-	require.Equal(t, "NOT_FOUND", e.do(e.as(staff.Access), grant, map[string]any{"id": "00000000-0000-0000-0000-000000000001", "role": "SELLER"}).code(t))
-	require.Equal(t, "GRAPHQL_VALIDATION_FAILED", e.do(e.as(staff.Access), grant, map[string]any{"id": alice.ID, "role": "KING"}).code(t), "an unknown enum value is invalid")
+	require.Equal(t, "CONFLICT", e.Do(e.as(staff.Access), revoke, map[string]any{"id": staff.ID, "role": "STAFF"}).Code(t))
+	require.Equal(t, "NOT_FOUND", e.Do(e.as(staff.Access), grant, map[string]any{"id": "00000000-0000-0000-0000-000000000001", "role": "SELLER"}).Code(t))
+	require.Equal(t, "GRAPHQL_VALIDATION_FAILED", e.Do(e.as(staff.Access), grant, map[string]any{"id": alice.ID, "role": "KING"}).Code(t), "an unknown enum value is invalid")
 }
 
 func TestAssertionIsRequiredForIdentityAndFederation(t *testing.T) {
@@ -348,38 +349,38 @@ func TestAssertionIsRequiredForIdentityAndFederation(t *testing.T) {
 	alice := e.register("alice")
 	me := `{ me { id } }`
 
-	require.Nil(t, e.do(e.direct(), me, nil).noErrors(t).Data["me"], "no assertion: anonymous")
+	require.Nil(t, e.Do(e.Direct(), me, nil).NoErrors(t).Data["me"], "no assertion: anonymous")
 
 	_, otherKey, err := ed25519.GenerateKey(rand.Reader)
 	require.NoError(t, err)
 	bad, err := identity.NewSigner(otherKey).Sign(identity.Principal{UserID: alice.ID})
 	require.NoError(t, err)
-	require.Nil(t, e.do(caller{assertion: bad}, me, nil).noErrors(t).Data["me"], "forged assertion: anonymous")
+	require.Nil(t, e.Do(subgraphtest.Caller{Assertion: bad}, me, nil).NoErrors(t).Data["me"], "forged assertion: anonymous")
 
 	expired, err := jwt.NewWithClaims(jwt.SigningMethodEdDSA, jwt.MapClaims{
 		"iss": "supergraph-router", "aud": "supergraph-subgraphs", "uid": alice.ID,
 		"iat": time.Now().Add(-time.Hour).Unix(), "exp": time.Now().Add(-time.Minute).Unix(),
-	}).SignedString(e.routerKey)
+	}).SignedString(e.RouterKey)
 	require.NoError(t, err)
-	require.Nil(t, e.do(caller{assertion: expired}, me, nil).noErrors(t).Data["me"], "expired assertion: anonymous")
+	require.Nil(t, e.Do(subgraphtest.Caller{Assertion: expired}, me, nil).NoErrors(t).Data["me"], "expired assertion: anonymous")
 
-	require.Equal(t, alice.ID, e.do(e.as(alice.Access), me, nil).noErrors(t).Data["me"].(map[string]any)["id"])
+	require.Equal(t, alice.ID, e.Do(e.as(alice.Access), me, nil).NoErrors(t).Data["me"].(map[string]any)["id"])
 
 	entities := `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id username } } }`
 	reps := map[string]any{"r": []any{
 		map[string]any{"__typename": "User", "id": alice.ID},
 		map[string]any{"__typename": "User", "id": "00000000-0000-0000-0000-000000000000"},
 	}}
-	require.Equal(t, "FORBIDDEN", e.do(e.direct(), entities, reps).code(t))
-	require.Equal(t, "FORBIDDEN", e.do(caller{assertion: bad}, entities, reps).code(t))
-	require.Equal(t, "FORBIDDEN", e.do(e.direct(), `{ _service { sdl } }`, nil).code(t))
+	require.Equal(t, "FORBIDDEN", e.Do(e.Direct(), entities, reps).Code(t))
+	require.Equal(t, "FORBIDDEN", e.Do(subgraphtest.Caller{Assertion: bad}, entities, reps).Code(t))
+	require.Equal(t, "FORBIDDEN", e.Do(e.Direct(), `{ _service { sdl } }`, nil).Code(t))
 
-	ok := e.do(e.anonymous(), entities, reps).noErrors(t)
+	ok := e.Do(e.Anonymous(), entities, reps).NoErrors(t)
 	list := ok.Data["_entities"].([]any)
 	require.Len(t, list, 2)
 	require.Equal(t, "alice", list[0].(map[string]any)["username"])
 	require.Nil(t, list[1], "unknown ids resolve to null, in order")
-	sdl := e.do(e.anonymous(), `{ _service { sdl } }`, nil).noErrors(t)
+	sdl := e.Do(e.Anonymous(), `{ _service { sdl } }`, nil).NoErrors(t)
 	require.Contains(t, sdl.Data["_service"].(map[string]any)["sdl"], "type User @key")
 }
 
@@ -387,7 +388,7 @@ func TestHealthFollowsRedis(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	get := func() (int, map[string]any) {
-		resp, err := http.Get(e.url + "/api/health/")
+		resp, err := http.Get(e.URL + "/api/health/")
 		require.NoError(t, err)
 		defer resp.Body.Close()
 		var body map[string]any
@@ -403,14 +404,14 @@ func TestHealthFollowsRedis(t *testing.T) {
 	_, err := time.Parse(time.RFC3339, body["timestamp"].(string))
 	require.NoError(t, err)
 
-	e.redis.Stop()
+	e.RedisServer.Stop()
 	code, body = get()
 	require.Equal(t, http.StatusServiceUnavailable, code)
 	require.Equal(t, "unhealthy", body["status"])
 	require.Equal(t, "disconnected", body["redis"])
 	require.Equal(t, "connected", body["database"])
 
-	e.redis.Restart()
+	e.RedisServer.Restart()
 	require.Eventually(t, func() bool { c, _ := get(); return c == http.StatusOK }, 10*time.Second, 20*time.Millisecond)
 }
 
@@ -418,10 +419,10 @@ func TestInternalErrorsAreOpaque(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	alice := e.register("alice")
-	_, err := e.db.Exec(context.Background(), "ALTER TABLE users RENAME TO users_gone")
+	_, err := e.DB.Exec(context.Background(), "ALTER TABLE users RENAME TO users_gone")
 	require.NoError(t, err)
-	r := e.do(e.anonymous(), `{ userByUsername(username: "alice") { id } }`, nil)
-	require.Equal(t, "INTERNAL_SERVER_ERROR", r.code(t))
+	r := e.Do(e.Anonymous(), `{ userByUsername(username: "alice") { id } }`, nil)
+	require.Equal(t, "INTERNAL_SERVER_ERROR", r.Code(t))
 	require.Equal(t, "internal server error", r.Errors[0].Message)
 	raw, _ := json.Marshal(r)
 	require.NotContains(t, string(raw), "users", "no SQL or table names leak")
@@ -469,8 +470,8 @@ func TestSeedIsIdempotent(t *testing.T) {
 		require.NoError(t, users.Seed(context.Background(), e.app.Accounts, "seed password 123", log))
 	}
 	var n int
-	require.NoError(t, e.db.QueryRow(context.Background(), "SELECT count(*) FROM users").Scan(&n))
+	require.NoError(t, e.DB.QueryRow(context.Background(), "SELECT count(*) FROM users").Scan(&n))
 	require.Equal(t, 5, n)
-	r := e.do(e.anonymous(), `mutation { login(email: "admin@example.com", password: "seed password 123") { user { roles } } }`, nil).noErrors(t)
+	r := e.Do(e.Anonymous(), `mutation { login(email: "admin@example.com", password: "seed password 123") { user { roles } } }`, nil).NoErrors(t)
 	require.Equal(t, []any{"STAFF"}, r.Data["login"].(map[string]any)["user"].(map[string]any)["roles"])
 }
