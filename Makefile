@@ -40,7 +40,9 @@ verify: generate lint ## regenerate everything and fail on any difference; lint
 .PHONY: lint
 lint: bin/staticcheck ## gofmt, go vet, staticcheck and the import rules
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
-	@for m in $(MODULES); do (cd $$m && go vet ./... && $(CURDIR)/bin/staticcheck ./...); done
+	@# gqlgen's executable schema is generated and verified by regeneration;
+	@# staticcheck flags loops in it that are gqlgen's to fix, so it is skipped.
+	@for m in $(MODULES); do (cd $$m && go vet ./... && $(CURDIR)/bin/staticcheck $$(go list ./... | grep -v '/graph/generated$$')); done
 
 bin/staticcheck: tools/go.mod
 	cd tools && GOWORK=off go build -o ../bin/staticcheck honnef.co/go/tools/cmd/staticcheck

@@ -30,6 +30,9 @@ type Options struct {
 	ComplexityLimit int
 	// MaxBodyBytes caps the request body.
 	MaxBodyBytes int64
+	// PerOperation prepares the context of each operation, e.g. installs
+	// fresh dataloaders (see package dataload).
+	PerOperation func(ctx context.Context) context.Context
 }
 
 // New returns the HTTP handler serving es. verifier checks the router's
@@ -54,6 +57,11 @@ func New(es graphql.ExecutableSchema, log *slog.Logger, verifier *identity.Verif
 	srv.Use(extension.Introspection{})
 	srv.Use(extension.FixedComplexityLimit(opts.ComplexityLimit))
 	srv.AroundRootFields(routerOnly)
+	if opts.PerOperation != nil {
+		srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+			return next(opts.PerOperation(ctx))
+		})
+	}
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
 		log.ErrorContext(ctx, "panic in resolver", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 		return errors.New("internal panic")

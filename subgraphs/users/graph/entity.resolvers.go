@@ -7,11 +7,10 @@ package graph
 
 import (
 	"context"
-
-	"github.com/google/uuid"
-
 	"supergraph/subgraphs/users/graph/generated"
 	"supergraph/subgraphs/users/graph/model"
+
+	"github.com/google/uuid"
 )
 
 // FindManyUserByIDs is the resolver for the findManyUserByIDs field.

@@ -3,9 +3,13 @@
 package graph
 
 import (
+	"context"
+	"errors"
+
 	"github.com/google/uuid"
 
 	"supergraph/platform/apperr"
+	"supergraph/platform/identity"
 	"supergraph/subgraphs/users/account"
 	"supergraph/subgraphs/users/graph/model"
 )
@@ -48,4 +52,32 @@ func parseID(field, id string) (uuid.UUID, error) {
 		return uuid.Nil, apperr.BadInput(field, field+" is not a valid id")
 	}
 	return parsed, nil
+}
+
+// user loads one user by id; unknown ids are null, malformed ones name field.
+func (r *queryResolver) user(ctx context.Context, field, id string) (*model.User, error) {
+	parsed, err := parseID(field, id)
+	if err != nil {
+		return nil, err
+	}
+	u, err := r.Accounts.User(ctx, parsed)
+	if errors.Is(err, apperr.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return toUser(u), nil
+}
+
+func (r *mutationResolver) setRole(ctx context.Context, userID string, role model.Role, grant bool) (*model.User, error) {
+	id, err := parseID("userId", userID)
+	if err != nil {
+		return nil, err
+	}
+	u, err := r.Accounts.SetRole(ctx, identity.FromContext(ctx), id, string(role), grant)
+	if err != nil {
+		return nil, err
+	}
+	return toUser(u), nil
 }

@@ -8,16 +8,15 @@ package graph
 import (
 	"context"
 	"errors"
-	"time"
-
-	"github.com/google/uuid"
-
 	"supergraph/platform/apperr"
 	"supergraph/platform/identity"
 	"supergraph/platform/paging"
 	"supergraph/subgraphs/users/account"
 	"supergraph/subgraphs/users/graph/generated"
 	"supergraph/subgraphs/users/graph/model"
+	"time"
+
+	"github.com/google/uuid"
 )
 
 // Register is the resolver for the register field.
@@ -186,33 +185,8 @@ func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 // User returns generated.UserResolver implementation.
 func (r *Resolver) User() generated.UserResolver { return &userResolver{r} }
 
-type mutationResolver struct{ *Resolver }
-type queryResolver struct{ *Resolver }
-type userResolver struct{ *Resolver }
-
-func (r *queryResolver) user(ctx context.Context, field, id string) (*model.User, error) {
-	parsed, err := parseID(field, id)
-	if err != nil {
-		return nil, err
-	}
-	u, err := r.Accounts.User(ctx, parsed)
-	if errors.Is(err, apperr.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return toUser(u), nil
-}
-
-func (r *mutationResolver) setRole(ctx context.Context, userID string, role model.Role, grant bool) (*model.User, error) {
-	id, err := parseID("userId", userID)
-	if err != nil {
-		return nil, err
-	}
-	u, err := r.Accounts.SetRole(ctx, identity.FromContext(ctx), id, string(role), grant)
-	if err != nil {
-		return nil, err
-	}
-	return toUser(u), nil
-}
+type (
+	mutationResolver struct{ *Resolver }
+	queryResolver    struct{ *Resolver }
+	userResolver     struct{ *Resolver }
+)
