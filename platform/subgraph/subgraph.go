@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/hibiken/asynq"
@@ -88,7 +89,27 @@ func (b *Base) Handler(es graphql.ExecutableSchema, opts gqlserver.Options, rout
 // Serve serves h on ln until ctx is cancelled, with the outbox relay and any
 // other background loops alongside; then shuts down in order.
 func (b *Base) Serve(ctx context.Context, ln net.Listener, h http.Handler, loops ...server.Background) error {
-	return server.ServeListener(ctx, b.Log, ln, h, b.Config.ShutdownTimeout, append([]server.Background{b.relay.Run}, loops...)...)
+	return server.ServeListener(ctx, b.Log, ln, h, b.Config.ShutdownTimeout,
+		append([]server.Background{b.relay.Run, b.purgeOutbox}, loops...)...)
+}
+
+// purgeOutbox deletes sent outbox rows after a week, hourly. Each service's
+// database has its own outbox, so each service purges its own.
+func (b *Base) purgeOutbox(ctx context.Context) error {
+	ticker := time.NewTicker(time.Hour)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C:
+			if n, err := b.relay.Purge(ctx, 7*24*time.Hour); err != nil {
+				b.Log.WarnContext(ctx, "outbox purge failed", "err", err)
+			} else if n > 0 {
+				b.Log.InfoContext(ctx, "outbox purged", "rows", n)
+			}
+		}
+	}
 }
 
 // Close releases the connections; call it after Serve returns.

@@ -44,6 +44,7 @@ func TestRegisterSignsInAndQueuesWelcome(t *testing.T) {
 	require.Equal(t, "WELCOME", event.Kind)
 	require.Equal(t, s.ID, event.RecipientID)
 	require.NoError(t, event.Validate())
+	require.Equal(t, id, event.EventID, "the event id is the outbox and task id")
 
 	// ...and the relay hands it to the queue with the outbox id as task id.
 	opt, err := redisx.AsynqOpt(e.RedisServer.URL(3))

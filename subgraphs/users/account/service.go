@@ -120,15 +120,18 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (Session, erro
 		if refresh, err = s.newRefreshToken(ctx, q, user.ID, family); err != nil {
 			return err
 		}
+		// The event id doubles as the outbox (and so task) id: one identity
+		// from the sign-up to the stored notification.
+		eventID := uuid.New()
 		_, err = outbox.Add(ctx, tx, tasks.TypeNotificationDeliver, tasks.NotificationDeliver{
-			EventID:     uuid.NewString(),
+			EventID:     eventID.String(),
 			RecipientID: user.ID.String(),
-			Kind:        "WELCOME",
+			Kind:        tasks.KindWelcome,
 			Title:       "Welcome, " + user.DisplayName + "!",
 			Body:        "Your account @" + user.Username + " is ready. Find gigs, products and channels to follow.",
 			Link:        "/users/" + user.Username,
 			CreatedAt:   user.CreatedAt,
-		})
+		}, outbox.WithID(eventID))
 		return err
 	})
 	if err != nil {
