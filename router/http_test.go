@@ -3,9 +3,13 @@ package router_test
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"supergraph/router"
 )
 
 func TestQueryAnonymousAndSignedIn(t *testing.T) {
@@ -51,4 +55,124 @@ func TestGET(t *testing.T) {
 	require.Equal(t, "POST", res.Header.Get("Allow"))
 	require.Contains(t, res.errorMessage(), "mutations are not allowed over GET")
 	require.EqualValues(t, before, e.accounts.Requests.Load(), "a mutation over GET must never reach a subgraph")
+}
+
+func TestRequestErrorsAre4xxWithClearMessages(t *testing.T) {
+	t.Parallel()
+	e := setup(t, func(_ *env, c *router.Config) { c.MaxRequestBytes = 4096 })
+	valid := []byte(`{"query":"{ latestReview { body } }"}`)
+	cases := []struct {
+		name        string
+		method      string
+		contentType string
+		body        string
+		headers     []string
+		status      int
+		message     string
+		code        string
+	}{
+		{"text/plain (CSRF simple request)", "POST", "text/plain", string(valid), nil, 415, "unsupported Content-Type", ""},
+		{"form (CSRF simple request)", "POST", "application/x-www-form-urlencoded", "query=%7B__typename%7D", nil, 415, "unsupported Content-Type", ""},
+		{"multipart (CSRF simple request)", "POST", "multipart/form-data; boundary=x", "--x--", nil, 415, "unsupported Content-Type", ""},
+		{"no content type", "POST", "", string(valid), nil, 415, "unsupported Content-Type", ""},
+		{"latin-1 charset", "POST", "application/json; charset=latin1", string(valid), nil, 415, "unsupported charset", ""},
+		{"malformed JSON", "POST", "application/json", `{"query": "{ me { id } }"`, nil, 400, "malformed JSON body", "BAD_REQUEST"},
+		{"JSON but not an object", "POST", "application/json", `"{ me { id } }"`, nil, 400, "malformed JSON body", "BAD_REQUEST"},
+		{"batch", "POST", "application/json", `[{"query":"{ me { id } }"}]`, nil, 400, "batched requests are not supported", "BAD_REQUEST"},
+		{"query not a string", "POST", "application/json", `{"query": 42}`, nil, 400, "query must be a string", "BAD_REQUEST"},
+		{"no query", "POST", "application/json", `{"variables": {}}`, nil, 400, "the request has no query", "BAD_REQUEST"},
+		{"variables not an object", "POST", "application/json", `{"query":"{ me { id } }","variables":[1]}`, nil, 400, "variables must be a JSON object", "BAD_REQUEST"},
+		{"parse error", "POST", "application/json", `{"query":"{ me { id "}`, nil, 400, "", "GRAPHQL_PARSE_FAILED"},
+		{"unknown field", "POST", "application/json", `{"query":"{ nope }"}`, nil, 400, `Cannot query field "nope" on type "Query".`, "GRAPHQL_VALIDATION_FAILED"},
+		{"unknown operation name", "POST", "application/json", `{"query":"query A { me { id } }","operationName":"B"}`, nil, 400, `unknown operation named "B"`, "BAD_REQUEST"},
+		{"ambiguous operation", "POST", "application/json", `{"query":"query A { me { id } } query B { me { id } }"}`, nil, 400, "operationName is required", "BAD_REQUEST"},
+		{"missing variable", "POST", "application/json", `{"query":"query($id: ID!) { user(id: $id) { id } }"}`, nil, 400, `Variable "$id" of required type "ID!" was not provided.`, "BAD_USER_INPUT"},
+		{"wrong variable type", "POST", "application/json", `{"query":"query($n: Int) { users(first: $n) { id } }","variables":{"n":"ten"}}`, nil, 400, `Variable "$n" got invalid value`, "BAD_USER_INPUT"},
+		{"wrong input field", "POST", "application/json", `{"query":"mutation($i: RenameInput!) { rename(input: $i) { id } }","variables":{"i":{"name":"x"}}}`, nil, 400, `Variable "$i"`, "BAD_USER_INPUT"},
+		{"too large", "POST", "application/json", `{"query":"{ me { id } }","variables":{"pad":"` + strings.Repeat("x", 5000) + `"}}`, nil, 413, "exceeds 4096 bytes", "BAD_REQUEST"},
+		{"method", "PUT", "application/json", string(valid), nil, 405, "method PUT is not allowed", "BAD_REQUEST"},
+		{"not acceptable", "POST", "application/json", string(valid), []string{"Accept", "text/html"}, 406, "cannot answer with any media type", "BAD_REQUEST"},
+		{"subscription over plain POST", "POST", "application/json", `{"query":"subscription { ticks(count: 1) { n } }"}`, nil, 400, "subscriptions need a WebSocket", "BAD_REQUEST"},
+		{"bad GET variables", "GET", "", "", nil, 400, "variables parameter is not valid JSON", "BAD_REQUEST"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			path := "/graphql"
+			if tc.method == "GET" {
+				path += "?" + url.Values{"query": {"{ me { id } }"}, "variables": {"{oops"}}.Encode()
+			}
+			res := e.do(tc.method, path, tc.contentType, []byte(tc.body), tc.headers...)
+			require.Equal(t, tc.status, res.Status, string(res.Raw))
+			require.NotEmpty(t, res.Errors, string(res.Raw))
+			require.Contains(t, res.errorMessage(), tc.message)
+			if tc.code != "" {
+				require.Equal(t, tc.code, res.errorCode(), string(res.Raw))
+			}
+			require.Nil(t, res.Data)
+		})
+	}
+	require.EqualValues(t, 0, e.accounts.Requests.Load()+e.reviews.Requests.Load(), "rejected requests must not reach subgraphs")
+}
+
+func TestGraphQLResponseMediaType(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	body := []byte(`{"query":"{ latestReview { body } }"}`)
+	for accept, want := range map[string]string{
+		"":                                  "application/json",
+		"*/*":                               "application/json",
+		"application/json":                  "application/json",
+		"application/graphql-response+json": "application/graphql-response+json",
+		"application/graphql-response+json, application/json;q=0.9": "application/graphql-response+json",
+		"application/json, application/graphql-response+json;q=0.5": "application/json",
+	} {
+		res := e.do("POST", "/graphql", "application/json", body, "Accept", accept)
+		require.Equal(t, http.StatusOK, res.Status, accept)
+		require.Equal(t, want+"; charset=utf-8", res.ContentType, accept)
+		require.Equal(t, map[string]any{"body": "latest"}, res.Data["latestReview"])
+	}
+	// A field error is still a 200 with data (the request was valid).
+	res := e.do("POST", "/graphql", "application/json", []byte(`{"query":"{ broken latestReview { body } }"}`), "Accept", "application/graphql-response+json")
+	require.Equal(t, http.StatusOK, res.Status, string(res.Raw))
+	require.Equal(t, map[string]any{"body": "latest"}, res.Data["latestReview"])
+	require.Contains(t, res.errorMessage(), "the broken field is broken")
+	ext, _ := res.Errors[0]["extensions"].(map[string]any)
+	require.Equal(t, "accounts", ext["serviceName"], string(res.Raw))
+}
+
+func TestSubgraphDownGivesPartialDataAndNamesIt(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.stopAcc()
+	start := time.Now()
+	res := e.post(`query($id: ID!) { latestReview { body } user(id: $id) { id } }`, map[string]any{"id": e.userIDs()[0]})
+	require.Less(t, time.Since(start), 3*time.Second, "a down subgraph must fail fast")
+	require.Equal(t, http.StatusOK, res.Status, string(res.Raw))
+	require.Equal(t, map[string]any{"body": "latest"}, res.Data["latestReview"])
+	require.Nil(t, res.Data["user"])
+	require.Contains(t, res.errorMessage(), "'accounts'", "the error names the subgraph that is down")
+	require.Equal(t, "SUBGRAPH_UNAVAILABLE", res.errorCode(), string(res.Raw))
+}
+
+func TestInaccessibleIsNeitherQueryableNorIntrospectable(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	res := e.post(`{ adminSecret }`, nil)
+	require.Equal(t, http.StatusBadRequest, res.Status, string(res.Raw))
+	require.Equal(t, "GRAPHQL_VALIDATION_FAILED", res.errorCode())
+
+	res = e.post(`query($id: ID!) { user(id: $id) { internalScore } }`, map[string]any{"id": e.userIDs()[0]})
+	require.Equal(t, http.StatusBadRequest, res.Status, string(res.Raw))
+
+	res = e.post(`{ __type(name: "User") { fields { name } } __schema { queryType { fields { name } } } }`, nil)
+	require.Equal(t, http.StatusOK, res.Status, string(res.Raw))
+	require.Contains(t, string(res.Raw), `"username"`)
+	require.NotContains(t, string(res.Raw), "internalScore")
+	require.NotContains(t, string(res.Raw), "adminSecret")
+	require.NotContains(t, string(res.Raw), "_entities")
+	require.NotContains(t, string(res.Raw), "_service")
+	require.EqualValues(t, 0, e.accounts.Requests.Load(), "introspection is answered by the router")
+
+	res = e.post(`{ _entities(representations: [{__typename: "User", id: "1"}]) { __typename } }`, nil)
+	require.Equal(t, http.StatusBadRequest, res.Status, "federation internals are not part of the client schema")
 }

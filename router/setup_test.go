@@ -45,7 +45,8 @@ type env struct {
 	stopAcc  func()
 }
 
-type option func(*router.Config)
+// option adjusts the router's config (and the env) before the router starts.
+type option func(*env, *router.Config)
 
 func setup(t *testing.T, opts ...option) *env {
 	t.Helper()
@@ -89,7 +90,7 @@ func setup(t *testing.T, opts ...option) *env {
 	cfg.KeepAliveInterval = time.Second
 	cfg.ShutdownTimeout = 5 * time.Second
 	for _, o := range opts {
-		o(&cfg)
+		o(e, &cfg)
 	}
 	r, err := router.New(cfg, nil)
 	require.NoError(t, err)
@@ -138,6 +139,9 @@ func accountsSubgraph(v *identity.Verifier, users map[string]map[string]any) *te
 		Verifier: v,
 		Query: map[string]testgraph.Field{
 			"me": func(c testgraph.Ctx, _ map[string]any) (any, error) {
+				// A little latency so concurrent identical requests overlap, as
+				// they do in production: that is when de-duplication kicks in.
+				time.Sleep(2 * time.Millisecond)
 				if c.Principal.Anonymous() {
 					return nil, nil
 				}

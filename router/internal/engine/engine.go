@@ -5,6 +5,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -238,7 +239,11 @@ func (e *Engine) Execute(ctx context.Context, op *Operation, opts ExecOptions, w
 	if err != nil {
 		return err
 	}
-	_, err = e.resolver.ArenaResolveGraphQLResponse(rctx, sync.Response, w)
+	var buf bytes.Buffer
+	if _, err = e.resolver.ArenaResolveGraphQLResponse(rctx, sync.Response, &buf); err != nil {
+		return err
+	}
+	_, err = w.Write(annotateFetchErrors(buf.Bytes()))
 	return err
 }
 

@@ -1,11 +1,13 @@
 package engine
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 
 	"github.com/wundergraph/graphql-go-tools/v2/pkg/engine/datasource/graphql_datasource"
 	"github.com/wundergraph/graphql-go-tools/v2/pkg/engine/resolve"
@@ -54,4 +56,49 @@ func httpURL(u string) string {
 		return "http://" + u[5:]
 	}
 	return u
+}
+
+var fetchFailedPrefix = []byte(`Failed to fetch from Subgraph '`)
+
+// annotateFetchErrors gives the engine's "Failed to fetch from Subgraph 'x'."
+// errors the platform's code (SUBGRAPH_UNAVAILABLE) and the subgraph's name, so
+// clients can tell an outage from a bug. Responses without such an error (the
+// common case) pass through untouched.
+func annotateFetchErrors(resp []byte) []byte {
+	if !bytes.Contains(resp, fetchFailedPrefix) {
+		return resp
+	}
+	var r struct {
+		Errors     []map[string]any `json:"errors"`
+		Data       json.RawMessage  `json:"data,omitempty"`
+		Extensions json.RawMessage  `json:"extensions,omitempty"`
+	}
+	if err := json.Unmarshal(resp, &r); err != nil {
+		return resp
+	}
+	for _, e := range r.Errors {
+		msg, _ := e["message"].(string)
+		rest, ok := strings.CutPrefix(msg, string(fetchFailedPrefix))
+		if !ok {
+			continue
+		}
+		ext, _ := e["extensions"].(map[string]any)
+		if ext == nil {
+			ext = map[string]any{}
+			e["extensions"] = ext
+		}
+		if _, has := ext["code"]; !has {
+			ext["code"] = "SUBGRAPH_UNAVAILABLE"
+		}
+		if name, _, ok := strings.Cut(rest, "'"); ok {
+			if _, has := ext["serviceName"]; !has {
+				ext["serviceName"] = name
+			}
+		}
+	}
+	out, err := json.Marshal(r)
+	if err != nil {
+		return resp
+	}
+	return out
 }
