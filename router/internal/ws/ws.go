@@ -459,6 +459,9 @@ func (c *conn) onSubscribe(m message) bool {
 func (c *conn) onComplete(id string) {
 	c.mu.Lock()
 	o := c.ops[id]
+	// The id is free again at once (the protocol lets clients reuse it); the
+	// operation's goroutine winds down on its own.
+	delete(c.ops, id)
 	c.mu.Unlock()
 	if o != nil {
 		o.mu.Lock()

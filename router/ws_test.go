@@ -1,0 +1,312 @@
+package router_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/stretchr/testify/require"
+
+	"supergraph/platform/identity"
+	"supergraph/router"
+)
+
+// wsClient is a minimal client of either protocol.
+type wsClient struct {
+	t    *testing.T
+	conn *websocket.Conn
+}
+
+func (e *env) dial(protocol string, header http.Header) *wsClient {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(e.url, "http")+"/graphql", &websocket.DialOptions{
+		Subprotocols: []string{protocol}, HTTPHeader: header,
+	})
+	require.NoError(e.t, err)
+	require.Equal(e.t, protocol, resp.Header.Get("Sec-WebSocket-Protocol"))
+	c := &wsClient{t: e.t, conn: conn}
+	e.t.Cleanup(func() { conn.CloseNow() })
+	return c
+}
+
+func (c *wsClient) send(m map[string]any) {
+	c.t.Helper()
+	b, _ := json.Marshal(m)
+	require.NoError(c.t, c.conn.Write(context.Background(), websocket.MessageText, b))
+}
+
+// read returns the next message, skipping keep-alives.
+func (c *wsClient) read() (map[string]any, error) {
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, data, err := c.conn.Read(ctx)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+		var m map[string]any
+		require.NoError(c.t, json.Unmarshal(data, &m))
+		if m["type"] == "ka" || m["type"] == "ping" {
+			continue
+		}
+		return m, nil
+	}
+}
+
+func (c *wsClient) mustRead() map[string]any {
+	c.t.Helper()
+	m, err := c.read()
+	require.NoError(c.t, err)
+	return m
+}
+
+// closeCode waits for the server to close the connection and returns its code and reason.
+func (c *wsClient) closeCode() (websocket.StatusCode, string) {
+	c.t.Helper()
+	for {
+		_, err := c.read()
+		if err != nil {
+			var ce websocket.CloseError
+			require.True(c.t, errors.As(err, &ce), "want a close frame, got %v", err)
+			return ce.Code, ce.Reason
+		}
+	}
+}
+
+func (c *wsClient) init(payload map[string]any) {
+	c.t.Helper()
+	c.send(map[string]any{"type": "connection_init", "payload": payload})
+	require.Equal(c.t, "connection_ack", c.mustRead()["type"])
+}
+
+func TestSubscriptionOverGraphQLTransportWS(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	id := e.userIDs()[0]
+	c := e.dial("graphql-transport-ws", nil)
+	c.init(map[string]any{"Authorization": "Bearer " + e.issuer.token(id)})
+
+	c.send(map[string]any{"type": "ping"})
+	require.Equal(t, "pong", c.mustRead()["type"])
+
+	c.send(map[string]any{"id": "s1", "type": "subscribe", "payload": map[string]any{
+		"query": `subscription($n: Int!) { ticks(count: $n) { n viewer } }`, "variables": map[string]any{"n": 3}}})
+	for i := 1; i <= 3; i++ {
+		m := c.mustRead()
+		require.Equal(t, "next", m["type"], m)
+		require.Equal(t, "s1", m["id"])
+		require.Equal(t, map[string]any{"data": map[string]any{"ticks": map[string]any{"n": float64(i), "viewer": id}}}, m["payload"])
+	}
+	require.Equal(t, map[string]any{"id": "s1", "type": "complete"}, c.mustRead())
+
+	// Queries work over the socket too, with the connection's identity.
+	c.send(map[string]any{"id": "q1", "type": "subscribe", "payload": map[string]any{"query": `{ me { username } }`}})
+	m := c.mustRead()
+	require.Equal(t, "next", m["type"], m)
+	require.Equal(t, map[string]any{"data": map[string]any{"me": map[string]any{"username": "ada"}}}, m["payload"])
+	require.Equal(t, "complete", c.mustRead()["type"])
+
+	// A validation error ends only that operation.
+	c.send(map[string]any{"id": "bad", "type": "subscribe", "payload": map[string]any{"query": `subscription { nope }`}})
+	m = c.mustRead()
+	require.Equal(t, "error", m["type"], m)
+	require.Equal(t, "bad", m["id"])
+
+	// The client can stop a subscription; the id is free again afterwards.
+	c.send(map[string]any{"id": "s2", "type": "subscribe", "payload": map[string]any{"query": `subscription { ticks(count: 1000, intervalMs: 20) { n } }`}})
+	require.Equal(t, "next", c.mustRead()["type"])
+	c.send(map[string]any{"id": "s2", "type": "complete"})
+	c.send(map[string]any{"id": "s2", "type": "subscribe", "payload": map[string]any{"query": `{ latestReview { body } }`}})
+	for {
+		m := c.mustRead()
+		if m["id"] == "s2" && m["type"] == "next" {
+			if p, _ := m["payload"].(map[string]any); p["data"] != nil && p["data"].(map[string]any)["latestReview"] != nil {
+				break
+			}
+		}
+	}
+	require.Equal(t, map[string]any{"id": "s2", "type": "complete"}, c.mustRead())
+
+	require.Equal(t, []string{"graphql-transport-ws", "graphql-transport-ws"}, e.accounts.Protocols(), "upstream is pinned to graphql-transport-ws")
+}
+
+func TestSubscriptionOverLegacyGraphQLWS(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	id := e.userIDs()[1]
+	// Token on the upgrade request this time.
+	c := e.dial("graphql-ws", http.Header{"Authorization": {"Bearer " + e.issuer.token(id)}})
+	c.init(nil)
+	c.send(map[string]any{"id": "1", "type": "start", "payload": map[string]any{"query": `subscription { ticks(count: 2) { n viewer } }`}})
+	for i := 1; i <= 2; i++ {
+		m := c.mustRead()
+		require.Equal(t, "data", m["type"], m)
+		require.Equal(t, map[string]any{"data": map[string]any{"ticks": map[string]any{"n": float64(i), "viewer": id}}}, m["payload"])
+	}
+	require.Equal(t, map[string]any{"id": "1", "type": "complete"}, c.mustRead())
+	c.send(map[string]any{"type": "connection_terminate"})
+	code, _ := c.closeCode()
+	require.Equal(t, websocket.StatusNormalClosure, code)
+}
+
+func TestSubscriptionIsAnonymousWithoutToken(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	c := e.dial("graphql-transport-ws", nil)
+	c.init(map[string]any{})
+	c.send(map[string]any{"id": "a", "type": "subscribe", "payload": map[string]any{"query": `subscription { ticks(count: 1) { viewer } }`}})
+	m := c.mustRead()
+	require.Equal(t, map[string]any{"data": map[string]any{"ticks": map[string]any{"viewer": nil}}}, m["payload"])
+}
+
+func TestWebSocketCloseCodes(t *testing.T) {
+	t.Parallel()
+	e := setup(t, func(_ *env, c *router.Config) { c.WSInitTimeout = 200 * time.Millisecond })
+	id := e.userIDs()[2]
+	revoked := e.issuer.token(id, func(o *tokenOpts) { o.jti = "gone" })
+	require.NoError(t, e.deny.Set(context.Background(), identity.DenyTokenKey("gone"), "1", time.Hour).Err())
+
+	for _, proto := range []string{"graphql-transport-ws", "graphql-ws"} {
+		subscribe := "subscribe"
+		if proto == "graphql-ws" {
+			subscribe = "start"
+		}
+		t.Run(proto, func(t *testing.T) {
+			cases := []struct {
+				name string
+				run  func(c *wsClient)
+				code websocket.StatusCode
+			}{
+				{"invalid token in payload", func(c *wsClient) {
+					c.send(map[string]any{"type": "connection_init", "payload": map[string]any{"Authorization": "Bearer junk"}})
+				}, 4403},
+				{"revoked token", func(c *wsClient) {
+					c.send(map[string]any{"type": "connection_init", "payload": map[string]any{"Authorization": "Bearer " + revoked}})
+				}, 4403},
+				{"subscribe before init", func(c *wsClient) {
+					c.send(map[string]any{"id": "1", "type": subscribe, "payload": map[string]any{"query": "{ me { id } }"}})
+				}, 4401},
+				{"no init", func(c *wsClient) {}, 4408},
+				{"second init", func(c *wsClient) {
+					c.init(nil)
+					c.send(map[string]any{"type": "connection_init"})
+				}, 4429},
+				{"duplicate id", func(c *wsClient) {
+					c.init(nil)
+					q := map[string]any{"query": `subscription { ticks(count: 100, intervalMs: 50) { n } }`}
+					c.send(map[string]any{"id": "dup", "type": subscribe, "payload": q})
+					c.send(map[string]any{"id": "dup", "type": subscribe, "payload": q})
+				}, 4409},
+				{"invalid JSON", func(c *wsClient) {
+					require.NoError(t, c.conn.Write(context.Background(), websocket.MessageText, []byte("{nope")))
+				}, 4400},
+				{"unknown message type", func(c *wsClient) {
+					c.init(nil)
+					c.send(map[string]any{"type": "bogus"})
+				}, 4400},
+			}
+			for _, tc := range cases {
+				c := e.dial(proto, nil)
+				tc.run(c)
+				code, reason := c.closeCode()
+				require.Equal(t, tc.code, code, "%s: %s", tc.name, reason)
+			}
+		})
+	}
+	// An invalid token on the upgrade request is refused the same way.
+	c := e.dial("graphql-transport-ws", http.Header{"Authorization": {"Bearer junk"}})
+	c.send(map[string]any{"type": "connection_init"})
+	code, _ := c.closeCode()
+	require.Equal(t, websocket.StatusCode(4403), code)
+}
+
+func TestSubscriptionEndsWhenTokenExpiresOrIsRevoked(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	id := e.userIDs()[3]
+
+	c := e.dial("graphql-transport-ws", nil)
+	c.init(map[string]any{"Authorization": "Bearer " + e.issuer.token(id, func(o *tokenOpts) { o.ttl = 1500 * time.Millisecond })})
+	c.send(map[string]any{"id": "x", "type": "subscribe", "payload": map[string]any{"query": `subscription { ticks(count: 1000, intervalMs: 50) { n } }`}})
+	require.Equal(t, "next", c.mustRead()["type"])
+	code, reason := c.closeCode()
+	require.Equal(t, websocket.StatusCode(4403), code)
+	require.Contains(t, reason, "expired")
+
+	c = e.dial("graphql-ws", nil)
+	c.init(map[string]any{"Authorization": "Bearer " + e.issuer.token(id, func(o *tokenOpts) { o.jti = "to-revoke" })})
+	c.send(map[string]any{"id": "y", "type": "start", "payload": map[string]any{"query": `subscription { ticks(count: 1000, intervalMs: 50) { n } }`}})
+	require.Equal(t, "data", c.mustRead()["type"])
+	require.NoError(t, e.deny.Set(context.Background(), identity.DenyTokenKey("to-revoke"), "1", time.Hour).Err())
+	code, reason = c.closeCode()
+	require.Equal(t, websocket.StatusCode(4403), code)
+	require.Contains(t, reason, "revoked")
+}
+
+// sseEvents posts a request asking for text/event-stream and returns the events.
+func (e *env) sseEvents(query string, headers ...string) (int, []string, []string) {
+	e.t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query})
+	req, _ := http.NewRequest(http.MethodPost, e.url+"/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "text/event-stream")
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(e.t, err)
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return resp.StatusCode, nil, nil
+	}
+	require.Equal(e.t, "text/event-stream; charset=utf-8", resp.Header.Get("Content-Type"))
+	var names, data []string
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "event: "):
+			names = append(names, strings.TrimPrefix(line, "event: "))
+		case strings.HasPrefix(line, "data: "):
+			data = append(data, strings.TrimPrefix(line, "data: "))
+		}
+		if len(names) > 0 && names[len(names)-1] == "complete" && len(data) == len(names) {
+			break
+		}
+	}
+	return resp.StatusCode, names, data
+}
+
+func TestSubscriptionOverSSE(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	id := e.userIDs()[4]
+	status, names, data := e.sseEvents(`subscription { ticks(count: 3) { n viewer } }`, bearer(e.issuer.token(id))...)
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, []string{"next", "next", "next", "complete"}, names)
+	require.JSONEq(t, `{"data":{"ticks":{"n":3,"viewer":"`+id+`"}}}`, data[2])
+
+	// A query over SSE is one result.
+	_, names, data = e.sseEvents(`{ latestReview { body } }`)
+	require.Equal(t, []string{"next", "complete"}, names)
+	require.JSONEq(t, `{"data":{"latestReview":{"body":"latest"}}}`, data[0])
+
+	// Auth failures are refused before the stream starts.
+	status, _, _ = e.sseEvents(`subscription { ticks(count: 1) { n } }`, "Authorization", "Bearer junk")
+	require.Equal(t, http.StatusUnauthorized, status)
+
+	// The stream ends with an UNAUTHENTICATED error when the token expires.
+	_, names, data = e.sseEvents(`subscription { ticks(count: 1000, intervalMs: 50) { n } }`,
+		bearer(e.issuer.token(id, func(o *tokenOpts) { o.ttl = time.Second }))...)
+	require.Equal(t, "complete", names[len(names)-1])
+	require.Contains(t, data[len(data)-2], "UNAUTHENTICATED")
+}
