@@ -37,7 +37,8 @@ type Config struct {
 	RevocationCheckInterval time.Duration `env:"REVOCATION_CHECK_INTERVAL"`
 
 	// AssertionKey is the PEM Ed25519 key signing internal assertions (production);
-	// when empty, AssertionKeyFile is loaded or generated (development).
+	// when empty, AssertionKeyFile is loaded or generated (development), by
+	// default DevDir/keys/router-assertion.pem, where subgraphs find it too.
 	AssertionKey     string `env:"ASSERTION_KEY" secret:"true"`
 	AssertionKeyFile string `env:"ASSERTION_KEY_FILE"`
 
@@ -76,7 +77,6 @@ func DefaultConfig() Config {
 		JWTAudience:             "supergraph",
 		DenyListRedisURL:        "redis://127.0.0.1:6379/1",
 		RevocationCheckInterval: 30 * time.Second,
-		AssertionKeyFile:        ".dev/keys/router-assertion.pem",
 		MaxRequestBytes:         1 << 20,
 		WSInitTimeout:           10 * time.Second,
 		KeepAliveInterval:       15 * time.Second,
@@ -101,9 +101,6 @@ func (c Config) Validate() error {
 	}
 	if c.JWKSURL == "" {
 		errs = append(errs, errors.New("JWKS_URL is required"))
-	}
-	if c.AssertionKey == "" && c.AssertionKeyFile == "" {
-		errs = append(errs, errors.New("ASSERTION_KEY or ASSERTION_KEY_FILE is required"))
 	}
 	for name, d := range map[string]time.Duration{
 		"SUBGRAPH_TIMEOUT": c.SubgraphTimeout, "WS_INIT_TIMEOUT": c.WSInitTimeout,

@@ -131,7 +131,11 @@ func assertionKey(cfg Config) (ed25519.PrivateKey, error) {
 	if cfg.AssertionKey != "" {
 		return keys.ParsePrivate([]byte(cfg.AssertionKey))
 	}
-	return keys.LoadOrCreate(cfg.AssertionKeyFile)
+	path := cfg.AssertionKeyFile
+	if path == "" {
+		path = identity.DevKeyPath(cfg.DevDir)
+	}
+	return keys.LoadOrCreate(path)
 }
 
 func (r *Router) routes() http.Handler {

@@ -27,7 +27,7 @@ import (
 	"supergraph/platform/keys"
 	"supergraph/platform/redisx/redistest"
 	"supergraph/router"
-	"supergraph/router/internal/testgraph"
+	"supergraph/router/testgraph"
 )
 
 // env is one router started in-process against test subgraphs, a test JWKS and a

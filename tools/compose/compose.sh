@@ -2,7 +2,7 @@
 # Composes federation graphs offline with Cosmo's composition CLI (wgc, pinned in
 # package.json/package-lock.json): graph/graph.yaml -> graph/config.json (the
 # router's execution config) and graph/supergraph.graphql (the readable client
-# schema), likewise router/testdata/. `make generate` runs it; `make verify` then
+# schema), likewise router/testdata/ and e2e/testdata/. `make generate` runs it; `make verify` then
 # fails on any difference.
 #
 # No network beyond the npm registry on first install: telemetry and update checks
@@ -14,10 +14,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 
 # Without arguments: every graph of the repository (the platform's and the
-# router's test graph). With arguments: graph.yaml [config.json supergraph.graphql].
+# router's and the end-to-end tests' graphs). With arguments: graph.yaml [config.json supergraph.graphql].
 if [[ $# -eq 0 ]]; then
   "$0" "$root/graph/graph.yaml"
   "$0" "$root/router/testdata/graph.yaml"
+  "$0" "$root/e2e/testdata/graph.yaml"
   exit
 fi
 input=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
