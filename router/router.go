@@ -200,6 +200,7 @@ func (r *Router) Serve(ctx context.Context, ln net.Listener) error {
 	if e := <-errc; !errors.Is(e, http.ErrServerClosed) {
 		err = errors.Join(err, e)
 	}
+	r.log.Info("router stopped", "err", err)
 	return err
 }
 

@@ -155,5 +155,10 @@ func (s *sseWriter) Heartbeat() error {
 }
 
 // Close is the resolver ending the subscription without an upstream "complete"
-// (upstream gone, shutdown): the handler then sends complete.
-func (s *sseWriter) Close(resolve.SubscriptionCloseKind) {}
+// (upstream gone, shutdown): the handler then sends complete; an upstream failure
+// is reported first so the client can tell it from a normal end.
+func (s *sseWriter) Close(kind resolve.SubscriptionCloseKind) {
+	if kind == resolve.SubscriptionCloseKindDownstreamServiceError {
+		s.event("next", errorPayload("the subgraph ended the subscription unexpectedly", "SUBGRAPH_UNAVAILABLE"))
+	}
+}
