@@ -23,7 +23,7 @@ test: ## run every module's tests against real PostgreSQL and Redis
 	@for m in $(MODULES); do echo "== test $${m#$(CURDIR)/}"; (cd $$m && go test -count=1 -timeout 15m ./...); done
 
 .PHONY: generate
-generate: generate-sqlc generate-gqlgen ## regenerate all generated code (sqlc, gqlgen, composed supergraph)
+generate: generate-sqlc generate-gqlgen generate-graph ## regenerate all generated code (sqlc, gqlgen, composed supergraph)
 
 .PHONY: generate-sqlc
 generate-sqlc: ## regenerate the sqlc query packages from sql/
@@ -32,6 +32,10 @@ generate-sqlc: ## regenerate the sqlc query packages from sql/
 .PHONY: generate-gqlgen
 generate-gqlgen: ## regenerate every subgraph's gqlgen code from graph/*.graphqls
 	cd subgraphs && go run ./internal/gqlgen
+
+.PHONY: generate-graph
+generate-graph: ## recompose the supergraph offline with Cosmo's wgc (graph/, router/testdata/, e2e/testdata/)
+	tools/compose/compose.sh
 
 .PHONY: verify
 verify: generate lint ## regenerate everything and fail on any difference; lint
