@@ -1,0 +1,81 @@
+// Package notifications is the notifications subgraph: a user's in-app
+// notifications, their preferences and push devices, broadcasts, and the live
+// notificationAdded subscription. New builds it from configuration;
+// cmd/notifications runs it. Delivery itself (storing events, e-mail, push)
+// is the worker's, through the same notify package.
+package notifications
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+
+	"supergraph/platform/config"
+	"supergraph/platform/gqlserver"
+	"supergraph/platform/subgraph"
+	"supergraph/subgraphs/notifications/graph"
+	"supergraph/subgraphs/notifications/graph/generated"
+	"supergraph/subgraphs/notifications/graph/model"
+	"supergraph/subgraphs/notifications/notify"
+)
+
+// EnvPrefix prefixes every environment variable of this service.
+const EnvPrefix = "NOTIFICATIONS_"
+
+// Config is the notifications service's configuration.
+type Config struct {
+	config.Subgraph
+}
+
+// DefaultConfig returns the defaults that run locally. The service's Redis is
+// the queue's server: it needs it only for pub/sub, which ignores database
+// numbers, and the health check.
+func DefaultConfig() Config {
+	var c Config
+	config.Defaults(&c)
+	c.HTTPAddr = ":8001"
+	c.DatabaseURL = "postgres://postgres@127.0.0.1:5432/notification_service_db?sslmode=disable"
+	c.RedisURL = "redis://127.0.0.1:6379/3"
+	c.QueueRedisURL = "redis://127.0.0.1:6379/3"
+	return c
+}
+
+// Validate checks the settings.
+func (c Config) Validate() error { return c.Subgraph.Validate() }
+
+// App is a running notifications service.
+type App struct {
+	*subgraph.Base
+	Notify  *notify.Service
+	hub     *notify.Hub
+	handler http.Handler
+}
+
+// New connects to PostgreSQL and Redis, applies migrations and builds the service.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
+	base, err := subgraph.Open(ctx, cfg.Subgraph, "notifications", "notification-service", log)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{Base: base, hub: notify.NewHub(base.Redis, log)}
+	a.Notify = notify.New(base.Pool, base.Redis, a.hub, log)
+	schema := generated.NewExecutableSchema(generated.Config{
+		Resolvers: &graph.Resolver{Notify: a.Notify},
+		Directives: generated.DirectiveRoot{
+			SignedIn: gqlserver.SignedIn,
+			HasRole:  gqlserver.HasRole[model.Role],
+		},
+	})
+	a.handler = base.Handler(schema, gqlserver.Options{}, nil)
+	return a, nil
+}
+
+// Handler serves /graphql and the health endpoint.
+func (a *App) Handler() http.Handler { return a.handler }
+
+// Serve serves on ln until ctx is cancelled, with the outbox relay and the
+// live notifications hub alongside.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	return a.Base.Serve(ctx, ln, a.handler, a.hub.Run)
+}

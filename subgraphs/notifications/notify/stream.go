@@ -1,0 +1,159 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"supergraph/platform/apperr"
+	"supergraph/subgraphs/notifications/store"
+)
+
+// replayPage is how many notifications one replay query reads.
+const replayPage = 100
+
+// recentIDs is how many delivered ids a stream remembers to drop duplicates
+// that arrive live (a worker retry publishes again).
+const recentIDs = 1024
+
+// Stream returns user's notifications as they are stored. With after (the id
+// of the last notification the client has), those stored since are replayed
+// first, oldest first.
+//
+// No gap, no duplicate: the stream subscribes to the live channel before it
+// reads the database, so whatever is committed after that read is published
+// after the subscription and arrives live; what the read returned is dropped
+// when it arrives live too. Deliveries to one user commit in seq order (see
+// Deliver), so one read returns everything up to the highest seq it saw: a
+// live message at or below that seq was in it.
+func (s *Service) Stream(ctx context.Context, user uuid.UUID, after *uuid.UUID) (<-chan store.Notification, error) {
+	if s.hub == nil {
+		return nil, errors.New("notify: no hub to stream from")
+	}
+	sub, err := s.hub.Subscribe(ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	var synced int64
+	if after != nil {
+		n, err := s.q.GetNotification(ctx, *after)
+		if errors.Is(err, pgx.ErrNoRows) || (err == nil && (n.RecipientID != user || !n.InApp)) {
+			sub.Close()
+			return nil, apperr.BadInput("after", "after is not one of your notifications")
+		}
+		if err != nil {
+			sub.Close()
+			return nil, fmt.Errorf("stream: %w", err)
+		}
+		synced = n.Seq
+	} else {
+		// Only what is stored from now on; older ones are in User.notifications.
+		if synced, err = s.q.LatestSeq(ctx, user); err != nil {
+			sub.Close()
+			return nil, fmt.Errorf("stream: %w", err)
+		}
+	}
+	out := make(chan store.Notification)
+	st := &stream{s: s, user: user, out: out, synced: synced, seen: newRecent(recentIDs)}
+	go func() {
+		defer close(out)
+		defer sub.Close()
+		if after != nil && !st.catchUp(ctx) {
+			return
+		}
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-sub.resync:
+				if !st.catchUp(ctx) {
+					return
+				}
+			case n := <-sub.messages:
+				// Defence in depth: the channel is the user's, but a
+				// notification reaches only its own recipient.
+				if n.RecipientID != user || n.Seq <= st.synced || st.seen.has(n.ID) {
+					continue
+				}
+				if !st.emit(ctx, n) {
+					return
+				}
+			}
+		}
+	}()
+	return out, nil
+}
+
+type stream struct {
+	s    *Service
+	user uuid.UUID
+	out  chan<- store.Notification
+	// synced: every notification up to this seq has been emitted (or
+	// predates the stream).
+	synced int64
+	seen   *recent
+}
+
+func (st *stream) emit(ctx context.Context, n store.Notification) bool {
+	select {
+	case st.out <- n:
+		st.seen.add(n.ID)
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// catchUp emits what the database holds after synced and was not emitted
+// live. A database failure ends the stream: the client reconnects with
+// `after` and misses nothing.
+func (st *stream) catchUp(ctx context.Context) bool {
+	for {
+		rows, err := st.s.q.ListNotificationsAfter(ctx, store.ListNotificationsAfterParams{
+			RecipientID: st.user, AfterSeq: st.synced, MaxRows: replayPage,
+		})
+		if err != nil {
+			if ctx.Err() == nil {
+				st.s.log.Error("notification stream: catch-up failed; closing it", "err", err)
+			}
+			return false
+		}
+		for _, n := range rows {
+			if !st.seen.has(n.ID) && !st.emit(ctx, n) {
+				return false
+			}
+			st.synced = n.Seq
+		}
+		if len(rows) < replayPage {
+			return true
+		}
+	}
+}
+
+// recent is a fixed-size set of the latest ids.
+type recent struct {
+	ids  map[uuid.UUID]struct{}
+	ring []uuid.UUID
+	next int
+}
+
+func newRecent(size int) *recent {
+	return &recent{ids: make(map[uuid.UUID]struct{}, size), ring: make([]uuid.UUID, size)}
+}
+
+func (r *recent) has(id uuid.UUID) bool { _, ok := r.ids[id]; return ok }
+
+func (r *recent) add(id uuid.UUID) {
+	if r.has(id) {
+		return
+	}
+	if old := r.ring[r.next]; old != uuid.Nil {
+		delete(r.ids, old)
+	}
+	r.ring[r.next] = id
+	r.ids[id] = struct{}{}
+	r.next = (r.next + 1) % len(r.ring)
+}
