@@ -6,6 +6,7 @@ package subgraph
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -25,6 +26,7 @@ import (
 	"supergraph/platform/pg"
 	"supergraph/platform/redisx"
 	"supergraph/platform/server"
+	"supergraph/platform/tasks"
 )
 
 // Base holds a subgraph's connections.
@@ -91,6 +93,30 @@ func (b *Base) Handler(es graphql.ExecutableSchema, opts gqlserver.Options, rout
 func (b *Base) Serve(ctx context.Context, ln net.Listener, h http.Handler, loops ...server.Background) error {
 	return server.ServeListener(ctx, b.Log, ln, h, b.Config.ShutdownTimeout,
 		append([]server.Background{b.relay.Run, b.purgeOutbox}, loops...)...)
+}
+
+// TaskServer returns a background loop consuming the service's own task
+// queue (maintenance work the worker's scheduler asks for, such as purging
+// expired tokens): the service keeps its tables to itself.
+func (b *Base) TaskServer(queue string, mux *asynq.ServeMux) server.Background {
+	return func(ctx context.Context) error {
+		opt, err := redisx.AsynqOpt(b.Config.QueueRedisURL)
+		if err != nil {
+			return err
+		}
+		srv := asynq.NewServer(opt, asynq.Config{
+			Queues:          map[string]int{queue: 1},
+			Concurrency:     2,
+			Logger:          tasks.Logger{Log: b.Log.With("component", "tasks")},
+			ShutdownTimeout: b.Config.ShutdownTimeout,
+		})
+		if err := srv.Start(mux); err != nil {
+			return fmt.Errorf("task server %s: %w", queue, err)
+		}
+		<-ctx.Done()
+		srv.Shutdown()
+		return nil
+	}
 }
 
 // purgeOutbox deletes sent outbox rows after a week, hourly. Each service's

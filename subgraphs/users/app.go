@@ -14,10 +14,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hibiken/asynq"
+
 	"supergraph/platform/config"
 	"supergraph/platform/gqlserver"
 	"supergraph/platform/keys"
 	"supergraph/platform/subgraph"
+	"supergraph/platform/tasks"
 	"supergraph/subgraphs/users/account"
 	"supergraph/subgraphs/users/graph"
 	"supergraph/subgraphs/users/graph/generated"
@@ -126,9 +129,18 @@ func (a *App) build(cfg Config) error {
 // Handler serves /graphql, the JWKS and the health endpoint.
 func (a *App) Handler() http.Handler { return a.handler }
 
-// Serve serves on ln until ctx is cancelled, with the outbox relay alongside.
+// Serve serves on ln until ctx is cancelled, with the outbox relay and the
+// consumer of the service's maintenance queue alongside.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
-	return a.Base.Serve(ctx, ln, a.handler)
+	mux := asynq.NewServeMux()
+	mux.HandleFunc(tasks.TypeUsersPurgeExpiredTokens, func(ctx context.Context, _ *asynq.Task) error {
+		n, err := a.Accounts.PurgeExpiredTokens(ctx)
+		if err == nil {
+			a.Log.InfoContext(ctx, "purged expired refresh tokens", "rows", n)
+		}
+		return err
+	})
+	return a.Base.Serve(ctx, ln, a.handler, a.TaskServer(tasks.QueueUsers, mux))
 }
 
 func loadSigningKeys(cfg Config) (*account.Keys, error) {

@@ -115,7 +115,7 @@ func TestRegisterConflicts(t *testing.T) {
 
 	var outboxRows int
 	require.NoError(t, e.DB.QueryRow(context.Background(), "SELECT count(*) FROM outbox").Scan(&outboxRows))
-	require.Equal(t, 1, outboxRows, "failed sign-ups wrote no events")
+	require.Equal(t, 2, outboxRows, "only the successful sign-up wrote events (welcome, recipient)")
 }
 
 const loginMutation = `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken refreshToken user { id } } }`
@@ -475,4 +475,64 @@ func TestSeedIsIdempotent(t *testing.T) {
 	require.Equal(t, 5, n)
 	r := e.Do(e.Anonymous(), `mutation { login(email: "admin@example.com", password: "seed password 123") { user { roles } } }`, nil).NoErrors(t)
 	require.Equal(t, []any{"STAFF"}, r.Data["login"].(map[string]any)["user"].(map[string]any)["roles"])
+}
+
+func TestRecipientEventsFollowChanges(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	alice := e.register("alice", "SELLER")
+	staff := e.staff("root")
+	recipients := func() []tasks.NotificationRecipient {
+		rows, err := e.DB.Query(context.Background(),
+			"SELECT payload::text FROM outbox WHERE task_type = $1 ORDER BY created_at, id", tasks.TypeNotificationRecipient)
+		require.NoError(t, err)
+		defer rows.Close()
+		var out []tasks.NotificationRecipient
+		for rows.Next() {
+			var raw string
+			require.NoError(t, rows.Scan(&raw))
+			var r tasks.NotificationRecipient
+			require.NoError(t, tasks.Decode([]byte(raw), &r))
+			if r.UserID == alice.ID {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	got := recipients()
+	require.Len(t, got, 1)
+	require.Equal(t, "alice@example.com", got[0].Email)
+	require.Equal(t, []string{"SELLER"}, got[0].Roles)
+
+	e.Do(e.as(staff.Access), `mutation($id: ID!) { grantRole(userId: $id, role: MODERATOR) { id } }`, map[string]any{"id": alice.ID}).NoErrors(t)
+	e.Do(e.as(alice.Access), `mutation { updateProfile(input: {displayName: "Alice Q."}) { id } }`, nil).NoErrors(t)
+	e.Do(e.as(alice.Access), `mutation { updateProfile(input: {bio: "no recipient change"}) { id } }`, nil).NoErrors(t)
+	got = recipients()
+	require.Len(t, got, 3, "role and name changes publish; a bio change does not")
+	require.Equal(t, []string{"SELLER", "MODERATOR"}, got[1].Roles)
+	require.Equal(t, "Alice Q.", got[2].DisplayName)
+	require.True(t, got[2].Version.After(got[0].Version), "versions order the events")
+}
+
+func TestConsumesPurgeTask(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	alice := e.register("alice")
+	_, err := e.DB.Exec(context.Background(),
+		"UPDATE refresh_tokens SET expires_at = now() - interval '2 days' WHERE user_id = $1", alice.ID)
+	require.NoError(t, err)
+	e.register("bob") // a live token that must survive
+
+	opt, err := redisx.AsynqOpt(e.RedisServer.URL(3))
+	require.NoError(t, err)
+	client := asynq.NewClient(opt)
+	defer client.Close()
+	_, err = client.Enqueue(asynq.NewTask(tasks.TypeUsersPurgeExpiredTokens, nil), asynq.Queue(tasks.QueueUsers))
+	require.NoError(t, err)
+	count := func() int {
+		var n int
+		require.NoError(t, e.DB.QueryRow(context.Background(), "SELECT count(*) FROM refresh_tokens").Scan(&n))
+		return n
+	}
+	require.Eventually(t, func() bool { return count() == 1 }, 10*time.Second, 20*time.Millisecond)
 }

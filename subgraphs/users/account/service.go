@@ -132,12 +132,26 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (Session, erro
 			Link:        "/users/" + user.Username,
 			CreatedAt:   user.CreatedAt,
 		}, outbox.WithID(eventID))
-		return err
+		if err != nil {
+			return err
+		}
+		return publishRecipient(ctx, tx, user)
 	})
 	if err != nil {
 		return Session{}, fmt.Errorf("register: %w", err)
 	}
 	return s.session(user, family, refresh)
+}
+
+// publishRecipient tells the notifications service, through the outbox, what
+// it needs to reach the user (address, names, roles for broadcasts): it
+// cannot read this service's database.
+func publishRecipient(ctx context.Context, tx pgx.Tx, u User) error {
+	_, err := outbox.Add(ctx, tx, tasks.TypeNotificationRecipient, tasks.NotificationRecipient{
+		UserID: u.ID.String(), Email: u.Email, Username: u.Username, DisplayName: u.DisplayName,
+		Roles: u.Roles, Version: u.UpdatedAt,
+	})
+	return err
 }
 
 // errBadCredentials is the one answer for an unknown e-mail and a wrong password.
@@ -476,7 +490,17 @@ func (s *Service) UpdateProfile(ctx context.Context, id uuid.UUID, in ProfileInp
 		}
 		params.Skills = dedupe(in.Skills)
 	}
-	u, err := s.q.UpdateProfile(ctx, params)
+	var u User
+	err := pg.Transact(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		if u, err = s.q.WithTx(tx).UpdateProfile(ctx, params); err != nil {
+			return err
+		}
+		if in.DisplayName != nil {
+			return publishRecipient(ctx, tx, u)
+		}
+		return nil
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return User{}, apperr.NotFound("user")
 	}
@@ -492,15 +516,20 @@ func (s *Service) SetRole(ctx context.Context, actor identity.Principal, id uuid
 	if !grant && role == identity.RoleStaff && actor.UserID == id.String() {
 		return User{}, apperr.Conflict("role", "you cannot revoke your own STAFF role")
 	}
-	var (
-		u   User
-		err error
-	)
-	if grant {
-		u, err = s.q.AddRole(ctx, store.AddRoleParams{ID: id, Role: role})
-	} else {
-		u, err = s.q.RemoveRole(ctx, store.RemoveRoleParams{ID: id, Role: role})
-	}
+	var u User
+	err := pg.Transact(ctx, s.pool, func(tx pgx.Tx) error {
+		q := s.q.WithTx(tx)
+		var err error
+		if grant {
+			u, err = q.AddRole(ctx, store.AddRoleParams{ID: id, Role: role})
+		} else {
+			u, err = q.RemoveRole(ctx, store.RemoveRoleParams{ID: id, Role: role})
+		}
+		if err != nil {
+			return err
+		}
+		return publishRecipient(ctx, tx, u)
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return User{}, apperr.NotFound("user")
 	}
