@@ -155,7 +155,7 @@ func (w *wsClient) subscribe(query string, vars map[string]any) string {
 
 // nextPayload is the payload of a "next" message.
 type nextPayload struct {
-	Data   map[string]any      `json:"data"`
+	Data   map[string]any       `json:"data"`
 	Errors []subgraphtest.Error `json:"errors"`
 }
 
@@ -182,8 +182,33 @@ func (w *wsClient) added(id string) map[string]any {
 	return p.Data["notificationAdded"].(map[string]any)
 }
 
+// opError reads the refusal of operation id: gqlgen reports resolver errors
+// in a "next" payload (then "complete"), validation errors as "error".
+func (w *wsClient) opError(id string) subgraphtest.Error {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	m := w.read(ctx)
+	require.Equal(w.t, id, m.ID)
+	var errs []subgraphtest.Error
+	switch m.Type {
+	case "error":
+		require.NoError(w.t, json.Unmarshal(m.Payload, &errs))
+	case "next":
+		var p nextPayload
+		require.NoError(w.t, json.Unmarshal(m.Payload, &p))
+		require.Nil(w.t, p.Data["notificationAdded"])
+		errs = p.Errors
+	default:
+		w.t.Fatalf("want an error, got %s %s", m.Type, m.Payload)
+	}
+	require.Len(w.t, errs, 1)
+	return errs[0]
+}
+
 // quiet asserts that nothing arrives for a while: used only to show the
-// absence of duplicates after everything expected has arrived.
+// absence of duplicates after everything expected has arrived. It ends the
+// connection (a read cancelled by its context closes a coder/websocket).
 func (w *wsClient) quiet(d time.Duration) {
 	w.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), d)

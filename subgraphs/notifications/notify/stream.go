@@ -26,42 +26,44 @@ const recentIDs = 1024
 // No gap, no duplicate: the stream subscribes to the live channel before it
 // reads the database, so whatever is committed after that read is published
 // after the subscription and arrives live; what the read returned is dropped
-// when it arrives live too. Deliveries to one user commit in seq order (see
+// when it arrives live too. Without after, the stream starts at the latest
+// seq read before subscribing, so the same read covers what is committed
+// while it subscribes. Deliveries to one user commit in seq order (see
 // Deliver), so one read returns everything up to the highest seq it saw: a
 // live message at or below that seq was in it.
 func (s *Service) Stream(ctx context.Context, user uuid.UUID, after *uuid.UUID) (<-chan store.Notification, error) {
 	if s.hub == nil {
 		return nil, errors.New("notify: no hub to stream from")
 	}
-	sub, err := s.hub.Subscribe(ctx, user)
-	if err != nil {
-		return nil, err
-	}
+	// The starting point is fixed before subscribing, and the database is
+	// read after: what is committed in between is in that read.
 	var synced int64
 	if after != nil {
 		n, err := s.q.GetNotification(ctx, *after)
 		if errors.Is(err, pgx.ErrNoRows) || (err == nil && (n.RecipientID != user || !n.InApp)) {
-			sub.Close()
 			return nil, apperr.BadInput("after", "after is not one of your notifications")
 		}
 		if err != nil {
-			sub.Close()
 			return nil, fmt.Errorf("stream: %w", err)
 		}
 		synced = n.Seq
 	} else {
 		// Only what is stored from now on; older ones are in User.notifications.
+		var err error
 		if synced, err = s.q.LatestSeq(ctx, user); err != nil {
-			sub.Close()
 			return nil, fmt.Errorf("stream: %w", err)
 		}
+	}
+	sub, err := s.hub.Subscribe(ctx, user)
+	if err != nil {
+		return nil, err
 	}
 	out := make(chan store.Notification)
 	st := &stream{s: s, user: user, out: out, synced: synced, seen: newRecent(recentIDs)}
 	go func() {
 		defer close(out)
 		defer sub.Close()
-		if after != nil && !st.catchUp(ctx) {
+		if !st.catchUp(ctx) {
 			return
 		}
 		for {
