@@ -48,6 +48,19 @@ type Config struct {
 	// MaxRequestBytes limits a request body (and a WebSocket message).
 	MaxRequestBytes int64 `env:"MAX_REQUEST_BYTES"`
 
+	// Document limits, checked before normalization and planning; 0 disables one.
+	// Each rejection is a 400 naming the limit and its setting.
+	MaxDepth      int `env:"MAX_DEPTH"`
+	MaxAliases    int `env:"MAX_ALIASES"`
+	MaxRootFields int `env:"MAX_ROOT_FIELDS"`
+	MaxTokens     int `env:"MAX_TOKENS"`
+	MaxDirectives int `env:"MAX_DIRECTIVES"`
+	// MaxBatchSize is how many operations one POST may carry as a JSON array;
+	// 1 refuses batches.
+	MaxBatchSize int `env:"MAX_BATCH_SIZE"`
+	// Introspection answers __schema and __type; production may turn it off.
+	Introspection bool `env:"INTROSPECTION"`
+
 	// WSInitTimeout is how long a WebSocket may wait before connection_init.
 	WSInitTimeout time.Duration `env:"WS_INIT_TIMEOUT"`
 	// KeepAliveInterval paces WebSocket pings/ka and SSE heartbeats.
@@ -78,9 +91,18 @@ func DefaultConfig() Config {
 		DenyListRedisURL:        "redis://127.0.0.1:6379/1",
 		RevocationCheckInterval: 30 * time.Second,
 		MaxRequestBytes:         1 << 20,
-		WSInitTimeout:           10 * time.Second,
-		KeepAliveInterval:       15 * time.Second,
-		HealthTimeout:           2 * time.Second,
+		// GraphiQL's introspection query is 13 deep (TypeRef's ofType chain)
+		// and about 400 tokens: the defaults leave it room and little else.
+		MaxDepth:          15,
+		MaxAliases:        30,
+		MaxRootFields:     20,
+		MaxTokens:         5000,
+		MaxDirectives:     50,
+		MaxBatchSize:      10,
+		Introspection:     true,
+		WSInitTimeout:     10 * time.Second,
+		KeepAliveInterval: 15 * time.Second,
+		HealthTimeout:     2 * time.Second,
 	}
 }
 
@@ -110,6 +132,17 @@ func (c Config) Validate() error {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be positive", name))
 		}
+	}
+	for name, n := range map[string]int{
+		"MAX_DEPTH": c.MaxDepth, "MAX_ALIASES": c.MaxAliases, "MAX_ROOT_FIELDS": c.MaxRootFields,
+		"MAX_TOKENS": c.MaxTokens, "MAX_DIRECTIVES": c.MaxDirectives,
+	} {
+		if n < 0 {
+			errs = append(errs, fmt.Errorf("%s must not be negative (0 disables the limit)", name))
+		}
+	}
+	if c.MaxBatchSize < 1 {
+		errs = append(errs, errors.New("MAX_BATCH_SIZE must be at least 1 (1 refuses batches)"))
 	}
 	if c.MaxRequestBytes <= 0 {
 		errs = append(errs, errors.New("MAX_REQUEST_BYTES must be positive"))

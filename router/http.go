@@ -70,13 +70,16 @@ func (r *Router) serveGraphQL(w http.ResponseWriter, req *http.Request) {
 		errMedia = mediaJSON
 	}
 
-	var gr engine.Request
+	var reqs []engine.Request
 	var rerr *engine.RequestError
+	batch := false
 	switch req.Method {
 	case http.MethodGet:
+		var gr engine.Request
 		gr, rerr = fromQueryString(req)
+		reqs = []engine.Request{gr}
 	case http.MethodPost:
-		gr, rerr = r.fromBody(w, req)
+		reqs, batch, rerr = r.fromBody(w, req)
 	default:
 		w.Header().Set("Allow", "GET, POST")
 		rerr = engine.NewRequestError(http.StatusMethodNotAllowed, engine.CodeBadRequest, "method %s is not allowed: use GET or POST", req.Method)
@@ -91,6 +94,17 @@ func (r *Router) serveGraphQL(w http.ResponseWriter, req *http.Request) {
 		writeAuthError(w, errMedia, err)
 		return
 	}
+	headers := r.subgraphHeaders(principal, requestID, req.Header.Get("Traceparent"), req.Header.Get("Tracestate"))
+	if batch {
+		if media == mediaEventStream {
+			writeErrors(w, errMedia, http.StatusNotAcceptable, engine.NewRequestError(http.StatusNotAcceptable, engine.CodeBadRequest,
+				"a batch is answered as one JSON array, not as an event stream"))
+			return
+		}
+		r.serveBatch(w, req, media, reqs, headers)
+		return
+	}
+	gr := reqs[0]
 
 	op, err := r.engine.Prepare(gr)
 	if err != nil {
@@ -110,7 +124,6 @@ func (r *Router) serveGraphQL(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 
-	headers := r.subgraphHeaders(principal, requestID, req.Header.Get("Traceparent"), req.Header.Get("Tracestate"))
 	if media == mediaEventStream {
 		r.serveSSE(w, req, op, principal, headers)
 		return
@@ -125,6 +138,49 @@ func (r *Router) serveGraphQL(w http.ResponseWriter, req *http.Request) {
 	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(buf.Bytes())
+}
+
+// serveBatch answers a JSON array of operations with an array of results in
+// the same order. Each operation stands alone: one that fails to validate
+// gets its errors in its slot and the others still run. They run one after the
+// other, so a batch costs the subgraphs no more concurrency than its sender
+// could get with one connection.
+func (r *Router) serveBatch(w http.ResponseWriter, req *http.Request, media string, reqs []engine.Request, headers *auth.SubgraphHeaders) {
+	var out bytes.Buffer
+	out.WriteByte('[')
+	for i, gr := range reqs {
+		if i > 0 {
+			out.WriteByte(',')
+		}
+		op, err := r.engine.Prepare(gr)
+		if err == nil && op.Type == engine.Subscription {
+			err = engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest, "a batch cannot start subscriptions")
+		}
+		if err == nil {
+			var buf bytes.Buffer
+			if err = r.engine.Execute(req.Context(), op, engine.ExecOptions{Headers: headers}, &buf); err == nil {
+				out.Write(bytes.TrimSpace(buf.Bytes()))
+				continue
+			}
+		}
+		var rerr *engine.RequestError
+		if !errors.As(err, &rerr) {
+			if req.Context().Err() != nil {
+				return
+			}
+			r.log.ErrorContext(req.Context(), "execute batched operation", "err", err, "request_id", w.Header().Get(auth.RequestIDHeader))
+			rerr = engine.NewRequestError(http.StatusInternalServerError, codeInternal, "internal server error")
+		}
+		body, _ := json.Marshal(struct {
+			Errors []engine.Error `json:"errors"`
+		}{rerr.Errors})
+		out.Write(body)
+	}
+	out.WriteByte(']')
+	w.Header().Set("Content-Type", media+"; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(out.Len()))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(out.Bytes())
 }
 
 // fromQueryString reads a GET request's parameters.
@@ -143,33 +199,66 @@ func fromQueryString(req *http.Request) (engine.Request, *engine.RequestError) {
 	return gr, nil
 }
 
-// fromBody reads a POST request's JSON body. Only application/json is accepted:
-// every CORS "simple" content type (text/plain, form encodings) is refused, so a
-// cross-site page cannot send a GraphQL request without a preflight (CSRF).
-func (r *Router) fromBody(w http.ResponseWriter, req *http.Request) (engine.Request, *engine.RequestError) {
+// fromBody reads a POST request's JSON body: one request, or a batch (a JSON
+// array) of at most MaxBatchSize. Only application/json is accepted: every CORS
+// "simple" content type (text/plain, form encodings) is refused, so a cross-site
+// page cannot send a GraphQL request without a preflight (CSRF).
+func (r *Router) fromBody(w http.ResponseWriter, req *http.Request) ([]engine.Request, bool, *engine.RequestError) {
 	ct := req.Header.Get("Content-Type")
 	mt, params, err := mime.ParseMediaType(ct)
 	if ct == "" || err != nil || mt != mediaJSON {
-		return engine.Request{}, engine.NewRequestError(http.StatusUnsupportedMediaType, engine.CodeBadRequest,
+		return nil, false, engine.NewRequestError(http.StatusUnsupportedMediaType, engine.CodeBadRequest,
 			"unsupported Content-Type %q: send the request as application/json", ct)
 	}
 	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
-		return engine.Request{}, engine.NewRequestError(http.StatusUnsupportedMediaType, engine.CodeBadRequest,
+		return nil, false, engine.NewRequestError(http.StatusUnsupportedMediaType, engine.CodeBadRequest,
 			"unsupported charset %q: send UTF-8", cs)
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, r.cfg.MaxRequestBytes))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return engine.Request{}, engine.NewRequestError(http.StatusRequestEntityTooLarge, engine.CodeBadRequest,
+			return nil, false, engine.NewRequestError(http.StatusRequestEntityTooLarge, engine.CodeBadRequest,
 				"the request body exceeds %d bytes", r.cfg.MaxRequestBytes)
 		}
-		return engine.Request{}, engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest, "cannot read the request body")
+		return nil, false, engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest, "cannot read the request body")
 	}
 	body = bytes.TrimSpace(body)
 	if len(body) > 0 && body[0] == '[' {
-		return engine.Request{}, engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest, "batched requests are not supported: send one operation per request")
+		if r.cfg.MaxBatchSize <= 1 {
+			return nil, true, engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest,
+				"batched requests are not supported (ROUTER_MAX_BATCH_SIZE=1): send one operation per request")
+		}
+		var items []json.RawMessage
+		if err := json.Unmarshal(body, &items); err != nil {
+			return nil, true, engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest, "malformed JSON body: %s", jsonProblem(err))
+		}
+		switch {
+		case len(items) == 0:
+			return nil, true, engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest, "the batch is empty")
+		case len(items) > r.cfg.MaxBatchSize:
+			rerr := engine.NewRequestError(http.StatusBadRequest, engine.CodeLimitExceeded,
+				"the batch exceeds the batch size limit: %d > %d (ROUTER_MAX_BATCH_SIZE)", len(items), r.cfg.MaxBatchSize)
+			rerr.Errors[0].Extensions["limit"] = map[string]any{"name": "batch size", "setting": "ROUTER_MAX_BATCH_SIZE", "max": r.cfg.MaxBatchSize, "actual": len(items)}
+			return nil, true, rerr
+		}
+		reqs := make([]engine.Request, len(items))
+		for i, item := range items {
+			gr, rerr := parseWire(item)
+			if rerr != nil {
+				rerr.Errors[0].Message = fmt.Sprintf("batch item %d: %s", i, rerr.Errors[0].Message)
+				return nil, true, rerr
+			}
+			reqs[i] = gr
+		}
+		return reqs, true, nil
 	}
+	gr, rerr := parseWire(body)
+	return []engine.Request{gr}, false, rerr
+}
+
+// parseWire reads one request object.
+func parseWire(body []byte) (engine.Request, *engine.RequestError) {
 	var wr wireRequest
 	if err := json.Unmarshal(body, &wr); err != nil {
 		return engine.Request{}, engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest, "malformed JSON body: %s", jsonProblem(err))

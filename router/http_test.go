@@ -59,7 +59,7 @@ func TestGET(t *testing.T) {
 
 func TestRequestErrorsAre4xxWithClearMessages(t *testing.T) {
 	t.Parallel()
-	e := setup(t, func(_ *env, c *router.Config) { c.MaxRequestBytes = 4096 })
+	e := setup(t, func(_ *env, c *router.Config) { c.MaxRequestBytes = 4096; c.MaxBatchSize = 1 })
 	valid := []byte(`{"query":"{ latestReview { body } }"}`)
 	cases := []struct {
 		name        string

@@ -25,6 +25,7 @@ import (
 	"supergraph/router/internal/auth"
 	"supergraph/router/internal/engine"
 	"supergraph/router/internal/health"
+	"supergraph/router/internal/limits"
 	"supergraph/router/internal/ws"
 )
 
@@ -73,7 +74,15 @@ func New(cfg Config, log *slog.Logger) (*Router, error) {
 		SubgraphTimeout:       cfg.SubgraphTimeout,
 		PlanCacheSize:         cfg.PlanCacheSize,
 		SubscriptionHeartbeat: cfg.KeepAliveInterval,
-		Logger:                log,
+		Limits: limits.Limits{
+			MaxTokens:            cfg.MaxTokens,
+			MaxDepth:             cfg.MaxDepth,
+			MaxAliases:           cfg.MaxAliases,
+			MaxRootFields:        cfg.MaxRootFields,
+			MaxDirectives:        cfg.MaxDirectives,
+			DisableIntrospection: !cfg.Introspection,
+		},
+		Logger: log,
 	})
 	if err != nil {
 		return fail(fmt.Errorf("load graph %s: %w", cfg.GraphConfig, err))

@@ -27,6 +27,8 @@ import (
 	"github.com/wundergraph/graphql-go-tools/v2/pkg/engine/plan"
 	"github.com/wundergraph/graphql-go-tools/v2/pkg/engine/postprocess"
 	"github.com/wundergraph/graphql-go-tools/v2/pkg/engine/resolve"
+
+	"supergraph/router/internal/limits"
 )
 
 // Options configure an Engine.
@@ -42,7 +44,9 @@ type Options struct {
 	MaxConcurrency int
 	// SubscriptionHeartbeat is how often idle subscriptions get a heartbeat.
 	SubscriptionHeartbeat time.Duration
-	Logger                *slog.Logger
+	// Limits stop abusive documents before normalization and planning.
+	Limits limits.Limits
+	Logger *slog.Logger
 }
 
 // Engine plans and resolves operations for one composed graph. It is safe for
@@ -56,6 +60,7 @@ type Engine struct {
 	plans        *lru.Cache[uint64, plan.Plan]
 	planFlight   singleflight.Group
 	httpClient   *http.Client
+	limits       limits.Limits
 	cancel       context.CancelFunc
 	log          *slog.Logger
 }
@@ -72,7 +77,7 @@ func New(rc *nodev1.RouterConfig, opts Options) (*Engine, error) {
 		opts.SubgraphTimeout = 10 * time.Second
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	e := &Engine{cancel: cancel, log: opts.Logger}
+	e := &Engine{cancel: cancel, log: opts.Logger, limits: opts.Limits}
 
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConns = 1024

@@ -17,6 +17,8 @@ import (
 	"github.com/wundergraph/graphql-go-tools/v2/pkg/astvalidation"
 	"github.com/wundergraph/graphql-go-tools/v2/pkg/operationreport"
 	"github.com/wundergraph/graphql-go-tools/v2/pkg/variablesvalidation"
+
+	"supergraph/router/internal/limits"
 )
 
 // Request is a GraphQL request as a client sent it (over HTTP or a WebSocket).
@@ -148,6 +150,10 @@ func (e *Engine) Prepare(req Request) (*Operation, error) {
 		return nil, NewRequestError(http.StatusBadRequest, CodeBadRequest, "variables must be a JSON object")
 	}
 
+	if v := e.limits.CheckTokens(req.Query); v != nil {
+		return nil, limitError(v)
+	}
+
 	k := kits.Get().(*kit)
 	defer func() {
 		k.doc.Reset()
@@ -165,6 +171,11 @@ func (e *Engine) Prepare(req Request) (*Operation, error) {
 	opRef, err := selectOperation(doc, req.OperationName)
 	if err != nil {
 		return nil, err
+	}
+	// Limits are measured on the document as sent: normalization inlines
+	// fragments, which is exactly the work a fragment bomb wants done.
+	if err := e.limits.Check(doc, opRef); err != nil {
+		return nil, limitError(err)
 	}
 	op := &Operation{Name: doc.OperationDefinitionNameString(opRef)}
 	switch doc.OperationDefinitions[opRef].OperationType {
@@ -209,6 +220,23 @@ func (e *Engine) Prepare(req Request) (*Operation, error) {
 	op.id = xxhash.Sum64String(op.normalized)
 	op.Variables = append([]byte(nil), doc.Input.Variables...)
 	return op, nil
+}
+
+// CodeLimitExceeded rejects a document over one of the router's document limits.
+const CodeLimitExceeded = "OPERATION_LIMIT_EXCEEDED"
+
+func limitError(err error) *RequestError {
+	var v *limits.Violation
+	if !errors.As(err, &v) {
+		return NewRequestError(http.StatusBadRequest, CodeValidationFailed, "%v", err)
+	}
+	if v.Limit == "introspection" {
+		// Apollo Server and Cosmo report it as a validation failure; clients know that code.
+		return NewRequestError(http.StatusBadRequest, CodeValidationFailed, "%s", v.Error())
+	}
+	rerr := NewRequestError(http.StatusBadRequest, CodeLimitExceeded, "%s", v.Error())
+	rerr.Errors[0].Extensions["limit"] = map[string]any{"name": v.Limit, "setting": v.Setting, "max": v.Max, "actual": v.Actual}
+	return rerr
 }
 
 // selectOperation finds the operation to execute, per the GraphQL spec's GetOperation.
