@@ -1,0 +1,155 @@
+// Package gigs is the freelance service's domain: the category tree, gigs and
+// their packages, the catalogue search, orders and their state machine,
+// reviews, portfolios and freelancer statistics. Resolvers call it; it owns
+// the transactions, the authorization rules, the outbox events and the
+// statistics cache.
+package gigs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
+	"supergraph/platform/apperr"
+	"supergraph/platform/identity"
+	"supergraph/subgraphs/freelance/store"
+)
+
+// Config tunes the service.
+type Config struct {
+	// StatsCacheTTL bounds how long freelancer statistics stay cached;
+	// invalidation on every order and review change makes them exact before that.
+	StatsCacheTTL time.Duration
+	// AutoCompleteAfter is how long an order may stay DELIVERED before the
+	// platform completes it for the buyer.
+	AutoCompleteAfter time.Duration
+}
+
+// Service implements the freelance domain.
+type Service struct {
+	pool *pgxpool.Pool
+	q    *store.Queries
+	rdb  *redis.Client
+	cfg  Config
+	log  *slog.Logger
+	now  func() time.Time
+}
+
+// New returns a Service.
+func New(pool *pgxpool.Pool, rdb *redis.Client, cfg Config, log *slog.Logger) *Service {
+	if cfg.StatsCacheTTL <= 0 {
+		cfg.StatsCacheTTL = 10 * time.Minute
+	}
+	if cfg.AutoCompleteAfter <= 0 {
+		cfg.AutoCompleteAfter = 3 * 24 * time.Hour
+	}
+	return &Service{pool: pool, q: store.New(pool), rdb: rdb, cfg: cfg, log: log,
+		// Microseconds: what PostgreSQL stores, so a value read back equals
+		// the one written (cursors and tests compare them).
+		now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
+}
+
+// Config returns the service's settings (defaults filled in).
+func (s *Service) Config() Config { return s.cfg }
+
+// Row types the rest of the subgraph sees.
+type (
+	Gig       = store.GigRow
+	Package   = store.GigPackage
+	Category  = store.GigCategory
+	Order     = store.Order
+	Event     = store.OrderEvent
+	Review    = store.Review
+	Portfolio = store.PortfolioItem
+)
+
+// viewer is the principal's user id; uuid.Nil when anonymous or malformed
+// (a malformed id can match nothing).
+func viewer(p identity.Principal) uuid.UUID {
+	id, err := uuid.Parse(p.UserID)
+	if err != nil {
+		return uuid.Nil
+	}
+	return id
+}
+
+// signedIn returns the caller's id or UNAUTHENTICATED. The schema's
+// directives check this first; the domain checks again so that it is safe
+// to call from anywhere (the seed, the maintenance task).
+func signedIn(p identity.Principal) (uuid.UUID, error) {
+	id := viewer(p)
+	if id == uuid.Nil {
+		return uuid.Nil, apperr.Unauthenticated("sign in to do this")
+	}
+	return id, nil
+}
+
+// ParseID parses an id argument; a malformed id names its field.
+func ParseID(field, id string) (uuid.UUID, error) {
+	parsed, err := uuid.Parse(id)
+	if err != nil {
+		return uuid.Nil, apperr.BadInput(field, field+" is not a valid id")
+	}
+	return parsed, nil
+}
+
+// notFound maps pgx's no-rows to NOT_FOUND for what.
+func notFound(err error, what string) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return apperr.NotFound(what)
+	}
+	return err
+}
+
+func newID() uuid.UUID {
+	// Version 7: ids sort by creation time, which keeps primary key indexes
+	// append-mostly.
+	id, err := uuid.NewV7()
+	if err != nil {
+		return uuid.New()
+	}
+	return id
+}
+
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := apperr.As(err); ok {
+		return err
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// mapBy indexes rows by a key.
+func mapBy[K comparable, V any](rows []V, key func(V) K) map[K]V {
+	m := make(map[K]V, len(rows))
+	for _, r := range rows {
+		m[key(r)] = r
+	}
+	return m
+}
+
+// groupBy groups rows by a key, keeping their order.
+func groupBy[K comparable, V any](rows []V, key func(V) K) map[K][]V {
+	m := make(map[K][]V)
+	for _, r := range rows {
+		k := key(r)
+		m[k] = append(m[k], r)
+	}
+	return m
+}
+
+// Ctx-free helper for callers that log.
+func (s *Service) warn(ctx context.Context, msg string, args ...any) {
+	s.log.WarnContext(ctx, msg, args...)
+}
