@@ -1,9 +1,11 @@
 package freelance_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"sync/atomic"
 	"testing"
 
@@ -212,4 +214,29 @@ func field(m any, path ...string) any {
 		m = mm[p]
 	}
 	return m
+}
+
+// post is Do for goroutines: it reports failures as errors instead of
+// stopping the test from a goroutine that is not the test's.
+func post(e *env, c subgraphtest.Caller, query string, vars map[string]any) (subgraphtest.Response, error) {
+	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
+	if err != nil {
+		return subgraphtest.Response{}, err
+	}
+	req, err := http.NewRequest(http.MethodPost, e.URL+"/graphql", bytes.NewReader(body))
+	if err != nil {
+		return subgraphtest.Response{}, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(identity.Header, c.Assertion)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return subgraphtest.Response{}, err
+	}
+	defer resp.Body.Close()
+	var out subgraphtest.Response
+	if resp.StatusCode >= 500 {
+		return out, fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return out, json.NewDecoder(resp.Body).Decode(&out)
 }

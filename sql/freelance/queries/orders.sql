@@ -16,14 +16,14 @@ SELECT * FROM orders WHERE id = ANY(@ids::uuid[]);
 -- name: TransitionOrder :one
 -- Moves an order to status and stamps the matching timestamp.
 UPDATE orders SET
-    status             = @status,
-    updated_at         = @now,
-    started_at         = CASE WHEN @status = 'IN_PROGRESS' THEN @now ELSE started_at END,
-    delivered_at       = CASE WHEN @status = 'DELIVERED' THEN @now ELSE delivered_at END,
-    first_delivered_at = CASE WHEN @status = 'DELIVERED' THEN coalesce(first_delivered_at, @now) ELSE first_delivered_at END,
-    completed_at       = CASE WHEN @status = 'COMPLETED' THEN @now ELSE completed_at END,
-    cancelled_at       = CASE WHEN @status = 'CANCELLED' THEN @now ELSE cancelled_at END,
-    revisions_used     = revisions_used + CASE WHEN @status = 'REVISION_REQUESTED' THEN 1 ELSE 0 END
+    status             = @status::order_status,
+    updated_at         = @now::timestamptz,
+    started_at         = CASE WHEN @status::order_status = 'IN_PROGRESS' THEN @now::timestamptz ELSE started_at END,
+    delivered_at       = CASE WHEN @status::order_status = 'DELIVERED' THEN @now::timestamptz ELSE delivered_at END,
+    first_delivered_at = CASE WHEN @status::order_status = 'DELIVERED' THEN coalesce(first_delivered_at, @now::timestamptz) ELSE first_delivered_at END,
+    completed_at       = CASE WHEN @status::order_status = 'COMPLETED' THEN @now::timestamptz ELSE completed_at END,
+    cancelled_at       = CASE WHEN @status::order_status = 'CANCELLED' THEN @now::timestamptz ELSE cancelled_at END,
+    revisions_used     = revisions_used + CASE WHEN @status::order_status = 'REVISION_REQUESTED' THEN 1 ELSE 0 END
 WHERE id = @id
 RETURNING *;
 

@@ -335,14 +335,14 @@ func (q *Queries) OrderEvents(ctx context.Context, orderIds []uuid.UUID) ([]Orde
 
 const transitionOrder = `-- name: TransitionOrder :one
 UPDATE orders SET
-    status             = $1,
-    updated_at         = $2,
-    started_at         = CASE WHEN $1 = 'IN_PROGRESS' THEN $2 ELSE started_at END,
-    delivered_at       = CASE WHEN $1 = 'DELIVERED' THEN $2 ELSE delivered_at END,
-    first_delivered_at = CASE WHEN $1 = 'DELIVERED' THEN coalesce(first_delivered_at, $2) ELSE first_delivered_at END,
-    completed_at       = CASE WHEN $1 = 'COMPLETED' THEN $2 ELSE completed_at END,
-    cancelled_at       = CASE WHEN $1 = 'CANCELLED' THEN $2 ELSE cancelled_at END,
-    revisions_used     = revisions_used + CASE WHEN $1 = 'REVISION_REQUESTED' THEN 1 ELSE 0 END
+    status             = $1::order_status,
+    updated_at         = $2::timestamptz,
+    started_at         = CASE WHEN $1::order_status = 'IN_PROGRESS' THEN $2::timestamptz ELSE started_at END,
+    delivered_at       = CASE WHEN $1::order_status = 'DELIVERED' THEN $2::timestamptz ELSE delivered_at END,
+    first_delivered_at = CASE WHEN $1::order_status = 'DELIVERED' THEN coalesce(first_delivered_at, $2::timestamptz) ELSE first_delivered_at END,
+    completed_at       = CASE WHEN $1::order_status = 'COMPLETED' THEN $2::timestamptz ELSE completed_at END,
+    cancelled_at       = CASE WHEN $1::order_status = 'CANCELLED' THEN $2::timestamptz ELSE cancelled_at END,
+    revisions_used     = revisions_used + CASE WHEN $1::order_status = 'REVISION_REQUESTED' THEN 1 ELSE 0 END
 WHERE id = $3
 RETURNING id, gig_id, buyer_id, freelancer_id, tier, gig_title, package_title, price_cents, currency, delivery_days, revisions_allowed, revisions_used, requirements, status, due_at, created_at, updated_at, started_at, first_delivered_at, delivered_at, completed_at, cancelled_at
 `
