@@ -306,11 +306,13 @@ matched AS (
     SELECT g.id,
            -- Cover density ranking over the weighted document, normalised by
            -- document length (32: rank/(rank+1)), plus the trigram word
-           -- similarity of the query to title and tags, which is what lets
-           -- a misspelt query still match and rank.
+           -- similarity of the query to title and tags, and to the title
+           -- alone: what lets a misspelt query still match, and rank a
+           -- title match above a tag match as the weights do for words.
            CASE WHEN i.raw = '' THEN 0::float8
                 ELSE ts_rank_cd('{0.1, 0.3, 0.6, 1.0}', g.search_vector, i.tsq, 32)::float8
-                     + 0.5 * word_similarity(i.raw, g.search_text)::float8
+                     + 0.4 * word_similarity(i.raw, g.search_text)::float8
+                     + 0.2 * word_similarity(i.raw, lower(g.title))::float8
            END AS relevance
     FROM gigs g, input i
     WHERE g.status = 'ACTIVE' AND g.deleted_at IS NULL
