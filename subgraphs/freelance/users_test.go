@@ -130,7 +130,9 @@ func TestFreelancerStatsCachedAndInvalidated(t *testing.T) {
 	e := setup(t)
 	freelancer, buyer, other, staff := e.cast()
 	gig := e.createGig(freelancer, "Podcast editing and mixing", "ACTIVE")
-	stats := func(as any) map[string]any { return field(e.user(as, freelancer.ID), "freelancerStats").(map[string]any) }
+	stats := func(as any) map[string]any {
+		return field(e.user(as, freelancer.ID), "freelancerStats").(map[string]any)
+	}
 
 	st := stats(freelancer)
 	require.EqualValues(t, 0, st["completedOrders"])
