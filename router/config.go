@@ -61,6 +61,35 @@ type Config struct {
 	// Introspection answers __schema and __type; production may turn it off.
 	Introspection bool `env:"INTROSPECTION"`
 
+	// MaxCost is the per-operation ceiling of the static cost estimate (IBM cost
+	// spec: @cost, @listSize); 0 disables it. Over it: COST_LIMIT_EXCEEDED.
+	MaxCost int `env:"MAX_COST"`
+	// CostDefaultListSize is a list's assumed size when neither @listSize nor a
+	// slicing argument gives one.
+	CostDefaultListSize int `env:"COST_DEFAULT_LIST_SIZE"`
+	// CostMutationBase is added to every mutation's cost.
+	CostMutationBase int `env:"COST_MUTATION_BASE"`
+	// ExposeCost reports extensions.cost on every response (else only when the
+	// request has the X-Include-Cost header).
+	ExposeCost bool `env:"EXPOSE_COST"`
+
+	// RateLimit spends each operation's cost from its principal's budget in
+	// Redis (RedisURL, database 0): user id, else client IP.
+	RateLimit       bool          `env:"RATE_LIMIT"`
+	RateLimitWindow time.Duration `env:"RATE_LIMIT_WINDOW"`
+	// Budgets in cost units per window: anonymous (per client IP), signed-in
+	// users, and per role ("STAFF=300000,MODERATOR=60000"; a user gets the
+	// largest that applies).
+	RateLimitAnonymous int            `env:"RATE_LIMIT_ANONYMOUS"`
+	RateLimitUser      int            `env:"RATE_LIMIT_USER"`
+	RateLimitRoles     map[string]int `env:"RATE_LIMIT_ROLES" envKeyValSeparator:"="`
+	// RateLimitFailClosed refuses requests (503) while Redis is unreachable;
+	// by default the router keeps serving without limits (logged and counted).
+	RateLimitFailClosed bool `env:"RATE_LIMIT_FAIL_CLOSED"`
+	// ClientIPHeader names the header a trusted proxy puts the client address
+	// in (X-Forwarded-For, X-Real-IP); empty uses the peer address.
+	ClientIPHeader string `env:"CLIENT_IP_HEADER"`
+
 	// WSInitTimeout is how long a WebSocket may wait before connection_init.
 	WSInitTimeout time.Duration `env:"WS_INIT_TIMEOUT"`
 	// KeepAliveInterval paces WebSocket pings/ka and SSE heartbeats.
@@ -93,16 +122,28 @@ func DefaultConfig() Config {
 		MaxRequestBytes:         1 << 20,
 		// GraphiQL's introspection query is 13 deep (TypeRef's ofType chain)
 		// and about 400 tokens: the defaults leave it room and little else.
-		MaxDepth:          15,
-		MaxAliases:        30,
-		MaxRootFields:     20,
-		MaxTokens:         5000,
-		MaxDirectives:     50,
-		MaxBatchSize:      10,
-		Introspection:     true,
-		WSInitTimeout:     10 * time.Second,
-		KeepAliveInterval: 15 * time.Second,
-		HealthTimeout:     2 * time.Second,
+		MaxDepth:      15,
+		MaxAliases:    30,
+		MaxRootFields: 20,
+		MaxTokens:     5000,
+		MaxDirectives: 50,
+		MaxBatchSize:  10,
+		Introspection: true,
+		// A page of 20 items with a nested list of 10 costs a few hundred; the
+		// ceiling leaves room for real pages and stops "first: 1000" nests.
+		MaxCost:             5000,
+		CostDefaultListSize: 10,
+		CostMutationBase:    10,
+		RateLimit:           true,
+		RateLimitWindow:     time.Minute,
+		// An anonymous client may spend two full-ceiling operations a minute,
+		// or a few hundred ordinary page views; STAFF tools get headroom.
+		RateLimitAnonymous: 10000,
+		RateLimitUser:      30000,
+		RateLimitRoles:     map[string]int{"STAFF": 300000, "MODERATOR": 60000},
+		WSInitTimeout:      10 * time.Second,
+		KeepAliveInterval:  15 * time.Second,
+		HealthTimeout:      2 * time.Second,
 	}
 }
 
@@ -135,11 +176,23 @@ func (c Config) Validate() error {
 	}
 	for name, n := range map[string]int{
 		"MAX_DEPTH": c.MaxDepth, "MAX_ALIASES": c.MaxAliases, "MAX_ROOT_FIELDS": c.MaxRootFields,
-		"MAX_TOKENS": c.MaxTokens, "MAX_DIRECTIVES": c.MaxDirectives,
+		"MAX_TOKENS": c.MaxTokens, "MAX_DIRECTIVES": c.MaxDirectives, "MAX_COST": c.MaxCost,
+		"COST_MUTATION_BASE": c.CostMutationBase,
 	} {
 		if n < 0 {
 			errs = append(errs, fmt.Errorf("%s must not be negative (0 disables the limit)", name))
 		}
+	}
+	if c.RateLimit {
+		if c.RedisURL == "" {
+			errs = append(errs, errors.New("RATE_LIMIT needs REDIS_URL"))
+		}
+		if c.RateLimitWindow <= 0 || c.RateLimitAnonymous <= 0 || c.RateLimitUser <= 0 {
+			errs = append(errs, errors.New("RATE_LIMIT_WINDOW, RATE_LIMIT_ANONYMOUS and RATE_LIMIT_USER must be positive"))
+		}
+	}
+	if c.CostDefaultListSize < 1 {
+		errs = append(errs, errors.New("COST_DEFAULT_LIST_SIZE must be at least 1"))
 	}
 	if c.MaxBatchSize < 1 {
 		errs = append(errs, errors.New("MAX_BATCH_SIZE must be at least 1 (1 refuses batches)"))

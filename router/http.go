@@ -17,6 +17,7 @@ import (
 	"supergraph/platform/identity"
 	"supergraph/router/internal/auth"
 	"supergraph/router/internal/engine"
+	"supergraph/router/internal/ratelimit"
 	"supergraph/router/internal/ws"
 )
 
@@ -101,7 +102,7 @@ func (r *Router) serveGraphQL(w http.ResponseWriter, req *http.Request) {
 				"a batch is answered as one JSON array, not as an event stream"))
 			return
 		}
-		r.serveBatch(w, req, media, reqs, headers)
+		r.serveBatch(w, req, media, reqs, principal, headers)
 		return
 	}
 	gr := reqs[0]
@@ -124,6 +125,13 @@ func (r *Router) serveGraphQL(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 
+	decision, err := r.admit(req.Context(), op, principal, r.clientIP(req))
+	r.setRateHeaders(w.Header(), decision)
+	if err != nil {
+		r.writeError(w, req, errMedia, err)
+		return
+	}
+
 	if media == mediaEventStream {
 		r.serveSSE(w, req, op, principal, headers)
 		return
@@ -134,10 +142,14 @@ func (r *Router) serveGraphQL(w http.ResponseWriter, req *http.Request) {
 		r.writeError(w, req, media, err)
 		return
 	}
+	body := buf.Bytes()
+	if r.wantsCost(req) {
+		body = r.withCost(body, op.Cost)
+	}
 	w.Header().Set("Content-Type", media+"; charset=utf-8")
-	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(buf.Bytes())
+	_, _ = w.Write(body)
 }
 
 // serveBatch answers a JSON array of operations with an array of results in
@@ -145,7 +157,8 @@ func (r *Router) serveGraphQL(w http.ResponseWriter, req *http.Request) {
 // gets its errors in its slot and the others still run. They run one after the
 // other, so a batch costs the subgraphs no more concurrency than its sender
 // could get with one connection.
-func (r *Router) serveBatch(w http.ResponseWriter, req *http.Request, media string, reqs []engine.Request, headers *auth.SubgraphHeaders) {
+func (r *Router) serveBatch(w http.ResponseWriter, req *http.Request, media string, reqs []engine.Request, principal identity.Principal, headers *auth.SubgraphHeaders) {
+	clientIP := r.clientIP(req)
 	var out bytes.Buffer
 	out.WriteByte('[')
 	for i, gr := range reqs {
@@ -157,9 +170,18 @@ func (r *Router) serveBatch(w http.ResponseWriter, req *http.Request, media stri
 			err = engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest, "a batch cannot start subscriptions")
 		}
 		if err == nil {
+			var d *ratelimit.Decision
+			d, err = r.admit(req.Context(), op, principal, clientIP)
+			r.setRateHeaders(w.Header(), d)
+		}
+		if err == nil {
 			var buf bytes.Buffer
 			if err = r.engine.Execute(req.Context(), op, engine.ExecOptions{Headers: headers}, &buf); err == nil {
-				out.Write(bytes.TrimSpace(buf.Bytes()))
+				body := bytes.TrimSpace(buf.Bytes())
+				if r.wantsCost(req) {
+					body = r.withCost(body, op.Cost)
+				}
+				out.Write(body)
 				continue
 			}
 		}

@@ -26,6 +26,7 @@ import (
 	"supergraph/router/internal/engine"
 	"supergraph/router/internal/health"
 	"supergraph/router/internal/limits"
+	"supergraph/router/internal/ratelimit"
 	"supergraph/router/internal/ws"
 )
 
@@ -37,6 +38,8 @@ type Router struct {
 	verifier *auth.Verifier
 	signer   *identity.Signer
 	deny     *redis.Client
+	rdb      *redis.Client // DB 0: rate limits
+	limiter  *ratelimit.Limiter
 	health   *health.Checker
 	ws       *ws.Handler
 	handler  http.Handler
@@ -53,7 +56,7 @@ func New(cfg Config, log *slog.Logger) (*Router, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("router config: %w", err)
 	}
-	rc, err := engine.ReadRouterConfig(cfg.GraphConfig)
+	graph, err := engine.ReadGraph(cfg.GraphConfig)
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +72,7 @@ func New(cfg Config, log *slog.Logger) (*Router, error) {
 		return nil, err
 	}
 
-	r.engine, err = engine.New(rc, engine.Options{
+	r.engine, err = engine.New(graph, engine.Options{
 		URLOverrides:          cfg.SubgraphURLs,
 		SubgraphTimeout:       cfg.SubgraphTimeout,
 		PlanCacheSize:         cfg.PlanCacheSize,
@@ -82,7 +85,9 @@ func New(cfg Config, log *slog.Logger) (*Router, error) {
 			MaxDirectives:        cfg.MaxDirectives,
 			DisableIntrospection: !cfg.Introspection,
 		},
-		Logger: log,
+		DefaultListSize:  cfg.CostDefaultListSize,
+		MutationBaseCost: cfg.CostMutationBase,
+		Logger:           log,
 	})
 	if err != nil {
 		return fail(fmt.Errorf("load graph %s: %w", cfg.GraphConfig, err))
@@ -94,6 +99,26 @@ func New(cfg Config, log *slog.Logger) (*Router, error) {
 			return fail(fmt.Errorf("DENYLIST_REDIS_URL: %w", err))
 		}
 		r.deny = redis.NewClient(opt)
+	}
+	if cfg.RateLimit {
+		opt, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			return fail(fmt.Errorf("REDIS_URL: %w", err))
+		}
+		// Short timeouts and no retries: a slow Redis must cost a request
+		// milliseconds before the limiter fails open, not seconds.
+		opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = 250*time.Millisecond, 250*time.Millisecond, 250*time.Millisecond
+		opt.MaxRetries = -1
+		r.rdb = redis.NewClient(opt)
+		r.limiter = ratelimit.New(ratelimit.Options{
+			Redis:           r.rdb,
+			Window:          cfg.RateLimitWindow,
+			AnonymousBudget: cfg.RateLimitAnonymous,
+			UserBudget:      cfg.RateLimitUser,
+			RoleBudgets:     cfg.RateLimitRoles,
+			FailClosed:      cfg.RateLimitFailClosed,
+			Logger:          log,
+		})
 	}
 	r.verifier, err = auth.NewVerifier(ctx, auth.Options{
 		JWKSURL:     cfg.JWKSURL,
@@ -125,6 +150,11 @@ func New(cfg Config, log *slog.Logger) (*Router, error) {
 		Watch: func(ctx context.Context, p identity.Principal) (context.Context, context.CancelFunc) {
 			return r.verifier.Watch(ctx, p, cfg.RevocationCheckInterval)
 		},
+		Admit: func(ctx context.Context, p identity.Principal, clientIP string, op *engine.Operation) error {
+			_, err := r.admit(ctx, op, p, clientIP)
+			return err
+		},
+		ClientIP:        r.clientIP,
 		Headers:         r.subgraphHeaders,
 		AllowedOrigins:  cfg.CORSAllowedOrigins,
 		InitTimeout:     cfg.WSInitTimeout,
@@ -228,8 +258,12 @@ func (r *Router) Close() error {
 	if r.engine != nil {
 		r.engine.Close()
 	}
-	if r.deny != nil {
-		return r.deny.Close()
+	var errs []error
+	if r.rdb != nil {
+		errs = append(errs, r.rdb.Close())
 	}
-	return nil
+	if r.deny != nil {
+		errs = append(errs, r.deny.Close())
+	}
+	return errors.Join(errs...)
 }

@@ -161,6 +161,13 @@ func accountsSubgraph(v *identity.Verifier, users map[string]map[string]any) *te
 				}
 				return out, nil
 			},
+			"usersPage": func(c testgraph.Ctx, a map[string]any) (any, error) {
+				var edges []map[string]any
+				for id := range users {
+					edges = append(edges, map[string]any{"__typename": "UserEdge", "cursor": id, "node": copyUser(id)})
+				}
+				return map[string]any{"__typename": "UserConnection", "edges": edges}, nil
+			},
 			"echoHeader": func(c testgraph.Ctx, a map[string]any) (any, error) {
 				v := c.Header.Values(fmt.Sprint(a["name"]))
 				if len(v) == 0 {
@@ -398,6 +405,15 @@ func (r gqlResult) errorCode() string {
 	ext, _ := r.Errors[0]["extensions"].(map[string]any)
 	code, _ := ext["code"].(string)
 	return code
+}
+
+// extensions returns the response's top-level extensions.
+func (r gqlResult) extensions() map[string]any {
+	var out struct {
+		Extensions map[string]any `json:"extensions"`
+	}
+	_ = json.Unmarshal(r.Raw, &out)
+	return out.Extensions
 }
 
 func (r gqlResult) errorMessage() string {

@@ -18,7 +18,6 @@ import (
 	lru "github.com/hashicorp/golang-lru/v2"
 	"golang.org/x/sync/singleflight"
 
-	nodev1 "github.com/wundergraph/cosmo/router/gen/proto/wg/cosmo/node/v1"
 	"github.com/wundergraph/graphql-go-tools/v2/pkg/ast"
 	"github.com/wundergraph/graphql-go-tools/v2/pkg/astparser"
 	"github.com/wundergraph/graphql-go-tools/v2/pkg/asttransform"
@@ -46,7 +45,12 @@ type Options struct {
 	SubscriptionHeartbeat time.Duration
 	// Limits stop abusive documents before normalization and planning.
 	Limits limits.Limits
-	Logger *slog.Logger
+	// DefaultListSize is a list's assumed size when neither @listSize nor a
+	// slicing argument says (default 10).
+	DefaultListSize int
+	// MutationBaseCost is added to every mutation's cost (default 10).
+	MutationBaseCost int
+	Logger           *slog.Logger
 }
 
 // Engine plans and resolves operations for one composed graph. It is safe for
@@ -61,12 +65,15 @@ type Engine struct {
 	planFlight   singleflight.Group
 	httpClient   *http.Client
 	limits       limits.Limits
-	cancel       context.CancelFunc
-	log          *slog.Logger
+	// mutationBaseCost is added to every mutation's estimate.
+	mutationBaseCost int
+	cancel           context.CancelFunc
+	log              *slog.Logger
 }
 
 // New builds an Engine from a composed router config.
-func New(rc *nodev1.RouterConfig, opts Options) (*Engine, error) {
+func New(g *Graph, opts Options) (*Engine, error) {
+	rc := g.Config
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -76,8 +83,14 @@ func New(rc *nodev1.RouterConfig, opts Options) (*Engine, error) {
 	if opts.SubgraphTimeout <= 0 {
 		opts.SubgraphTimeout = 10 * time.Second
 	}
+	if opts.DefaultListSize <= 0 {
+		opts.DefaultListSize = 10
+	}
+	if opts.MutationBaseCost < 0 {
+		opts.MutationBaseCost = 0
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	e := &Engine{cancel: cancel, log: opts.Logger, limits: opts.Limits}
+	e := &Engine{cancel: cancel, log: opts.Logger, limits: opts.Limits, mutationBaseCost: opts.MutationBaseCost}
 
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConns = 1024
@@ -87,18 +100,6 @@ func New(rc *nodev1.RouterConfig, opts Options) (*Engine, error) {
 	// Subscriptions and upgrades must not carry the request timeout.
 	streamingClient := &http.Client{Transport: transport}
 	subscriptionClient := graphql_datasource.NewGraphQLSubscriptionClient(e.httpClient, streamingClient, ctx)
-
-	planConfig, subgraphs, err := buildPlanConfiguration(rc, buildOptions{
-		urlOverrides: opts.URLOverrides,
-		httpClient:   e.httpClient,
-		subscription: subscriptionClient,
-		engineCtx:    ctx,
-	})
-	if err != nil {
-		cancel()
-		return nil, err
-	}
-	e.subgraphs = subgraphs
 
 	routerSchema, report := astparser.ParseGraphqlDocumentString(rc.GetEngineConfig().GetGraphqlSchema())
 	if report.HasErrors() {
@@ -110,6 +111,21 @@ func New(rc *nodev1.RouterConfig, opts Options) (*Engine, error) {
 		return nil, fmt.Errorf("federated schema: %w", err)
 	}
 	e.routerSchema = &routerSchema
+
+	planConfig, subgraphs, err := buildPlanConfiguration(rc, buildOptions{
+		urlOverrides: opts.URLOverrides,
+		httpClient:   e.httpClient,
+		subscription: subscriptionClient,
+		engineCtx:    ctx,
+		costs:        g.costs,
+		schema:       e.routerSchema,
+	})
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	e.subgraphs = subgraphs
+
 	e.clientSchema = e.routerSchema
 	// The client schema exists only when the graph uses @inaccessible or @tag; it is
 	// what validation and introspection must use, or hidden fields leak.
@@ -133,6 +149,8 @@ func New(rc *nodev1.RouterConfig, opts Options) (*Engine, error) {
 	}
 	planConfig.Fields = append(planConfig.Fields, introspection.BuildFieldConfigurations()...)
 	planConfig.DataSources = append(planConfig.DataSources, introspection.BuildDataSourceConfigurations()...)
+	planConfig.ComputeCosts = true
+	planConfig.StaticCostDefaultListSize = opts.DefaultListSize
 	e.planConfig = planConfig
 
 	e.plans, err = lru.New[uint64, plan.Plan](opts.PlanCacheSize)

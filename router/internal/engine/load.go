@@ -11,6 +11,7 @@ import (
 
 	"github.com/wundergraph/cosmo/router/gen/proto/wg/cosmo/common"
 	nodev1 "github.com/wundergraph/cosmo/router/gen/proto/wg/cosmo/node/v1"
+	"github.com/wundergraph/graphql-go-tools/v2/pkg/ast"
 	"github.com/wundergraph/graphql-go-tools/v2/pkg/engine/datasource/graphql_datasource"
 	"github.com/wundergraph/graphql-go-tools/v2/pkg/engine/plan"
 )
@@ -24,9 +25,17 @@ type Subgraph struct {
 	SubscriptionURL string
 }
 
-// ReadRouterConfig reads an execution config composed by Cosmo's composition
+// Graph is a composed graph: the execution config and what this router reads
+// from it besides the protobuf types it compiles against.
+type Graph struct {
+	Config *nodev1.RouterConfig
+	// costs holds each data source's @cost/@listSize, by data source id.
+	costs map[string]*plan.DataSourceCostConfig
+}
+
+// ReadGraph reads an execution config composed by Cosmo's composition
 // (`wgc router compose`): the protobuf RouterConfig in its JSON form.
-func ReadRouterConfig(path string) (*nodev1.RouterConfig, error) {
+func ReadGraph(path string) (*Graph, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read graph config: %w", err)
@@ -39,7 +48,11 @@ func ReadRouterConfig(path string) (*nodev1.RouterConfig, error) {
 	if rc.GetEngineConfig() == nil || rc.GetEngineConfig().GetGraphqlSchema() == "" {
 		return nil, fmt.Errorf("graph config %s has no engine configuration", path)
 	}
-	return &rc, nil
+	costs, err := readCosts(data)
+	if err != nil {
+		return nil, fmt.Errorf("graph config %s: %w", path, err)
+	}
+	return &Graph{Config: &rc, costs: costs}, nil
 }
 
 // buildOptions are what building a planner configuration needs besides the composed config.
@@ -49,6 +62,8 @@ type buildOptions struct {
 	httpClient   *http.Client
 	subscription graphql_datasource.GraphQLSubscriptionClient
 	engineCtx    context.Context
+	costs        map[string]*plan.DataSourceCostConfig
+	schema       *ast.Document // the federated schema, for argument defaults
 }
 
 // buildPlanConfiguration turns the composed config into the planner's configuration:
@@ -174,7 +189,15 @@ func buildPlanConfiguration(rc *nodev1.RouterConfig, opts buildOptions) (plan.Co
 		if err != nil {
 			return out, nil, fmt.Errorf("subgraph %s: %w", name, err)
 		}
-		dsc, err := plan.NewDataSourceConfigurationWithName(name, name, factory, dataSourceMetadata(ds), custom)
+		meta := dataSourceMetadata(ds)
+		c := opts.costs[ds.GetId()]
+		if c == nil {
+			c = plan.NewDataSourceCostConfig()
+		}
+		assumeArgumentDefaults(c, opts.schema)
+		weighLeafTypes(c, opts.schema)
+		meta.CostConfig = c
+		dsc, err := plan.NewDataSourceConfigurationWithName(name, name, factory, meta, custom)
 		if err != nil {
 			return out, nil, fmt.Errorf("subgraph %s: %w", name, err)
 		}

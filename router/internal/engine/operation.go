@@ -47,6 +47,8 @@ type Operation struct {
 	Type OperationType
 	// Variables are the coerced variables, including literals extracted from the document.
 	Variables []byte
+	// Cost is the static cost estimate, set by Estimate.
+	Cost int
 	// normalized is the printed normalized operation; id its hash (plan cache key).
 	normalized string
 	id         uint64

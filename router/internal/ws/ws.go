@@ -64,6 +64,12 @@ type Options struct {
 	Authenticate func(ctx context.Context, authorization string) (identity.Principal, error)
 	// Watch returns a context ending when the principal's token expires or is revoked.
 	Watch func(ctx context.Context, p identity.Principal) (context.Context, context.CancelFunc)
+	// Admit checks an operation before it runs (cost ceiling, rate limit;
+	// subscriptions pay when they start). Its error, a *engine.RequestError,
+	// ends that operation only.
+	Admit func(ctx context.Context, p identity.Principal, clientIP string, op *engine.Operation) error
+	// ClientIP tells the address an anonymous connection's budget is kept by.
+	ClientIP func(*http.Request) string
 	// Headers builds the subgraph headers of one operation.
 	Headers func(p identity.Principal, requestID, traceparent, tracestate string) *auth.SubgraphHeaders
 	// AllowedOrigins are the cross-origin pages allowed to connect (same-origin
@@ -129,6 +135,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, requestID st
 		http.Error(w, "origin not allowed", http.StatusForbidden)
 		return
 	}
+	clientIP := ""
+	if h.opts.ClientIP != nil {
+		clientIP = h.opts.ClientIP(r)
+	}
 	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		Subprotocols:       []string{ProtocolTransportWS, ProtocolLegacyWS},
 		InsecureSkipVerify: true, // checked above, against the CORS allow-list
@@ -147,6 +157,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, requestID st
 		legacy:      proto == ProtocolLegacyWS,
 		requestID:   requestID,
 		upgradeAuth: r.Header.Get("Authorization"),
+		clientIP:    clientIP,
 		traceparent: r.Header.Get("Traceparent"),
 		tracestate:  r.Header.Get("Tracestate"),
 		ops:         make(map[string]*operation),
@@ -212,6 +223,7 @@ type conn struct {
 	legacy      bool
 	requestID   string
 	upgradeAuth string
+	clientIP    string
 	traceparent string
 	tracestate  string
 
@@ -428,6 +440,16 @@ func (c *conn) onSubscribe(m message) bool {
 		}
 		c.sendErrors(m.ID, rerr.Errors)
 		return true
+	}
+	if c.h.opts.Admit != nil {
+		if err := c.h.opts.Admit(c.ctx, c.principal, c.clientIP, op); err != nil {
+			var rerr *engine.RequestError
+			if !errors.As(err, &rerr) {
+				rerr = engine.NewRequestError(http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "internal server error")
+			}
+			c.sendErrors(m.ID, rerr.Errors)
+			return true
+		}
 	}
 
 	ctx, cancel := context.WithCancel(c.ctx)

@@ -1,0 +1,157 @@
+// Package ratelimit keeps every principal's budget of query cost units per
+// window in Redis, shared by all router replicas: GCRA (go-redis/redis_rate), so
+// a budget refills continuously instead of resetting at window edges, and a
+// burst of a whole budget is allowed after a quiet spell.
+//
+// When Redis is unreachable the limiter fails open (the router keeps serving,
+// logged and counted) unless configured to fail closed. A circuit breaker stops
+// it from waiting on a dead Redis for every request.
+package ratelimit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-redis/redis_rate/v10"
+	"github.com/redis/go-redis/v9"
+	"github.com/sony/gobreaker/v2"
+
+	"supergraph/platform/identity"
+)
+
+// Options configure a Limiter.
+type Options struct {
+	Redis  *redis.Client
+	Window time.Duration
+	// AnonymousBudget is the budget of each client IP without a token;
+	// UserBudget that of each signed-in user; RoleBudgets raises it per role
+	// (a user gets the largest of their roles' budgets and UserBudget).
+	AnonymousBudget int
+	UserBudget      int
+	RoleBudgets     map[string]int
+	// FailClosed refuses requests while Redis cannot be asked.
+	FailClosed bool
+	// OnRedisError is called for every decision Redis could not make (metrics).
+	OnRedisError func()
+	Logger       *slog.Logger
+}
+
+// Decision is the outcome for one operation.
+type Decision struct {
+	Allowed bool
+	// Limit is the principal's budget per window; Remaining what is left of it.
+	Limit     int
+	Remaining int
+	// Reset is when the budget is whole again; RetryAfter when this operation's
+	// cost would fit (only when not allowed).
+	Reset      time.Duration
+	RetryAfter time.Duration
+	// Unchecked means Redis could not be asked and the limiter failed open.
+	Unchecked bool
+}
+
+// ErrUnavailable is returned when Redis cannot be asked and the limiter fails closed.
+var ErrUnavailable = errors.New("rate limiter unavailable")
+
+// Limiter decides whether a principal may spend cost units now.
+type Limiter struct {
+	opts    Options
+	rl      *redis_rate.Limiter
+	breaker *gobreaker.CircuitBreaker[*redis_rate.Result]
+	lastLog atomic.Int64
+}
+
+// New returns a Limiter.
+func New(opts Options) *Limiter {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Limiter{
+		opts: opts,
+		rl:   redis_rate.NewLimiter(opts.Redis),
+		breaker: gobreaker.NewCircuitBreaker[*redis_rate.Result](gobreaker.Settings{
+			Name: "ratelimit-redis",
+			// Three failures in a row open it; a second later one probe may try again.
+			ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= 3 },
+			Timeout:     time.Second,
+		}),
+	}
+}
+
+// Budget returns p's budget per window.
+func (l *Limiter) Budget(p identity.Principal) int {
+	if p.Anonymous() {
+		return l.opts.AnonymousBudget
+	}
+	b := l.opts.UserBudget
+	for _, r := range p.Roles {
+		b = max(b, l.opts.RoleBudgets[r])
+	}
+	return b
+}
+
+// Key names p's budget: the user id, or the client IP when anonymous.
+func Key(p identity.Principal, clientIP string) string {
+	if p.Anonymous() {
+		return "router:cost:ip:" + clientIP
+	}
+	return "router:cost:user:" + p.UserID
+}
+
+// Allow spends cost units (at least one: no operation is free to send) of p's
+// budget, or refuses without spending any.
+func (l *Limiter) Allow(ctx context.Context, p identity.Principal, clientIP string, cost int) (Decision, error) {
+	budget := l.Budget(p)
+	limit := redis_rate.Limit{Rate: budget, Burst: budget, Period: l.opts.Window}
+	cost = max(cost, 1)
+	res, err := l.breaker.Execute(func() (*redis_rate.Result, error) {
+		return l.rl.AllowN(ctx, Key(p, clientIP), limit, cost)
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return Decision{}, ctx.Err()
+		}
+		if l.opts.OnRedisError != nil {
+			l.opts.OnRedisError()
+		}
+		l.logError(err)
+		if l.opts.FailClosed {
+			return Decision{Limit: budget}, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		}
+		return Decision{Allowed: true, Limit: budget, Remaining: budget, Unchecked: true}, nil
+	}
+	d := Decision{
+		Allowed:   res.Allowed > 0,
+		Limit:     budget,
+		Remaining: res.Remaining,
+		Reset:     max(res.ResetAfter, 0),
+	}
+	if !d.Allowed {
+		d.RetryAfter = res.RetryAfter
+		if d.RetryAfter < 0 {
+			// More than a whole budget: it never fits. Come back after a window
+			// (by then the client should have asked for less).
+			d.RetryAfter = l.opts.Window
+		}
+	}
+	return d, nil
+}
+
+// logError logs Redis failures at most every ten seconds: an outage must be
+// visible without one line per request.
+func (l *Limiter) logError(err error) {
+	now := time.Now().UnixNano()
+	last := l.lastLog.Load()
+	if now-last < int64(10*time.Second) || !l.lastLog.CompareAndSwap(last, now) {
+		return
+	}
+	mode := "failing open: requests are served without rate limits"
+	if l.opts.FailClosed {
+		mode = "failing closed: requests are refused"
+	}
+	l.opts.Logger.Error("rate limiter cannot reach Redis, "+mode, "err", err)
+}
