@@ -7,22 +7,24 @@ import (
 	"log/slog"
 
 	"supergraph/platform/apperr"
+	"supergraph/platform/demo"
 	"supergraph/platform/identity"
 	"supergraph/subgraphs/users/account"
 )
 
-// demoUsers are the development accounts `users seed` creates; all share the
-// seed password (USERS_SEED_PASSWORD, stated in the README).
+// demoUsers are the development accounts `users seed` creates, with the ids
+// other services' seeds reference (platform/demo); all share the seed
+// password (USERS_SEED_PASSWORD, stated in the README).
 var demoUsers = []struct {
 	username, displayName string
 	roles                 []string
 	staff                 bool
 }{
-	{"admin", "Platform Admin", nil, true},
-	{"alice", "Alice Freelancer", []string{identity.RoleFreelancer}, false},
-	{"bob", "Bob Seller", []string{identity.RoleSeller}, false},
-	{"carol", "Carol Maker", []string{identity.RoleFreelancer, identity.RoleSeller}, false},
-	{"dave", "Dave Buyer", nil, false},
+	{demo.Admin, "Platform Admin", nil, true},
+	{demo.Alice, "Alice Freelancer", []string{identity.RoleFreelancer}, false},
+	{demo.Bob, "Bob Seller", []string{identity.RoleSeller}, false},
+	{demo.Carol, "Carol Maker", []string{identity.RoleFreelancer, identity.RoleSeller}, false},
+	{demo.Dave, "Dave Buyer", nil, false},
 }
 
 // Seed creates the demo accounts that do not exist yet; running it again
@@ -36,6 +38,7 @@ func Seed(ctx context.Context, accounts *account.Service, password string, log *
 		}
 		name := d.displayName
 		s, err := accounts.Register(ctx, account.RegisterInput{
+			ID:    demo.UserID(d.username),
 			Email: d.username + "@example.com", Username: d.username, Password: password,
 			DisplayName: &name, Roles: d.roles,
 		})

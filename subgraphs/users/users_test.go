@@ -15,6 +15,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/stretchr/testify/require"
 
+	"supergraph/platform/demo"
 	"supergraph/platform/identity"
 	"supergraph/platform/keys"
 	"supergraph/platform/redisx"
@@ -473,8 +474,10 @@ func TestSeedIsIdempotent(t *testing.T) {
 	var n int
 	require.NoError(t, e.DB.QueryRow(context.Background(), "SELECT count(*) FROM users").Scan(&n))
 	require.Equal(t, 5, n)
-	r := e.Do(e.Anonymous(), `mutation { login(email: "admin@example.com", password: "seed password 123") { user { roles } } }`, nil).NoErrors(t)
+	r := e.Do(e.Anonymous(), `mutation { login(email: "admin@example.com", password: "seed password 123") { user { id roles } } }`, nil).NoErrors(t)
 	require.Equal(t, []any{"STAFF"}, r.Data["login"].(map[string]any)["user"].(map[string]any)["roles"])
+	require.Equal(t, demo.UserID(demo.Admin).String(), r.Data["login"].(map[string]any)["user"].(map[string]any)["id"],
+		"demo ids are the ones other services' seeds reference")
 }
 
 func TestRecipientEventsFollowChanges(t *testing.T) {

@@ -65,6 +65,9 @@ type Session struct {
 
 // RegisterInput is a sign-up request.
 type RegisterInput struct {
+	// ID is the new account's id; zero picks a random one. Only the demo
+	// seed sets it, so other services' seeds can reference demo accounts.
+	ID                        uuid.UUID
 	Email, Username, Password string
 	DisplayName               *string
 	Roles                     []string
@@ -101,11 +104,15 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (Session, erro
 	var user User
 	var refresh string
 	family := uuid.New()
+	id := in.ID
+	if id == uuid.Nil {
+		id = uuid.New()
+	}
 	err = pg.Transact(ctx, s.pool, func(tx pgx.Tx) error {
 		q := s.q.WithTx(tx)
 		var err error
 		user, err = q.CreateUser(ctx, store.CreateUserParams{
-			ID: uuid.New(), Email: email, Username: in.Username, PasswordHash: hash,
+			ID: id, Email: email, Username: in.Username, PasswordHash: hash,
 			DisplayName: displayName, Roles: dedupe(in.Roles),
 		})
 		if constraint, ok := pg.IsUniqueViolation(err); ok {
