@@ -50,7 +50,14 @@ type env struct {
 
 func setup(t *testing.T, opts ...func(*worker.Config)) *env {
 	t.Helper()
-	e := &env{t: t, redis: redistest.Start(t), mail: mailcatch.New(), push: newPushServer(t)}
+	return setupOn(t, pgtest.URL(t, "notifications"), redistest.Start(t), opts...)
+}
+
+// setupOn is setup on a given notifications database and Redis server (a
+// subgraph's, in tests that run the services together).
+func setupOn(t *testing.T, databaseURL string, redisSrv *redistest.Server, opts ...func(*worker.Config)) *env {
+	t.Helper()
+	e := &env{t: t, redis: redisSrv, mail: mailcatch.New(), push: newPushServer(t)}
 	e.log = slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelError}))
 
 	smtpLn, err := net.Listen("tcp", "127.0.0.1:0")
@@ -60,7 +67,7 @@ func setup(t *testing.T, opts ...func(*worker.Config)) *env {
 
 	cfg := worker.DefaultConfig()
 	cfg.HTTPAddr = "127.0.0.1:0"
-	cfg.DatabaseURL = pgtest.URL(t, "notifications")
+	cfg.DatabaseURL = databaseURL
 	cfg.RedisURL = e.redis.URL(3)
 	cfg.SMTP.Host = "127.0.0.1"
 	cfg.SMTP.Port = smtpLn.Addr().(*net.TCPAddr).Port

@@ -9,32 +9,33 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
+	"supergraph/platform/subgraph/subgraphtest"
 	"supergraph/platform/tasks"
 )
 
 func TestSubscriptionRequiresSignIn(t *testing.T) {
 	e := setup(t)
-	ws := dialWS(t, e.URL, e.Anonymous())
-	id := ws.subscribe(notificationAdded, nil)
-	require.Equal(t, "UNAUTHENTICATED", ws.opError(id).Extensions["code"])
+	ws := subgraphtest.DialWS(t, e.URL, e.Anonymous())
+	id := ws.Subscribe(notificationAdded, nil)
+	require.Equal(t, "UNAUTHENTICATED", ws.OpError(id).Extensions["code"])
 }
 
 func TestSubscriptionDeliversOwnNotificationsLive(t *testing.T) {
 	e := setup(t)
 	me, other := uuid.New(), uuid.New()
 	e.deliver(me, tasks.KindWelcome, "before the subscription")
-	ws := dialWS(t, e.URL, e.User(me.String()))
-	id := ws.subscribe(notificationAdded, nil)
+	ws := subgraphtest.DialWS(t, e.URL, e.User(me.String()))
+	id := ws.Subscribe(notificationAdded, nil)
 	// The subscription is live once the resolver returned; a notification
 	// delivered after a round trip on the same connection must arrive.
 	waitSubscribed(t, e, me)
 
 	e.deliver(other, tasks.KindWelcome, "someone else's")
 	e.deliver(me, tasks.KindOrderPlaced, "live one")
-	got := ws.added(id)
+	got := added(t, ws, id)
 	require.Equal(t, "live one", got["title"])
 	require.Equal(t, me.String(), got["recipient"].(map[string]any)["id"])
-	ws.quiet(200 * time.Millisecond)
+	ws.Quiet(200 * time.Millisecond)
 }
 
 // waitSubscribed waits until user's channel has a subscriber on Redis: the
@@ -68,14 +69,14 @@ func TestSubscriptionReplaysAfterWithoutGapOrDuplicate(t *testing.T) {
 			e.deliver(me, tasks.KindOrderPlaced, fmt.Sprint("m", i))
 		}
 	})
-	ws := dialWS(t, e.URL, e.User(me.String()))
-	id := ws.subscribe(notificationAdded, map[string]any{"after": ids[0]})
+	ws := subgraphtest.DialWS(t, e.URL, e.User(me.String()))
+	id := ws.Subscribe(notificationAdded, map[string]any{"after": ids[0]})
 	close(start)
 
 	seen := map[string]int{}
 	var order []string
 	for len(seen) < 2+more {
-		n := ws.added(id)
+		n := added(t, ws, id)
 		seen[n["id"].(string)]++
 		order = append(order, n["title"].(string))
 	}
@@ -85,18 +86,18 @@ func TestSubscriptionReplaysAfterWithoutGapOrDuplicate(t *testing.T) {
 		require.Equal(t, 1, count, "notification %s arrived %d times", nid, count)
 	}
 	require.NotContains(t, seen, ids[0], "after is exclusive")
-	ws.quiet(200 * time.Millisecond)
+	ws.Quiet(200 * time.Millisecond)
 }
 
 func TestSubscriptionAfterMustBeOwn(t *testing.T) {
 	e := setup(t)
 	me, other := uuid.New(), uuid.New()
 	theirs := e.deliver(other, tasks.KindWelcome, "theirs").Notification.ID.String()
-	ws := dialWS(t, e.URL, e.User(me.String()))
+	ws := subgraphtest.DialWS(t, e.URL, e.User(me.String()))
 	for _, after := range []string{theirs, uuid.NewString(), "garbage"} {
-		id := ws.subscribe(notificationAdded, map[string]any{"after": after})
-		require.Equal(t, "BAD_USER_INPUT", ws.opError(id).Extensions["code"], "after=%s", after)
-		ws.expect(id, "complete")
+		id := ws.Subscribe(notificationAdded, map[string]any{"after": after})
+		require.Equal(t, "BAD_USER_INPUT", ws.OpError(id).Extensions["code"], "after=%s", after)
+		ws.Expect(id, "complete")
 	}
 }
 
@@ -104,10 +105,10 @@ func TestAnyReplicaServesAnyUser(t *testing.T) {
 	e := setup(t)
 	_, url2 := e.replica()
 	me := uuid.New()
-	ws1 := dialWS(t, e.URL, e.User(me.String()))
-	ws2 := dialWS(t, url2, e.User(me.String()))
-	id1 := ws1.subscribe(notificationAdded, nil)
-	id2 := ws2.subscribe(notificationAdded, nil)
+	ws1 := subgraphtest.DialWS(t, e.URL, e.User(me.String()))
+	ws2 := subgraphtest.DialWS(t, url2, e.User(me.String()))
+	id1 := ws1.Subscribe(notificationAdded, nil)
+	id2 := ws2.Subscribe(notificationAdded, nil)
 	require.Eventually(t, func() bool {
 		n, err := e.Redis.PubSubNumSub(t.Context(), "notifications:user:"+me.String()).Result()
 		return err == nil && n["notifications:user:"+me.String()] == 2
@@ -116,8 +117,8 @@ func TestAnyReplicaServesAnyUser(t *testing.T) {
 	// Published through Redis by whoever delivers (the worker); both
 	// replicas' subscribers get it.
 	n := e.deliver(me, tasks.KindWelcome, "everywhere").Notification.ID.String()
-	require.Equal(t, n, ws1.added(id1)["id"])
-	require.Equal(t, n, ws2.added(id2)["id"])
+	require.Equal(t, n, added(t, ws1, id1)["id"])
+	require.Equal(t, n, added(t, ws2, id2)["id"])
 }
 
 func TestManySubscribersEachGetOnlyTheirOwn(t *testing.T) {
@@ -125,14 +126,14 @@ func TestManySubscribersEachGetOnlyTheirOwn(t *testing.T) {
 	const users, each = 20, 5
 	type sub struct {
 		user uuid.UUID
-		ws   *wsClient
+		ws   *subgraphtest.WS
 		id   string
 	}
 	subs := make([]sub, users)
 	for i := range subs {
 		u := uuid.New()
-		ws := dialWS(t, e.URL, e.User(u.String()))
-		subs[i] = sub{user: u, ws: ws, id: ws.subscribe(notificationAdded, nil)}
+		ws := subgraphtest.DialWS(t, e.URL, e.User(u.String()))
+		subs[i] = sub{user: u, ws: ws, id: ws.Subscribe(notificationAdded, nil)}
 	}
 	for _, s := range subs {
 		waitSubscribed(t, e, s.user)
@@ -148,7 +149,7 @@ func TestManySubscribersEachGetOnlyTheirOwn(t *testing.T) {
 	for _, s := range subs {
 		got := map[string]bool{}
 		for range each {
-			n := s.ws.added(s.id)
+			n := added(t, s.ws, s.id)
 			require.Equal(t, s.user.String(), n["recipient"].(map[string]any)["id"])
 			got[n["title"].(string)] = true
 		}
@@ -160,11 +161,11 @@ func TestManySubscribersEachGetOnlyTheirOwn(t *testing.T) {
 func TestSubscriptionCatchesUpAfterRedisRestart(t *testing.T) {
 	e := setup(t)
 	me := uuid.New()
-	ws := dialWS(t, e.URL, e.User(me.String()))
-	id := ws.subscribe(notificationAdded, nil)
+	ws := subgraphtest.DialWS(t, e.URL, e.User(me.String()))
+	id := ws.Subscribe(notificationAdded, nil)
 	waitSubscribed(t, e, me)
 	e.deliver(me, tasks.KindWelcome, "before")
-	require.Equal(t, "before", ws.added(id)["title"])
+	require.Equal(t, "before", added(t, ws, id)["title"])
 
 	// While Redis is down the notification is stored but cannot be
 	// published (the worker would retry); the hub reconnects and the
@@ -173,9 +174,9 @@ func TestSubscriptionCatchesUpAfterRedisRestart(t *testing.T) {
 	_, err := e.app.Notify.Deliver(t.Context(), event(me, tasks.KindOrderPlaced, "during the outage"))
 	require.Error(t, err)
 	e.RedisServer.Restart()
-	require.Equal(t, "during the outage", ws.added(id)["title"])
+	require.Equal(t, "during the outage", added(t, ws, id)["title"])
 
 	waitSubscribed(t, e, me)
 	e.deliver(me, tasks.KindOrderPlaced, "after")
-	require.Equal(t, "after", ws.added(id)["title"])
+	require.Equal(t, "after", added(t, ws, id)["title"])
 }
