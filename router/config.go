@@ -20,8 +20,22 @@ type Config struct {
 	GraphConfig string `env:"GRAPH_CONFIG"`
 	// SubgraphURLs overrides routing URLs per subgraph: "users=http://users:8000/graphql,…".
 	SubgraphURLs map[string]string `env:"SUBGRAPH_URLS" envKeyValSeparator:"="`
-	// SubgraphTimeout bounds each subgraph HTTP request.
-	SubgraphTimeout time.Duration `env:"SUBGRAPH_TIMEOUT"`
+	// SubgraphTimeout bounds each subgraph HTTP request, retries included;
+	// SubgraphTimeouts overrides it per subgraph: "users=2s,freelance=5s".
+	SubgraphTimeout  time.Duration            `env:"SUBGRAPH_TIMEOUT"`
+	SubgraphTimeouts map[string]time.Duration `env:"SUBGRAPH_TIMEOUTS" envKeyValSeparator:"="`
+	// BreakerFailures consecutive failed fetches open a subgraph's circuit: its
+	// fields then fail fast with SUBGRAPH_UNAVAILABLE for BreakerOpenTimeout,
+	// after which one probe may pass and, if it succeeds, closes it again.
+	BreakerFailures    int           `env:"BREAKER_FAILURES"`
+	BreakerOpenTimeout time.Duration `env:"BREAKER_OPEN_TIMEOUT"`
+	// SubgraphRetries retries failed query fetches (never mutations) on
+	// connection errors and 502/503/504, with jittered exponential backoff from
+	// RetryBackoff, while the retry budget (RetryBudget retries earned per
+	// request) lasts.
+	SubgraphRetries int           `env:"SUBGRAPH_RETRIES"`
+	RetryBackoff    time.Duration `env:"RETRY_BACKOFF"`
+	RetryBudget     float64       `env:"RETRY_BUDGET"`
 	PlanCacheSize   int           `env:"PLAN_CACHE_SIZE"`
 
 	// JWKSURL is the users service's key set for access tokens.
@@ -112,6 +126,11 @@ func DefaultConfig() Config {
 		},
 		GraphConfig:             "graph/config.json",
 		SubgraphTimeout:         10 * time.Second,
+		BreakerFailures:         5,
+		BreakerOpenTimeout:      10 * time.Second,
+		SubgraphRetries:         2,
+		RetryBackoff:            20 * time.Millisecond,
+		RetryBudget:             0.2,
 		PlanCacheSize:           1024,
 		JWKSURL:                 "http://127.0.0.1:8000/.well-known/jwks.json",
 		JWKSRefresh:             5 * time.Minute,
@@ -168,7 +187,8 @@ func (c Config) Validate() error {
 	for name, d := range map[string]time.Duration{
 		"SUBGRAPH_TIMEOUT": c.SubgraphTimeout, "WS_INIT_TIMEOUT": c.WSInitTimeout,
 		"KEEPALIVE_INTERVAL": c.KeepAliveInterval, "HEALTH_TIMEOUT": c.HealthTimeout,
-		"REVOCATION_CHECK_INTERVAL": c.RevocationCheckInterval,
+		"REVOCATION_CHECK_INTERVAL": c.RevocationCheckInterval, "BREAKER_OPEN_TIMEOUT": c.BreakerOpenTimeout,
+		"RETRY_BACKOFF": c.RetryBackoff,
 	} {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be positive", name))
@@ -177,7 +197,7 @@ func (c Config) Validate() error {
 	for name, n := range map[string]int{
 		"MAX_DEPTH": c.MaxDepth, "MAX_ALIASES": c.MaxAliases, "MAX_ROOT_FIELDS": c.MaxRootFields,
 		"MAX_TOKENS": c.MaxTokens, "MAX_DIRECTIVES": c.MaxDirectives, "MAX_COST": c.MaxCost,
-		"COST_MUTATION_BASE": c.CostMutationBase,
+		"COST_MUTATION_BASE": c.CostMutationBase, "SUBGRAPH_RETRIES": c.SubgraphRetries,
 	} {
 		if n < 0 {
 			errs = append(errs, fmt.Errorf("%s must not be negative (0 disables the limit)", name))
@@ -190,6 +210,12 @@ func (c Config) Validate() error {
 		if c.RateLimitWindow <= 0 || c.RateLimitAnonymous <= 0 || c.RateLimitUser <= 0 {
 			errs = append(errs, errors.New("RATE_LIMIT_WINDOW, RATE_LIMIT_ANONYMOUS and RATE_LIMIT_USER must be positive"))
 		}
+	}
+	if c.BreakerFailures < 1 {
+		errs = append(errs, errors.New("BREAKER_FAILURES must be at least 1"))
+	}
+	if c.RetryBudget < 0 || c.RetryBudget > 1 {
+		errs = append(errs, errors.New("RETRY_BUDGET must be between 0 and 1"))
 	}
 	if c.CostDefaultListSize < 1 {
 		errs = append(errs, errors.New("COST_DEFAULT_LIST_SIZE must be at least 1"))

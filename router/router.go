@@ -73,8 +73,16 @@ func New(cfg Config, log *slog.Logger) (*Router, error) {
 	}
 
 	r.engine, err = engine.New(graph, engine.Options{
-		URLOverrides:          cfg.SubgraphURLs,
-		SubgraphTimeout:       cfg.SubgraphTimeout,
+		URLOverrides:     cfg.SubgraphURLs,
+		SubgraphTimeout:  cfg.SubgraphTimeout,
+		SubgraphTimeouts: cfg.SubgraphTimeouts,
+		Resilience: engine.Resilience{
+			BreakerFailures: cfg.BreakerFailures,
+			BreakerOpenFor:  cfg.BreakerOpenTimeout,
+			Retries:         cfg.SubgraphRetries,
+			RetryBackoff:    cfg.RetryBackoff,
+			RetryBudget:     cfg.RetryBudget,
+		},
 		PlanCacheSize:         cfg.PlanCacheSize,
 		SubscriptionHeartbeat: cfg.KeepAliveInterval,
 		Limits: limits.Limits{

@@ -35,8 +35,15 @@ type Options struct {
 	// URLOverrides replaces subgraph routing URLs by subgraph name (deployment-specific
 	// addresses; the composed config carries the development defaults).
 	URLOverrides map[string]string
-	// SubgraphTimeout bounds one subgraph HTTP request.
-	SubgraphTimeout time.Duration
+	// SubgraphTimeout bounds one subgraph HTTP request (retries included);
+	// SubgraphTimeouts overrides it by subgraph name.
+	SubgraphTimeout  time.Duration
+	SubgraphTimeouts map[string]time.Duration
+	// Resilience is every subgraph's breaker and retry policy (its Timeout is
+	// taken from the two settings above).
+	Resilience Resilience
+	// Observer sees every subgraph fetch (metrics, tracing); may be nil.
+	Observer FetchObserver
 	// PlanCacheSize is how many prepared plans are kept.
 	PlanCacheSize int
 	// MaxConcurrency bounds concurrently resolving operations (0: library default).
@@ -112,9 +119,19 @@ func New(g *Graph, opts Options) (*Engine, error) {
 	}
 	e.routerSchema = &routerSchema
 
+	// Each subgraph gets a client of its own: its own timeout, circuit breaker
+	// and retry budget over the shared connection pool.
+	clientFor := func(name string) *http.Client {
+		res := opts.Resilience
+		res.Timeout = opts.SubgraphTimeout
+		if d, ok := opts.SubgraphTimeouts[name]; ok && d > 0 {
+			res.Timeout = d
+		}
+		return &http.Client{Timeout: res.Timeout, Transport: newSubgraphTransport(name, transport, res, opts.Observer, opts.Logger)}
+	}
 	planConfig, subgraphs, err := buildPlanConfiguration(rc, buildOptions{
 		urlOverrides: opts.URLOverrides,
-		httpClient:   e.httpClient,
+		clientFor:    clientFor,
 		subscription: subscriptionClient,
 		engineCtx:    ctx,
 		costs:        g.costs,
@@ -229,7 +246,7 @@ type ExecOptions struct {
 }
 
 func (e *Engine) resolveContext(ctx context.Context, op *Operation, opts ExecOptions) (*resolve.Context, error) {
-	rctx := resolve.NewContext(ctx)
+	rctx := resolve.NewContext(withOperationType(ctx, op.Type))
 	vars, err := parseVariables(op.Variables)
 	if err != nil {
 		return nil, err

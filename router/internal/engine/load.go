@@ -59,7 +59,7 @@ func ReadGraph(path string) (*Graph, error) {
 type buildOptions struct {
 	// urlOverrides replaces a subgraph's routing (and subscription) URL by name.
 	urlOverrides map[string]string
-	httpClient   *http.Client
+	clientFor    func(subgraph string) *http.Client
 	subscription graphql_datasource.GraphQLSubscriptionClient
 	engineCtx    context.Context
 	costs        map[string]*plan.DataSourceCostConfig
@@ -99,11 +99,6 @@ func buildPlanConfiguration(rc *nodev1.RouterConfig, opts buildOptions) (plan.Co
 	names := make(map[string]string, len(rc.GetSubgraphs()))
 	for _, sg := range rc.GetSubgraphs() {
 		names[sg.GetId()] = sg.GetName()
-	}
-
-	factory, err := graphql_datasource.NewFactory(opts.engineCtx, opts.httpClient, opts.subscription)
-	if err != nil {
-		return out, nil, fmt.Errorf("graphql data source factory: %w", err)
 	}
 
 	var subgraphs []Subgraph
@@ -188,6 +183,10 @@ func buildPlanConfiguration(rc *nodev1.RouterConfig, opts buildOptions) (plan.Co
 		})
 		if err != nil {
 			return out, nil, fmt.Errorf("subgraph %s: %w", name, err)
+		}
+		factory, err := graphql_datasource.NewFactory(opts.engineCtx, opts.clientFor(name), opts.subscription)
+		if err != nil {
+			return out, nil, fmt.Errorf("subgraph %s: graphql data source factory: %w", name, err)
 		}
 		meta := dataSourceMetadata(ds)
 		c := opts.costs[ds.GetId()]
