@@ -86,7 +86,6 @@ func DefaultConfig() Config {
 	c.HTTPAddr = "127.0.0.1:8090"
 	c.DatabaseURL = "postgres://postgres@127.0.0.1:5432/notification_service_db?sslmode=disable"
 	c.RedisURL = "redis://127.0.0.1:6379/3"
-	c.ShutdownTimeout = 30 * time.Second
 	return c
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"supergraph/platform/identity"
 	"supergraph/platform/tasks"
+	"supergraph/subgraphs/notifications"
 	"supergraph/subgraphs/notifications/notify"
 )
 
@@ -257,4 +258,17 @@ func TestBroadcastIsStaffOnlyAndGoesThroughTheOutbox(t *testing.T) {
 	r = e.Do(staff, broadcast, map[string]any{"in": map[string]any{"title": " "}})
 	require.Equal(t, "BAD_USER_INPUT", r.Code(t))
 	require.Equal(t, "title", r.Field(t))
+}
+
+func TestSeedIsIdempotent(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	require.NoError(t, notifications.Seed(ctx, e.app.Notify, e.Log))
+	require.NoError(t, notifications.Seed(ctx, e.app.Notify, e.Log))
+	var total, unread, queued int
+	require.NoError(t, e.DB.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE read_at IS NULL),
+		count(*) FILTER (WHERE email_status = 'QUEUED' OR push_status = 'QUEUED') FROM notifications`).Scan(&total, &unread, &queued))
+	require.Equal(t, 10, total)
+	require.Equal(t, 5, unread)
+	require.Zero(t, queued)
 }

@@ -1,4 +1,5 @@
-// Command notifications runs the notifications subgraph.
+// Command notifications runs the notifications subgraph (`notifications`) or
+// seeds its demo data (`notifications seed`).
 package main
 
 import (
@@ -23,19 +24,22 @@ func main() {
 		os.Exit(2)
 	}
 	log := logging.New(os.Stderr, cfg.LogFormat, cfg.LogLevel, "notifications")
-	if err := run(ctx, cfg, log); err != nil {
+	if err := run(ctx, cfg, log, os.Args[1:]); err != nil {
 		log.Error("exit", "err", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, cfg notifications.Config, log *slog.Logger) error {
+func run(ctx context.Context, cfg notifications.Config, log *slog.Logger, args []string) error {
 	config.Log(log, cfg, notifications.EnvPrefix)
 	app, err := notifications.New(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer app.Close()
+	if len(args) > 0 && args[0] == "seed" {
+		return notifications.Seed(ctx, app.Notify, log)
+	}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return err
