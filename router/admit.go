@@ -43,6 +43,7 @@ func (r *Router) admit(ctx context.Context, op *engine.Operation, p identity.Pri
 		return nil, err
 	}
 	if r.limiter == nil {
+		r.tel.Cost(op.Cost)
 		return nil, nil
 	}
 	d, err := r.limiter.Allow(ctx, p, clientIP, op.Cost)
@@ -53,6 +54,7 @@ func (r *Router) admit(ctx context.Context, op *engine.Operation, p identity.Pri
 	case err != nil:
 		return nil, err
 	case !d.Allowed:
+		r.tel.Rejected("rate_limited")
 		rerr := engine.NewRequestError(http.StatusTooManyRequests, codeRateLimited,
 			"rate limit exceeded: this operation costs %d of a budget of %d per %s; retry in %d s",
 			max(op.Cost, 1), d.Limit, r.cfg.RateLimitWindow, seconds(d.RetryAfter))
@@ -60,6 +62,7 @@ func (r *Router) admit(ctx context.Context, op *engine.Operation, p identity.Pri
 		rerr.Errors[0].Extensions["retryAfter"] = seconds(d.RetryAfter)
 		return &d, rerr
 	}
+	r.tel.Cost(op.Cost)
 	return &d, nil
 }
 
@@ -113,6 +116,7 @@ func (r *Router) checkCost(op *engine.Operation) error {
 		return err
 	}
 	if r.cfg.MaxCost > 0 && cost > r.cfg.MaxCost {
+		r.tel.Rejected("cost_limit")
 		rerr := engine.NewRequestError(http.StatusBadRequest, codeCostLimit,
 			"the operation's estimated cost %d exceeds the limit of %d (ROUTER_MAX_COST): ask for fewer items (first) or fewer fields", cost, r.cfg.MaxCost)
 		rerr.Errors[0].Extensions["cost"] = costReport{Estimated: cost, Limit: r.cfg.MaxCost}

@@ -104,6 +104,18 @@ type Config struct {
 	// in (X-Forwarded-For, X-Real-IP); empty uses the peer address.
 	ClientIPHeader string `env:"CLIENT_IP_HEADER"`
 
+	// MetricsPath serves Prometheus metrics on the router's port; empty turns
+	// them off (or keep the path off the public ingress).
+	MetricsPath string `env:"METRICS_PATH"`
+	// AccessLog writes one line per request (request id, operation name and
+	// hash, principal, cost, status, duration, subgraph fetches).
+	AccessLog bool `env:"ACCESS_LOG"`
+	// OTLPEndpoint exports traces over OTLP/HTTP (http://collector:4318/v1/traces);
+	// empty exports nothing, but a caller's traceparent still reaches subgraphs.
+	OTLPEndpoint      string        `env:"OTLP_ENDPOINT"`
+	TraceSampleRatio  float64       `env:"TRACE_SAMPLE_RATIO"`
+	TraceBatchTimeout time.Duration `env:"TRACE_BATCH_TIMEOUT"`
+
 	// WSInitTimeout is how long a WebSocket may wait before connection_init.
 	WSInitTimeout time.Duration `env:"WS_INIT_TIMEOUT"`
 	// KeepAliveInterval paces WebSocket pings/ka and SSE heartbeats.
@@ -154,6 +166,10 @@ func DefaultConfig() Config {
 		CostDefaultListSize: 10,
 		CostMutationBase:    10,
 		RateLimit:           true,
+		MetricsPath:         "/metrics",
+		AccessLog:           true,
+		TraceSampleRatio:    1,
+		TraceBatchTimeout:   5 * time.Second,
 		RateLimitWindow:     time.Minute,
 		// An anonymous client may spend two full-ceiling operations a minute,
 		// or a few hundred ordinary page views; STAFF tools get headroom.

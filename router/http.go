@@ -90,11 +90,14 @@ func (r *Router) serveGraphQL(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 
+	info := accessFrom(req.Context())
 	principal, err := r.authenticate(req.Context(), req.Header.Get("Authorization"))
 	if err != nil {
+		info.errCode = codeUnauthenticated
 		writeAuthError(w, errMedia, err)
 		return
 	}
+	info.principal = principal
 	headers := r.subgraphHeaders(principal, requestID, req.Header.Get("Traceparent"), req.Header.Get("Tracestate"))
 	if batch {
 		if media == mediaEventStream {
@@ -112,6 +115,7 @@ func (r *Router) serveGraphQL(w http.ResponseWriter, req *http.Request) {
 		r.writeError(w, req, errMedia, err)
 		return
 	}
+	info.op = op
 	switch {
 	case req.Method == http.MethodGet && op.Type == engine.Mutation:
 		// GET must stay safe: a link or an <img> must never change anything.
@@ -346,6 +350,12 @@ func (r *Router) writeError(w http.ResponseWriter, req *http.Request, media stri
 	var rerr *engine.RequestError
 	switch {
 	case errors.As(err, &rerr):
+		if code, _ := rerr.Errors[0].Extensions["code"].(string); code != "" {
+			accessFrom(req.Context()).errCode = code
+			if code == engine.CodeLimitExceeded {
+				r.tel.Rejected("document_limit")
+			}
+		}
 		writeErrors(w, media, rerr.Status, rerr)
 	case req.Context().Err() != nil:
 		// The client went away; nobody reads an answer.

@@ -27,6 +27,7 @@ import (
 	"supergraph/router/internal/health"
 	"supergraph/router/internal/limits"
 	"supergraph/router/internal/ratelimit"
+	"supergraph/router/internal/telemetry"
 	"supergraph/router/internal/ws"
 )
 
@@ -40,6 +41,7 @@ type Router struct {
 	deny     *redis.Client
 	rdb      *redis.Client // DB 0: rate limits
 	limiter  *ratelimit.Limiter
+	tel      *telemetry.Telemetry
 	health   *health.Checker
 	ws       *ws.Handler
 	handler  http.Handler
@@ -72,7 +74,16 @@ func New(cfg Config, log *slog.Logger) (*Router, error) {
 		return nil, err
 	}
 
+	r.tel, err = telemetry.New(telemetry.Options{
+		OTLPEndpoint: cfg.OTLPEndpoint,
+		SampleRatio:  cfg.TraceSampleRatio,
+		BatchTimeout: cfg.TraceBatchTimeout,
+	})
+	if err != nil {
+		return fail(err)
+	}
 	r.engine, err = engine.New(graph, engine.Options{
+		Observer:         r.tel,
 		URLOverrides:     cfg.SubgraphURLs,
 		SubgraphTimeout:  cfg.SubgraphTimeout,
 		SubgraphTimeouts: cfg.SubgraphTimeouts,
@@ -125,6 +136,7 @@ func New(cfg Config, log *slog.Logger) (*Router, error) {
 			UserBudget:      cfg.RateLimitUser,
 			RoleBudgets:     cfg.RateLimitRoles,
 			FailClosed:      cfg.RateLimitFailClosed,
+			OnRedisError:    r.tel.RateLimitError,
 			Logger:          log,
 		})
 	}
@@ -163,6 +175,8 @@ func New(cfg Config, log *slog.Logger) (*Router, error) {
 			return err
 		},
 		ClientIP:        r.clientIP,
+		Connections:     r.tel.WebSocket,
+		Subscriptions:   r.tel.Subscription,
 		Headers:         r.subgraphHeaders,
 		AllowedOrigins:  cfg.CORSAllowedOrigins,
 		InitTimeout:     cfg.WSInitTimeout,
@@ -187,13 +201,16 @@ func assertionKey(cfg Config) (ed25519.PrivateKey, error) {
 
 func (r *Router) routes() http.Handler {
 	mux := http.NewServeMux()
-	gql := http.Handler(http.HandlerFunc(r.serveGraphQL))
+	gql := http.Handler(r.instrumented(r.serveGraphQL))
 	mux.Handle("/graphql", gql)
 	mux.Handle("/graphql/", gql)
 	mux.Handle("GET /api/health/", r.health.Report("router"))
 	mux.Handle("GET /api/health", http.RedirectHandler("/api/health/", http.StatusMovedPermanently))
 	mux.Handle("GET /health/live", health.Live())
 	mux.Handle("GET /health/ready", r.health.Ready())
+	if r.cfg.MetricsPath != "" {
+		mux.Handle("GET "+r.cfg.MetricsPath, r.tel.MetricsHandler())
+	}
 
 	var h http.Handler = mux
 	if len(r.cfg.CORSAllowedOrigins) > 0 {
@@ -267,6 +284,11 @@ func (r *Router) Close() error {
 		r.engine.Close()
 	}
 	var errs []error
+	if r.tel != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		errs = append(errs, r.tel.Shutdown(ctx))
+		cancel()
+	}
 	if r.rdb != nil {
 		errs = append(errs, r.rdb.Close())
 	}

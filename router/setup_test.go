@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -43,6 +44,7 @@ type env struct {
 	deny     *redis.Client
 	users    map[string]map[string]any
 	stopAcc  func()
+	log      *slog.Logger // the router's logger (nil: discarded)
 }
 
 // option adjusts the router's config (and the env) before the router starts.
@@ -92,7 +94,7 @@ func setup(t *testing.T, opts ...option) *env {
 	for _, o := range opts {
 		o(e, &cfg)
 	}
-	r, err := router.New(cfg, nil)
+	r, err := router.New(cfg, e.log)
 	require.NoError(t, err)
 	e.router = r
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -50,6 +50,8 @@ func (r *Router) serveSSE(w http.ResponseWriter, req *http.Request, op *engine.O
 
 	ctx, cancel := r.verifier.Watch(req.Context(), p, r.cfg.RevocationCheckInterval)
 	defer cancel()
+	r.tel.Subscription(1)
+	defer r.tel.Subscription(-1)
 	err := r.engine.Subscribe(ctx, op, engine.ExecOptions{
 		Headers:        headers,
 		InitialPayload: headers.InitialPayload(),

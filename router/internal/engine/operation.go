@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"sync"
 
 	"github.com/cespare/xxhash/v2"
@@ -53,6 +54,10 @@ type Operation struct {
 	normalized string
 	id         uint64
 }
+
+// Hash identifies the normalized operation (the plan cache key): the same
+// operation with other literals or variables has the same hash.
+func (o *Operation) Hash() string { return strconv.FormatUint(o.id, 16) }
 
 // Error is a GraphQL error as it goes into a response's "errors".
 type Error struct {

@@ -70,6 +70,10 @@ type Options struct {
 	Admit func(ctx context.Context, p identity.Principal, clientIP string, op *engine.Operation) error
 	// ClientIP tells the address an anonymous connection's budget is kept by.
 	ClientIP func(*http.Request) string
+	// Connections and Subscriptions are told when connections open (+1) and
+	// close (-1), and subscriptions start and end (metrics); may be nil.
+	Connections   func(delta int)
+	Subscriptions func(delta int)
 	// Headers builds the subgraph headers of one operation.
 	Headers func(p identity.Principal, requestID, traceparent, tracestate string) *auth.SubgraphHeaders
 	// AllowedOrigins are the cross-origin pages allowed to connect (same-origin
@@ -167,6 +171,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, requestID st
 		return
 	}
 	defer h.untrack(cn)
+	if f := h.opts.Connections; f != nil {
+		f(1)
+		defer f(-1)
+	}
 	cn.serve()
 }
 
@@ -467,6 +475,10 @@ func (c *conn) onSubscribe(m message) bool {
 		if op.Type != engine.Subscription {
 			o.runSingle(ctx, op, headers)
 			return
+		}
+		if f := c.h.opts.Subscriptions; f != nil {
+			f(1)
+			defer f(-1)
 		}
 		err := c.h.opts.Executor.Subscribe(ctx, op, engine.ExecOptions{Headers: headers, InitialPayload: headers.InitialPayload()}, o)
 		if err != nil && ctx.Err() == nil {
