@@ -166,23 +166,5 @@ func (r *Resolver) stream(ctx context.Context, after *string) (<-chan *model.Not
 		}
 		afterID = &id
 	}
-	in, err := r.Notify.Stream(ctx, me, afterID)
-	if err != nil {
-		return nil, err
-	}
-	out := make(chan *model.Notification)
-	go func() {
-		defer close(out)
-		for n := range in {
-			select {
-			case out <- toNotification(n):
-			case <-ctx.Done():
-				// Drain so the stream's goroutine sees ctx and ends.
-				for range in {
-				}
-				return
-			}
-		}
-	}()
-	return out, nil
+	return notify.Stream(ctx, r.Notify, me, afterID, toNotification)
 }

@@ -224,10 +224,11 @@ func (h *Hub) dispatch(m *redis.Message) {
 		return
 	}
 	for _, sub := range subs {
+		// Subscribers share the decoded value and never modify it.
 		// Never block the hub on one slow client: drop the message and let
 		// the subscription catch up from the database.
 		select {
-		case sub.messages <- n:
+		case sub.messages <- &n:
 		default:
 			sub.signalResync()
 		}
@@ -238,7 +239,7 @@ func (h *Hub) dispatch(m *redis.Message) {
 type Subscription struct {
 	hub      *Hub
 	channel  string
-	messages chan store.Notification
+	messages chan *store.Notification
 	// resync asks the reader to catch up from the database: messages may
 	// have been lost (a full buffer, a pub/sub reconnect).
 	resync chan struct{}
@@ -252,8 +253,10 @@ func (s *Subscription) signalResync() {
 	}
 }
 
-// subscriptionBuffer holds messages a slow client has not taken yet.
-const subscriptionBuffer = 64
+// subscriptionBuffer holds messages a slow client has not taken yet; past
+// it the subscription catches up from the database. Small, because every
+// idle WebSocket pays for it.
+const subscriptionBuffer = 16
 
 // Subscribe subscribes to user's channel and returns once Redis confirmed
 // that the subscription is in effect: anything published from then on
@@ -261,7 +264,7 @@ const subscriptionBuffer = 64
 func (h *Hub) Subscribe(ctx context.Context, user uuid.UUID) (*Subscription, error) {
 	sub := &Subscription{
 		hub: h, channel: Channel(user),
-		messages: make(chan store.Notification, subscriptionBuffer),
+		messages: make(chan *store.Notification, subscriptionBuffer),
 		resync:   make(chan struct{}, 1),
 	}
 	h.mu.Lock()

@@ -16,8 +16,10 @@ import (
 const replayPage = 100
 
 // recentIDs is how many delivered ids a stream remembers to drop duplicates
-// that arrive live (a worker retry publishes again).
-const recentIDs = 1024
+// that arrive live (a worker retry publishes again soon after the first
+// attempt). Kept small and allocated as it fills: every idle subscription
+// holds one.
+const recentIDs = 256
 
 // Stream returns user's notifications as they are stored. With after (the id
 // of the last notification the client has), those stored since are replayed
@@ -31,7 +33,10 @@ const recentIDs = 1024
 // while it subscribes. Deliveries to one user commit in seq order (see
 // Deliver), so one read returns everything up to the highest seq it saw: a
 // live message at or below that seq was in it.
-func (s *Service) Stream(ctx context.Context, user uuid.UUID, after *uuid.UUID) (<-chan store.Notification, error) {
+//
+// convert turns each notification into what the caller sends (a GraphQL
+// model), so no extra goroutine per subscription is needed to adapt it.
+func Stream[T any](ctx context.Context, s *Service, user uuid.UUID, after *uuid.UUID, convert func(store.Notification) T) (<-chan T, error) {
 	if s.hub == nil {
 		return nil, errors.New("notify: no hub to stream from")
 	}
@@ -58,8 +63,8 @@ func (s *Service) Stream(ctx context.Context, user uuid.UUID, after *uuid.UUID) 
 	if err != nil {
 		return nil, err
 	}
-	out := make(chan store.Notification)
-	st := &stream{s: s, user: user, out: out, synced: synced, seen: newRecent(recentIDs)}
+	out := make(chan T)
+	st := &stream[T]{s: s, user: user, out: out, convert: convert, synced: synced, seen: newRecent(recentIDs)}
 	go func() {
 		defer close(out)
 		defer sub.Close()
@@ -74,7 +79,8 @@ func (s *Service) Stream(ctx context.Context, user uuid.UUID, after *uuid.UUID) 
 				if !st.catchUp(ctx) {
 					return
 				}
-			case n := <-sub.messages:
+			case m := <-sub.messages:
+				n := *m
 				// Defence in depth: the channel is the user's, but a
 				// notification reaches only its own recipient.
 				if n.RecipientID != user || n.Seq <= st.synced || st.seen.has(n.ID) {
@@ -89,19 +95,20 @@ func (s *Service) Stream(ctx context.Context, user uuid.UUID, after *uuid.UUID) 
 	return out, nil
 }
 
-type stream struct {
-	s    *Service
-	user uuid.UUID
-	out  chan<- store.Notification
+type stream[T any] struct {
+	s       *Service
+	user    uuid.UUID
+	out     chan<- T
+	convert func(store.Notification) T
 	// synced: every notification up to this seq has been emitted (or
 	// predates the stream).
 	synced int64
 	seen   *recent
 }
 
-func (st *stream) emit(ctx context.Context, n store.Notification) bool {
+func (st *stream[T]) emit(ctx context.Context, n store.Notification) bool {
 	select {
-	case st.out <- n:
+	case st.out <- st.convert(n):
 		st.seen.add(n.ID)
 		return true
 	case <-ctx.Done():
@@ -112,7 +119,7 @@ func (st *stream) emit(ctx context.Context, n store.Notification) bool {
 // catchUp emits what the database holds after synced and was not emitted
 // live. A database failure ends the stream: the client reconnects with
 // `after` and misses nothing.
-func (st *stream) catchUp(ctx context.Context) bool {
+func (st *stream[T]) catchUp(ctx context.Context) bool {
 	for {
 		rows, err := st.s.q.ListNotificationsAfter(ctx, store.ListNotificationsAfterParams{
 			RecipientID: st.user, AfterSeq: st.synced, MaxRows: replayPage,
@@ -135,16 +142,15 @@ func (st *stream) catchUp(ctx context.Context) bool {
 	}
 }
 
-// recent is a fixed-size set of the latest ids.
+// recent is a bounded set of the latest ids, allocated as it fills.
 type recent struct {
 	ids  map[uuid.UUID]struct{}
 	ring []uuid.UUID
 	next int
+	size int
 }
 
-func newRecent(size int) *recent {
-	return &recent{ids: make(map[uuid.UUID]struct{}, size), ring: make([]uuid.UUID, size)}
-}
+func newRecent(size int) *recent { return &recent{size: size} }
 
 func (r *recent) has(id uuid.UUID) bool { _, ok := r.ids[id]; return ok }
 
@@ -152,10 +158,15 @@ func (r *recent) add(id uuid.UUID) {
 	if r.has(id) {
 		return
 	}
-	if old := r.ring[r.next]; old != uuid.Nil {
-		delete(r.ids, old)
+	if r.ids == nil {
+		r.ids = map[uuid.UUID]struct{}{}
 	}
-	r.ring[r.next] = id
+	if len(r.ring) < r.size {
+		r.ring = append(r.ring, id)
+	} else {
+		delete(r.ids, r.ring[r.next])
+		r.ring[r.next] = id
+		r.next = (r.next + 1) % r.size
+	}
 	r.ids[id] = struct{}{}
-	r.next = (r.next + 1) % len(r.ring)
 }
