@@ -11,7 +11,7 @@ TOOL := cd tools && GOWORK=off go tool
 
 .PHONY: help
 help: ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 .PHONY: run
 run: ## run the whole platform locally (starts or reuses PostgreSQL and Redis)
@@ -21,6 +21,11 @@ run: ## run the whole platform locally (starts or reuses PostgreSQL and Redis)
 test: ## run every module's tests against real PostgreSQL and Redis
 	@scripts/services.sh ensure
 	@for m in $(MODULES); do echo "== test $${m#$(CURDIR)/}"; (cd $$m && go test -count=1 -timeout 15m ./...); done
+	@echo "== test tools/devrun"; cd tools && GOWORK=off go test -count=1 ./devrun
+
+.PHONY: stop
+stop: ## stop the PostgreSQL/Redis that make run started under .dev/data
+	@scripts/services.sh stop
 
 .PHONY: generate
 generate: generate-sqlc generate-gqlgen generate-graph ## regenerate all generated code (sqlc, gqlgen, composed supergraph)
@@ -43,10 +48,11 @@ verify: generate lint ## regenerate everything and fail on any difference; lint
 
 .PHONY: lint
 lint: bin/staticcheck ## gofmt, go vet, staticcheck and the import rules
-	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l $(MODULES) tools/devrun); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@# gqlgen's executable schema is generated and verified by regeneration;
 	@# staticcheck flags loops in it that are gqlgen's to fix, so it is skipped.
 	@for m in $(MODULES); do (cd $$m && go vet ./... && $(CURDIR)/bin/staticcheck $$(go list ./... | grep -v '/graph/generated$$')); done
+	@cd tools && GOWORK=off go vet ./devrun && $(CURDIR)/bin/staticcheck ./devrun
 
 bin/staticcheck: tools/go.mod
 	cd tools && GOWORK=off go build -o ../bin/staticcheck honnef.co/go/tools/cmd/staticcheck
