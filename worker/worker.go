@@ -2,7 +2,7 @@
 // server that delivers notifications (store, live publish, e-mail, push),
 // applies recipient-directory events and fans out broadcasts, plus the asynq
 // scheduler of the platform's periodic jobs. Its admin port serves health
-// and the asynq web UI for operators; it is never routed publicly.
+// and the operator view of the queues; it is never routed publicly.
 package worker
 
 import (
@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
-	"github.com/hibiken/asynqmon"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 	"github.com/robfig/cron/v3"
@@ -74,7 +73,8 @@ type Config struct {
 	TokenPurgeCron string `env:"TOKEN_PURGE_CRON" envDefault:"15 * * * *"`
 	// PurgeReadAfter is how long read notifications are kept.
 	PurgeReadAfter time.Duration `env:"PURGE_READ_AFTER" envDefault:"720h"`
-	// Monitor serves asynqmon at /monitor/ on the admin port.
+	// Monitor serves the operator view (queues, schedule, retrying and
+	// archived tasks with run/delete) at /monitor/ on the admin port.
 	Monitor         bool `env:"MONITOR" envDefault:"true"`
 	MonitorReadOnly bool `env:"MONITOR_READ_ONLY" envDefault:"false"`
 }
@@ -237,8 +237,7 @@ func (w *Worker) Handler() http.Handler {
 		func(ctx context.Context) error { return w.rdb.Ping(ctx).Err() },
 	))
 	if w.cfg.Monitor {
-		mon := asynqmon.New(asynqmon.Options{RootPath: "/monitor", RedisConnOpt: w.redisOpt, ReadOnly: w.cfg.MonitorReadOnly})
-		mux.Handle("/monitor/", mon)
+		(&monitor{insp: w.Inspector, readOnly: w.cfg.MonitorReadOnly, log: w.log}).routes(mux)
 		mux.Handle("GET /{$}", http.RedirectHandler("/monitor/", http.StatusFound))
 	}
 	return logging.Middleware(mux)
