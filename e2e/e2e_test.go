@@ -49,6 +49,32 @@ func setup(t *testing.T) *env {
 		Query: map[string]testgraph.Field{
 			"badgeCount": func(testgraph.Ctx, map[string]any) (any, error) { return 1, nil },
 		},
+		Subscription: map[string]testgraph.Stream{
+			"badgeAwarded": func(c testgraph.Ctx, a map[string]any) (<-chan map[string]any, error) {
+				count, interval := number(a["count"]), number(a["intervalMs"])
+				var viewer any
+				if !c.Principal.Anonymous() {
+					viewer = c.Principal.UserID
+				}
+				ch := make(chan map[string]any)
+				go func() {
+					defer close(ch)
+					for i := int64(1); i <= count; i++ {
+						select {
+						case <-c.Done():
+							return
+						case <-time.After(time.Duration(interval) * time.Millisecond):
+						}
+						select {
+						case <-c.Done():
+							return
+						case ch <- map[string]any{"__typename": "Badge", "name": fmt.Sprintf("badge-%d", i), "grantedFor": viewer}:
+						}
+					}
+				}()
+				return ch, nil
+			},
+		},
 		Entities: map[string]testgraph.Entity{
 			"User": func(c testgraph.Ctx, rep map[string]any) (map[string]any, error) {
 				var viewer any
@@ -87,6 +113,18 @@ func setup(t *testing.T) *env {
 		require.NoError(t, r.Close())
 	})
 	return &env{t: t, url: "http://" + ln.Addr().String(), users: base, badges: badges}
+}
+
+// number reads an Int argument: a literal parses as int64, a variable (the
+// router sends literals as variables) decodes from JSON as float64.
+func number(v any) int64 {
+	switch n := v.(type) {
+	case int64:
+		return n
+	case float64:
+		return int64(n)
+	}
+	return 0
 }
 
 type result struct {

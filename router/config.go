@@ -104,6 +104,9 @@ type Config struct {
 	// in (X-Forwarded-For, X-Real-IP); empty uses the peer address.
 	ClientIPHeader string `env:"CLIENT_IP_HEADER"`
 
+	// Playground serves GraphiQL at / and to browsers opening /graphql.
+	Playground bool `env:"PLAYGROUND"`
+
 	// MetricsPath serves Prometheus metrics on the router's port; empty turns
 	// them off (or keep the path off the public ingress).
 	MetricsPath string `env:"METRICS_PATH"`
@@ -167,6 +170,7 @@ func DefaultConfig() Config {
 		CostMutationBase:    10,
 		RateLimit:           true,
 		MetricsPath:         "/metrics",
+		Playground:          true,
 		AccessLog:           true,
 		TraceSampleRatio:    1,
 		TraceBatchTimeout:   5 * time.Second,

@@ -26,6 +26,7 @@ import (
 	"supergraph/router/internal/engine"
 	"supergraph/router/internal/health"
 	"supergraph/router/internal/limits"
+	"supergraph/router/internal/playground"
 	"supergraph/router/internal/ratelimit"
 	"supergraph/router/internal/telemetry"
 	"supergraph/router/internal/ws"
@@ -202,6 +203,19 @@ func assertionKey(cfg Config) (ed25519.PrivateKey, error) {
 func (r *Router) routes() http.Handler {
 	mux := http.NewServeMux()
 	gql := http.Handler(r.instrumented(r.serveGraphQL))
+	if r.cfg.Playground {
+		// Browsers navigating to /graphql get the playground too; everything
+		// else there is GraphQL.
+		gql = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			if playground.WantsPage(req) && !ws.IsUpgrade(req) {
+				playground.Page(w, req)
+				return
+			}
+			r.instrumented(r.serveGraphQL)(w, req)
+		})
+		mux.HandleFunc("GET /{$}", playground.Page)
+		mux.HandleFunc("GET "+playground.AssetsPrefix, playground.Assets)
+	}
 	mux.Handle("/graphql", gql)
 	mux.Handle("/graphql/", gql)
 	mux.Handle("GET /api/health/", r.health.Report("router"))
