@@ -15,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"supergraph/platform/identity"
 	"supergraph/platform/keys"
 	"supergraph/platform/subgraph/subgraphtest"
 	"supergraph/router"
@@ -43,7 +44,51 @@ func setup(t *testing.T) *env {
 
 	verifier, err := subgraphtestVerifier(base)
 	require.NoError(t, err)
-	badges := &testgraph.Subgraph{
+	badges := badgesSubgraph(verifier)
+	badgeSrv := httptest.NewServer(badges)
+	t.Cleanup(badgeSrv.Close)
+
+	key, err := keys.EncodePrivate(base.RouterKey)
+	require.NoError(t, err)
+	rcfg := router.DefaultConfig()
+	rcfg.GraphConfig = "testdata/config.json"
+	rcfg.SubgraphURLs = map[string]string{"users": base.URL + "/graphql", "badges": badgeSrv.URL + "/graphql"}
+	rcfg.JWKSURL = base.URL + "/.well-known/jwks.json"
+	rcfg.DenyListRedisURL = base.Config.RedisURL // the users service's DB 1
+	rcfg.RedisURL = base.RedisServer.URL(0)
+	rcfg.AssertionKey = string(key)
+	rcfg.DevDir = t.TempDir()
+	r, err := router.New(rcfg, base.Log)
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done)
+		require.NoError(t, r.Close())
+	})
+	return &env{t: t, url: "http://" + ln.Addr().String(), users: base, badges: badges}
+}
+
+// number reads an Int argument: a literal parses as int64, a variable (the
+// router sends literals as variables) decodes from JSON as float64.
+func number(v any) int64 {
+	switch n := v.(type) {
+	case int64:
+		return n
+	case float64:
+		return int64(n)
+	}
+	return 0
+}
+
+// badgesSubgraph is a test-only subgraph extending User (entity join) with a
+// subscription (the playground test).
+func badgesSubgraph(verifier *identity.Verifier) *testgraph.Subgraph {
+	return &testgraph.Subgraph{
 		Name:     "badges",
 		Verifier: verifier,
 		Query: map[string]testgraph.Field{
@@ -87,44 +132,6 @@ func setup(t *testing.T) *env {
 			},
 		},
 	}
-	badgeSrv := httptest.NewServer(badges)
-	t.Cleanup(badgeSrv.Close)
-
-	key, err := keys.EncodePrivate(base.RouterKey)
-	require.NoError(t, err)
-	rcfg := router.DefaultConfig()
-	rcfg.GraphConfig = "testdata/config.json"
-	rcfg.SubgraphURLs = map[string]string{"users": base.URL + "/graphql", "badges": badgeSrv.URL + "/graphql"}
-	rcfg.JWKSURL = base.URL + "/.well-known/jwks.json"
-	rcfg.DenyListRedisURL = base.Config.RedisURL // the users service's DB 1
-	rcfg.RedisURL = base.RedisServer.URL(0)
-	rcfg.AssertionKey = string(key)
-	rcfg.DevDir = t.TempDir()
-	r, err := router.New(rcfg, base.Log)
-	require.NoError(t, err)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- r.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		require.NoError(t, <-done)
-		require.NoError(t, r.Close())
-	})
-	return &env{t: t, url: "http://" + ln.Addr().String(), users: base, badges: badges}
-}
-
-// number reads an Int argument: a literal parses as int64, a variable (the
-// router sends literals as variables) decodes from JSON as float64.
-func number(v any) int64 {
-	switch n := v.(type) {
-	case int64:
-		return n
-	case float64:
-		return int64(n)
-	}
-	return 0
 }
 
 type result struct {

@@ -1,0 +1,190 @@
+package e2e_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"supergraph/platform/identity"
+	"supergraph/platform/keys"
+	"supergraph/platform/subgraph/subgraphtest"
+	"supergraph/subgraphs/users"
+)
+
+// TestBench is `make bench`: a measurement, not a test. It runs the users
+// subgraph (real PostgreSQL and Redis) and a second subgraph in this process,
+// the router as its own process (built from cmd/router, so its CPU time and
+// peak RSS are its own), and the load generator (bench/loadgen) pinned to one
+// core with taskset, one user per connection so that de-duplication does not
+// flatter the figures. Run with E2E_BENCH=1 (BENCH_DURATION, default 5s).
+func TestBench(t *testing.T) {
+	if os.Getenv("E2E_BENCH") == "" {
+		t.Skip("set E2E_BENCH=1 to measure (make bench)")
+	}
+	dur := 5 * time.Second
+	if d, err := time.ParseDuration(os.Getenv("BENCH_DURATION")); err == nil {
+		dur = d
+	}
+	dir := t.TempDir()
+	for _, b := range [][2]string{{"router", "supergraph/router/cmd/router"}, {"loadgen", "./bench/loadgen"}} {
+		out, err := exec.Command("go", "build", "-o", filepath.Join(dir, b[0]), b[1]).CombinedOutput()
+		require.NoError(t, err, "%s", out)
+	}
+
+	base := subgraphtest.New(t, "users", 1)
+	cfg := users.DefaultConfig()
+	cfg.Subgraph = base.Config
+	cfg.PasswordHashMemoryKiB = 8 * 1024
+	app, err := users.New(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	t.Cleanup(app.Close)
+	base.Serve(app.Serve)
+	verifier, err := subgraphtestVerifier(base)
+	require.NoError(t, err)
+	badges := httptest.NewServer(badgesSubgraph(verifier))
+	t.Cleanup(badges.Close)
+
+	key, err := keys.EncodePrivate(base.RouterKey)
+	require.NoError(t, err)
+	graph, err := filepath.Abs("testdata/config.json")
+	require.NoError(t, err)
+	startRouter := func(rateLimit bool) (string, int) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		addr := ln.Addr().String()
+		ln.Close()
+		cmd := exec.Command(filepath.Join(dir, "router"))
+		cmd.Env = append(os.Environ(),
+			"ROUTER_HTTP_ADDR="+addr, "ROUTER_GRAPH_CONFIG="+graph,
+			"ROUTER_SUBGRAPH_URLS=users="+base.URL+"/graphql,badges="+badges.URL+"/graphql",
+			"ROUTER_JWKS_URL="+base.URL+"/.well-known/jwks.json",
+			"ROUTER_DENYLIST_REDIS_URL="+base.Config.RedisURL, "ROUTER_REDIS_URL="+base.RedisServer.URL(0),
+			"ROUTER_ASSERTION_KEY="+string(key), "ROUTER_DEV_DIR="+dir, "ROUTER_LOG_FORMAT=json",
+			"ROUTER_RATE_LIMIT="+strconv.FormatBool(rateLimit), "ROUTER_RATE_LIMIT_USER=1000000000",
+		)
+		logf, err := os.Create(filepath.Join(dir, fmt.Sprintf("router-%v.log", rateLimit)))
+		require.NoError(t, err)
+		cmd.Stderr = logf
+		require.NoError(t, cmd.Start())
+		t.Cleanup(func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait(); logf.Close() })
+		require.Eventually(t, func() bool {
+			r, err := http.Get("http://" + addr + "/health/live")
+			if err == nil {
+				r.Body.Close()
+			}
+			return err == nil && r.StatusCode == http.StatusOK
+		}, 20*time.Second, 20*time.Millisecond)
+		return "http://" + addr + "/graphql", cmd.Process.Pid
+	}
+	withLimits, pidOn := startRouter(true)
+	noLimits, pidOff := startRouter(false)
+
+	// 16 users: one per connection.
+	e := &env{t: t, url: strings.TrimSuffix(withLimits, "/graphql"), users: base}
+	var tokens, ids []string
+	for i := range 16 {
+		id, access, _ := e.register(fmt.Sprintf("bench_user_%02d", i))
+		ids, tokens = append(ids, id), append(tokens, "Bearer "+access)
+	}
+	tokenFile := filepath.Join(dir, "tokens")
+	require.NoError(t, os.WriteFile(tokenFile, []byte(strings.Join(tokens, "\n")), 0o600))
+	assertionFile := func() string { // assertions live a minute: fresh ones per run
+		var as []string
+		for _, id := range ids {
+			a, err := identity.NewSigner(base.RouterKey).Sign(identity.Principal{UserID: id})
+			require.NoError(t, err)
+			as = append(as, a)
+		}
+		p := filepath.Join(dir, "assertions")
+		require.NoError(t, os.WriteFile(p, []byte(strings.Join(as, "\n")), 0o600))
+		return p
+	}
+
+	type result struct {
+		RPS   float64 `json:"rps"`
+		P50   float64 `json:"p50_ms"`
+		P99   float64 `json:"p99_ms"`
+		N     int     `json:"requests"`
+		Err   int     `json:"errors"`
+		CPUus float64 // router CPU per request, µs
+	}
+	run := func(name, url string, pid, conns int, query, header, values string) result {
+		cpu0 := cpuTicks(t, pid)
+		cmd := exec.Command("taskset", "-c", "1", filepath.Join(dir, "loadgen"), "-url", url, "-c", strconv.Itoa(conns),
+			"-d", dur.String(), "-warmup", "1s", "-query", query, "-header", header, "-values", values)
+		cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
+		out, err := cmd.Output()
+		require.NoError(t, err, "%s", out)
+		var r result
+		require.NoError(t, json.Unmarshal(out, &r))
+		if pid > 0 {
+			// Ticks are 1/100 s; the warm-up second is in there too, so
+			// divide by all requests of the run (measured ones scaled up).
+			ticks := cpuTicks(t, pid) - cpu0
+			total := float64(r.N) * (dur + time.Second).Seconds() / dur.Seconds()
+			r.CPUus = float64(ticks) * 10_000 / total
+		}
+		t.Logf("%-44s c=%-2d  %8.0f req/s  p50 %6.3f ms  p99 %6.3f ms  errors %d  router CPU/req %s",
+			name, conns, r.RPS, r.P50, r.P99, r.Err, cpuText(r.CPUus))
+		return r
+	}
+
+	const me, cross = `{ me { id } }`, `{ me { id username badges { name } } }`
+	directURL := base.URL + "/graphql"
+	d1 := run("users subgraph directly: { me { id } }", directURL, 0, 1, me, identity.Header, assertionFile())
+	r1 := run("router (rate limit on): { me { id } }", withLimits, pidOn, 1, me, "Authorization", tokenFile)
+	d16 := run("users subgraph directly: { me { id } }", directURL, 0, 16, me, identity.Header, assertionFile())
+	r16 := run("router (rate limit on): { me { id } }", withLimits, pidOn, 16, me, "Authorization", tokenFile)
+	o16 := run("router (rate limit off): { me { id } }", noLimits, pidOff, 16, me, "Authorization", tokenFile)
+	run("router (rate limit on): cross-subgraph", withLimits, pidOn, 16, cross, "Authorization", tokenFile)
+	run("router (rate limit off): cross-subgraph", noLimits, pidOff, 16, cross, "Authorization", tokenFile)
+
+	t.Logf("router-added p50 at 1 connection: %.3f ms (target ≤ 0.5)", r1.P50-d1.P50)
+	t.Logf("router/direct throughput at 16 connections: %.0f%% (target ≥ 60%%)", 100*r16.RPS/d16.RPS)
+	t.Logf("rate limiting costs %.1f%% throughput (target ≤ 5%%)", 100*(1-r16.RPS/o16.RPS))
+	t.Logf("router peak RSS: %s (rate limit on), %s (off)", peakRSS(t, pidOn), peakRSS(t, pidOff))
+}
+
+func cpuTicks(t *testing.T, pid int) int64 {
+	if pid == 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	require.NoError(t, err)
+	// Fields after the command name (which may hold spaces) start after ") ".
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return ut + st
+}
+
+func cpuText(us float64) string {
+	if us == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f µs", us)
+}
+
+func peakRSS(t *testing.T, pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	require.NoError(t, err)
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "?"
+}
