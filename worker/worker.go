@@ -58,7 +58,7 @@ type Config struct {
 	// PollInterval is how long an idle worker waits before looking for new
 	// tasks again: the worst-case added latency of a live notification,
 	// against one small Redis script per interval per idle processor.
-	PollInterval time.Duration `env:"POLL_INTERVAL" envDefault:"100ms"`
+	PollInterval time.Duration `env:"POLL_INTERVAL" envDefault:"25ms"`
 	// DueCheckInterval is how often retried and delayed tasks that have come
 	// due are moved back to their queue (asynq's DelayedTaskCheckInterval),
 	// and how often the scheduler publishes its entries for operators.
