@@ -2,6 +2,7 @@ package notifications_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/google/uuid"
@@ -271,4 +272,26 @@ func TestSeedIsIdempotent(t *testing.T) {
 	require.Equal(t, 10, total)
 	require.Equal(t, 5, unread)
 	require.Zero(t, queued)
+}
+
+// TestNoNPlusOne counts the SQL statements behind entity batches and a
+// user's list: one per batch or list, however many items.
+func TestNoNPlusOne(t *testing.T) {
+	e := setup(t)
+	me := uuid.New()
+	var reps []map[string]any
+	for i := range 25 {
+		n := e.deliver(me, tasks.KindOrderPlaced, fmt.Sprint("n", i)).Notification
+		reps = append(reps, map[string]any{"__typename": "Notification", "id": n.ID.String()})
+	}
+	q := `query($r: [_Any!]!) { _entities(representations: $r) { ... on Notification { id title recipient { id } } } }`
+	e.statements.n.Store(0)
+	r := e.Do(e.User(me.String()), q, map[string]any{"r": reps}).NoErrors(t)
+	require.Len(t, r.Data["_entities"], 25)
+	require.EqualValues(t, 1, e.statements.n.Load(), "one query for a batch of entities")
+
+	e.statements.n.Store(0)
+	r = e.Do(e.User(me.String()), meQuery, map[string]any{"id": me.String(), "first": 25}).NoErrors(t)
+	require.Len(t, entity(r.Data)["notifications"].(map[string]any)["edges"], 25)
+	require.EqualValues(t, 2, e.statements.n.Load(), "the page and the unread count")
 }

@@ -2,10 +2,12 @@ package notifications_test
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"supergraph/platform/subgraph/subgraphtest"
@@ -14,19 +16,31 @@ import (
 	"supergraph/subgraphs/notifications/notify"
 )
 
-// env is one notifications service on its own database and Redis.
+// env is one notifications service on its own database and Redis, with a
+// tracer counting the domain's SQL statements.
 type env struct {
 	*subgraphtest.Env
-	app *notifications.App
-	cfg notifications.Config
+	app        *notifications.App
+	cfg        notifications.Config
+	statements *counter
 }
+
+// counter is a pgx tracer counting statements.
+type counter struct{ n atomic.Int64 }
+
+func (c *counter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+func (c *counter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
 
 func setup(t *testing.T) *env {
 	t.Helper()
 	base := subgraphtest.New(t, "notifications", 3)
 	cfg := notifications.DefaultConfig()
 	cfg.Subgraph = base.Config
-	e := &env{Env: base, cfg: cfg}
+	cfg.QueryTracer = &counter{}
+	e := &env{Env: base, cfg: cfg, statements: cfg.QueryTracer.(*counter)}
 	e.app = e.start(base)
 	return e
 }
