@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -11,6 +12,9 @@ import (
 	"supergraph/platform/apperr"
 	"supergraph/subgraphs/notifications/store"
 )
+
+// subscribeTimeout bounds the wait for Redis to confirm a subscription.
+const subscribeTimeout = 10 * time.Second
 
 // replayPage is how many notifications one replay query reads.
 const replayPage = 100
@@ -59,7 +63,11 @@ func Stream[T any](ctx context.Context, s *Service, user uuid.UUID, after *uuid.
 			return nil, fmt.Errorf("stream: %w", err)
 		}
 	}
-	sub, err := s.hub.Subscribe(ctx, user)
+	// While Redis is unreachable the subscription cannot be confirmed:
+	// fail after a while so the client retries, rather than hang.
+	subCtx, cancel := context.WithTimeout(ctx, subscribeTimeout)
+	sub, err := s.hub.Subscribe(subCtx, user)
+	cancel()
 	if err != nil {
 		return nil, err
 	}
