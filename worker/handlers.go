@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -117,10 +118,12 @@ func (w *Worker) notification(ctx context.Context, id string) (store.Notificatio
 	return n, err
 }
 
+// errText is err's message for a status column, cut to 2000 bytes without
+// splitting a character (PostgreSQL rejects invalid UTF-8).
 func errText(err error) *string {
 	s := err.Error()
 	if len(s) > 2000 {
-		s = s[:2000]
+		s = strings.ToValidUTF8(s[:2000], "")
 	}
 	return &s
 }
