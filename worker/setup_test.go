@@ -71,7 +71,8 @@ func setupOn(t *testing.T, databaseURL string, redisSrv *redistest.Server, opts 
 	cfg.RedisURL = e.redis.URL(3)
 	cfg.SMTP.Host = "127.0.0.1"
 	cfg.SMTP.Port = smtpLn.Addr().(*net.TCPAddr).Port
-	cfg.SMTP.TLS = "none"
+	// SMTP_TLS keeps its default (opportunistic): the catcher offers no
+	// STARTTLS, as in development.
 	cfg.PushWebhookURL = e.push.URL
 	cfg.PushWebhookSecret = "push-secret"
 	cfg.RetryBaseDelay = 10 * time.Millisecond
