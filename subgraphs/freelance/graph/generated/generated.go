@@ -1377,7 +1377,12 @@ func newExecutionContext(
 
 var sources = []*ast.Source{
 	{Name: "../../../../graph/freelance.graphqls", Input: `extend schema
-  @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@shareable"])
+  @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key", "@shareable", "@cost", "@listSize"])
+
+# @cost and @listSize (federation v2.9, the IBM cost spec) are imported above for
+# composition; gqlgen does not know them yet, so they are also defined here.
+directive @cost(weight: Int!) on ARGUMENT_DEFINITION | ENUM | FIELD_DEFINITION | INPUT_FIELD_DEFINITION | OBJECT | SCALAR
+directive @listSize(assumedSize: Int, slicingArguments: [String!], sizedFields: [String!], requireOneSlicingArgument: Boolean = true) on FIELD_DEFINITION
 
 "An RFC 3339 date-time, e.g. 2026-11-25T10:00:00Z."
 scalar DateTime
@@ -1408,16 +1413,16 @@ they offer and what they bought.
 type User @key(fields: "id") {
   id: ID!
   "Gigs, newest first: ACTIVE ones, plus drafts and paused ones for the user themself and STAFF."
-  gigs(first: Int = 20, after: String): GigConnection!
+  gigs(first: Int = 20, after: String): GigConnection! @listSize(slicingArguments: ["first"], sizedFields: ["edges"], requireOneSlicingArgument: false)
   "Work samples, newest first."
-  portfolio(first: Int = 20, after: String): PortfolioItemConnection!
+  portfolio(first: Int = 20, after: String): PortfolioItemConnection! @listSize(slicingArguments: ["first"], sizedFields: ["edges"], requireOneSlicingArgument: false)
   "Order and review figures as a freelancer; earnings are shown to the user themself and STAFF only."
   freelancerStats: FreelancerStats!
   """
   The signed-in user's own orders, newest first: as BUYER, as FREELANCER, or
   both when role is null. FORBIDDEN for anyone else's.
   """
-  orders(role: OrderRole, status: OrderStatus, first: Int = 20, after: String): OrderConnection! @signedIn
+  orders(role: OrderRole, status: OrderStatus, first: Int = 20, after: String): OrderConnection! @listSize(slicingArguments: ["first"], sizedFields: ["edges"], requireOneSlicingArgument: false) @signedIn
 }
 
 "A node of the gig category tree."
@@ -1426,7 +1431,7 @@ type GigCategory {
   slug: String!
   name: String!
   parent: GigCategory
-  children: [GigCategory!]!
+  children: [GigCategory!]! @listSize(assumedSize: 10)
 }
 
 enum GigStatus {
@@ -1451,9 +1456,9 @@ type Gig @key(fields: "id") {
   description: String!
   category: GigCategory!
   freelancer: User!
-  tags: [String!]!
+  tags: [String!]! @listSize(assumedSize: 10)
   "By tier: BASIC, STANDARD, PREMIUM."
-  packages: [GigPackage!]!
+  packages: [GigPackage!]! @listSize(assumedSize: 3)
   "The cheapest package's price."
   startingPriceCents: Int!
   currency: String!
@@ -1462,7 +1467,7 @@ type Gig @key(fields: "id") {
   rating: Float
   reviewCount: Int!
   "Newest first."
-  reviews(first: Int = 10, after: String): ReviewConnection!
+  reviews(first: Int = 10, after: String): ReviewConnection! @listSize(slicingArguments: ["first"], sizedFields: ["edges"], requireOneSlicingArgument: false)
   "True once the freelancer deleted the gig; its orders still show it."
   deleted: Boolean!
   createdAt: DateTime!
@@ -1477,7 +1482,7 @@ type GigPackage {
   currency: String!
   deliveryDays: Int!
   revisions: Int!
-  features: [String!]!
+  features: [String!]! @listSize(assumedSize: 10)
 }
 
 type GigConnection {
@@ -1596,7 +1601,7 @@ type Order @key(fields: "id") {
   revisionsAllowed: Int!
   revisionsUsed: Int!
   "Every transition, oldest first, placement included."
-  timeline: [OrderEvent!]!
+  timeline: [OrderEvent!]! @listSize(assumedSize: 10)
   "The buyer's review, once left."
   review: Review
   createdAt: DateTime!
@@ -1700,7 +1705,7 @@ type FreelancerStats {
   activeOrders: Int!
   cancelledOrders: Int!
   "Completed orders' value per currency; null unless the viewer is the freelancer or STAFF."
-  earnings: [MoneyAmount!]
+  earnings: [MoneyAmount!] @listSize(assumedSize: 3)
   "Over every review of their gigs; null before the first."
   averageRating: Float
   reviewCount: Int!
@@ -1710,11 +1715,11 @@ type FreelancerStats {
 
 type Query {
   "The public catalogue: ACTIVE gigs. Sort defaults to RELEVANCE with a search, NEWEST without."
-  gigs(filter: GigFilter, sort: GigSort, first: Int = 20, after: String): GigConnection!
+  gigs(filter: GigFilter, sort: GigSort, first: Int = 20, after: String): GigConnection! @listSize(slicingArguments: ["first"], sizedFields: ["edges"], requireOneSlicingArgument: false)
   "A gig: ACTIVE ones for everyone, drafts and paused ones for their freelancer and STAFF."
   gig(id: ID!): Gig
   "The whole category tree, parents before children."
-  gigCategories: [GigCategory!]!
+  gigCategories: [GigCategory!]! @listSize(assumedSize: 50)
   "An order, for its buyer, its freelancer and STAFF; null for everyone else."
   order(id: ID!): Order @signedIn
 }

@@ -562,7 +562,12 @@ func newExecutionContext(
 
 var sources = []*ast.Source{
 	{Name: "../../../../graph/users.graphqls", Input: `extend schema
-  @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@shareable"])
+  @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key", "@shareable", "@cost", "@listSize"])
+
+# @cost and @listSize (federation v2.9, the IBM cost spec) are imported above for
+# composition; gqlgen does not know them yet, so they are also defined here.
+directive @cost(weight: Int!) on ARGUMENT_DEFINITION | ENUM | FIELD_DEFINITION | INPUT_FIELD_DEFINITION | OBJECT | SCALAR
+directive @listSize(assumedSize: Int, slicingArguments: [String!], sizedFields: [String!], requireOneSlicingArgument: Boolean = true) on FIELD_DEFINITION
 
 "An RFC 3339 date-time, e.g. 2026-11-25T10:00:00Z."
 scalar DateTime
@@ -586,7 +591,7 @@ type User @key(fields: "id") {
   "Visible to the user themself and to STAFF; null for everyone else."
   email: String
   displayName: String!
-  roles: [Role!]!
+  roles: [Role!]! @listSize(assumedSize: 4)
   profile: Profile!
   createdAt: DateTime!
 }
@@ -596,7 +601,7 @@ type Profile {
   avatarUrl: String
   location: String!
   website: String
-  skills: [String!]!
+  skills: [String!]! @listSize(assumedSize: 20)
 }
 
 type PageInfo @shareable {
@@ -652,20 +657,25 @@ type Query {
   user(id: ID!): User
   userByUsername(username: String!): User
   "Every user, newest first (STAFF only). ` + "`" + `search` + "`" + ` matches username, display name and e-mail."
-  users(first: Int = 20, after: String, search: String, role: Role): UserConnection! @hasRole(role: STAFF)
+  users(first: Int = 20, after: String, search: String, role: Role): UserConnection!
+    @hasRole(role: STAFF)
+    @listSize(slicingArguments: ["first"], sizedFields: ["edges"], requireOneSlicingArgument: false)
 }
 
+# Password hashing (argon2id) makes these mutations expensive on purpose: their
+# @cost spends an anonymous client's rate-limit budget quickly, which slows
+# password guessing before it reaches the users service.
 type Mutation {
-  register(input: RegisterInput!): AuthPayload!
+  register(input: RegisterInput!): AuthPayload! @cost(weight: 100)
   "Fails with one generic error for an unknown e-mail and a wrong password alike."
-  login(email: String!, password: String!): AuthPayload!
+  login(email: String!, password: String!): AuthPayload! @cost(weight: 100)
   "Exchanges a refresh token for a new pair. Reusing a rotated token revokes its whole family."
   refreshToken(refreshToken: String!): AuthPayload!
   "Revokes the refresh token's family and the access token in use."
   logout(refreshToken: String!): Boolean!
   updateProfile(input: UpdateProfileInput!): User! @signedIn
   "Signs out every other session."
-  changePassword(currentPassword: String!, newPassword: String!): Boolean! @signedIn
+  changePassword(currentPassword: String!, newPassword: String!): Boolean! @signedIn @cost(weight: 100)
   grantRole(userId: ID!, role: Role!): User! @hasRole(role: STAFF)
   revokeRole(userId: ID!, role: Role!): User! @hasRole(role: STAFF)
 }
@@ -4965,6 +4975,20 @@ func (ec *executionContext) marshalNID2string(ctx context.Context, sel ast.Selec
 	res := graphql.MarshalID(v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "ID!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNInt2int32(ctx context.Context, v any) (int32, error) {
+	res, err := graphql.UnmarshalInt32(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNInt2int32(ctx context.Context, sel ast.SelectionSet, v int32) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalInt32(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Int!")
 	}
 	return res
 }
