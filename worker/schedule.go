@@ -56,6 +56,8 @@ func (w *Worker) registerSchedule() error {
 		// touches another service's tables.
 		{w.cfg.TokenPurgeCron, asynq.NewTask(tasks.TypeUsersPurgeExpiredTokens, nil),
 			[]asynq.Option{asynq.Queue(tasks.QueueUsers), asynq.Unique(30 * time.Minute), asynq.MaxRetry(3)}},
+		{w.cfg.AutoCompleteCron, asynq.NewTask(tasks.TypeFreelanceAutoCompleteOrders, nil),
+			[]asynq.Option{asynq.Queue(tasks.QueueFreelance), asynq.Unique(5 * time.Minute), asynq.MaxRetry(3)}},
 	}
 	for _, e := range entries {
 		if _, err := w.scheduler.Register(e.spec, e.task, e.opts...); err != nil {

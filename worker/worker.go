@@ -71,6 +71,9 @@ type Config struct {
 	DigestCron     string `env:"DIGEST_CRON" envDefault:"0 8 * * *"`
 	PurgeCron      string `env:"PURGE_CRON" envDefault:"30 3 * * *"`
 	TokenPurgeCron string `env:"TOKEN_PURGE_CRON" envDefault:"15 * * * *"`
+	// AutoCompleteCron asks the freelance service to complete orders
+	// delivered long ago (its FREELANCE_AUTO_COMPLETE_AFTER decides which).
+	AutoCompleteCron string `env:"AUTO_COMPLETE_CRON" envDefault:"*/10 * * * *"`
 	// PurgeReadAfter is how long read notifications are kept.
 	PurgeReadAfter time.Duration `env:"PURGE_READ_AFTER" envDefault:"720h"`
 	// Monitor serves the operator view (queues, schedule, retrying and
@@ -108,7 +111,7 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("PURGE_READ_AFTER must be at least 1h"))
 	}
 	parser := cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
-	for name, spec := range map[string]string{"DIGEST_CRON": c.DigestCron, "PURGE_CRON": c.PurgeCron, "TOKEN_PURGE_CRON": c.TokenPurgeCron} {
+	for name, spec := range map[string]string{"DIGEST_CRON": c.DigestCron, "PURGE_CRON": c.PurgeCron, "TOKEN_PURGE_CRON": c.TokenPurgeCron, "AUTO_COMPLETE_CRON": c.AutoCompleteCron} {
 		if _, err := parser.Parse(spec); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
 		}

@@ -341,7 +341,7 @@ func TestSchedulerAndAdminPort(t *testing.T) {
 	r := e.start()
 	require.Eventually(t, func() bool {
 		entries, err := e.insp.SchedulerEntries()
-		if err != nil || len(entries) < 3 {
+		if err != nil || len(entries) < 4 {
 			return false
 		}
 		queues := map[string]string{}
@@ -349,7 +349,7 @@ func TestSchedulerAndAdminPort(t *testing.T) {
 			queues[en.Task.Type()] = en.Spec
 		}
 		return queues[worker.TypeDigest] == "0 8 * * *" && queues[worker.TypePurge] != "" &&
-			queues[tasks.TypeUsersPurgeExpiredTokens] != ""
+			queues[tasks.TypeUsersPurgeExpiredTokens] != "" && queues[tasks.TypeFreelanceAutoCompleteOrders] == "*/10 * * * *"
 	}, 10*time.Second, 20*time.Millisecond)
 
 	resp, err := http.Get(r.url + "/api/health/")
