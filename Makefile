@@ -51,6 +51,10 @@ bench: ## measure the router vs the subgraphs: RPS, p50/p99, CPU per request, pe
 	@scripts/services.sh ensure
 	cd e2e && E2E_BENCH=1 go test -count=1 -run '^TestBench$$' -v -timeout 20m .
 
+.PHONY: bench-fanout
+bench-fanout: ## live-notification fan-out through the router (needs make run in another shell; ulimit -n 65536)
+	go run ./worker/cmd/fanoutbench -url http://127.0.0.1:8080/graphql -n 10000 -users 1000 -rate 100 -duration 30s -pid router=$$(pgrep -xf bin/router),notifications=$$(pgrep -xf bin/notifications)
+
 .PHONY: verify
 verify: generate lint ## regenerate everything and fail on any difference; lint
 	@# go.work.sum is a checksum cache that any go command may extend, not generated code.

@@ -35,6 +35,8 @@ for svc in worker router; do
 		procs+=("$svc") pkgs+=("./$svc/cmd/$svc")
 	fi
 done
+# The development mail catcher: the worker sends e-mail to it.
+if [[ -d worker/cmd/mailcatcher ]]; then procs=(mailcatcher "${procs[@]}") pkgs+=(./worker/cmd/mailcatcher); fi
 if ((${#procs[@]} == 0)); then
 	echo "run: nothing to run yet: no subgraphs/<name>/cmd/<name>, router/cmd/router or worker/cmd/worker" >&2
 	exit 1
@@ -48,6 +50,7 @@ url_for_db() { # database: POSTGRES_URL with its path replaced
 	printf '%s://%s/%s%s' "$scheme" "${rest%%/*}" "$1" "$query"
 }
 if [[ -n ${POSTGRES_URL:-} ]]; then
+	[[ -n ${WORKER_DATABASE_URL:-} ]] || export WORKER_DATABASE_URL="$(url_for_db notification_service_db)"
 	for svc in "${seeded[@]}"; do
 		var="${svc^^}_DATABASE_URL"
 		[[ -n ${!var:-} ]] || export "$var=$(url_for_db "${DATABASE[$svc]}")"
@@ -84,6 +87,12 @@ fi
 for svc in "${seeded[@]}"; do
 	printf '  %-14s %s/graphql   health %s/api/health/\n' "$svc" "$(url "$svc")" "$(url "$svc")"
 done
+if [[ -d worker/cmd/mailcatcher ]]; then
+	printf '  %-14s %s\n' mail "http://127.0.0.1:8025/  (SMTP 127.0.0.1:1025)"
+fi
+if [[ -d worker/cmd/worker ]]; then
+	printf '  %-14s %s\n' queues "http://127.0.0.1:8090/monitor/  (worker admin port, never routed)"
+fi
 echo "  Ctrl-C stops everything."
 echo
 

@@ -648,7 +648,12 @@ func newExecutionContext(
 
 var sources = []*ast.Source{
 	{Name: "../../../../graph/notifications.graphqls", Input: `extend schema
-  @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@shareable"])
+  @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key", "@shareable", "@cost", "@listSize"])
+
+# @cost and @listSize (federation v2.9, the IBM cost spec) are imported above for
+# composition; gqlgen does not know them yet, so they are also defined here.
+directive @cost(weight: Int!) on ARGUMENT_DEFINITION | ENUM | FIELD_DEFINITION | INPUT_FIELD_DEFINITION | OBJECT | SCALAR
+directive @listSize(assumedSize: Int, slicingArguments: [String!], sizedFields: [String!], requireOneSlicingArgument: Boolean = true) on FIELD_DEFINITION
 
 "An RFC 3339 date-time, e.g. 2026-11-25T10:00:00Z."
 scalar DateTime
@@ -720,7 +725,7 @@ type NotificationPreferences {
   email: Boolean!
   inApp: Boolean!
   push: Boolean!
-  mutedKinds: [String!]!
+  mutedKinds: [String!]! @listSize(assumedSize: 10)
 }
 
 input NotificationPreferencesInput {
@@ -770,10 +775,10 @@ nulls itself, not the whole user.
 type User @key(fields: "id") {
   id: ID!
   "Newest first."
-  notifications(first: Int = 20, after: String, unreadOnly: Boolean = false): NotificationConnection
+  notifications(first: Int = 20, after: String, unreadOnly: Boolean = false): NotificationConnection @listSize(slicingArguments: ["first"], sizedFields: ["edges"], requireOneSlicingArgument: false)
   unreadNotificationCount: Int
   notificationPreferences: NotificationPreferences
-  pushDevices: [PushDevice!]
+  pushDevices: [PushDevice!] @listSize(assumedSize: 5)
 }
 
 type Query {
