@@ -48,11 +48,14 @@ func (s Service) Validate() error {
 // Validator is implemented by configurations with rules beyond parsing.
 type Validator interface{ Validate() error }
 
-// Load fills cfg, a pointer to a struct, from environment variables named
-// prefix + the field's env tag. Fields keep their pre-filled value when the
-// variable is unset. It then runs Validate when cfg has one.
+// Load overrides cfg, a pointer to a struct holding the defaults, with the
+// environment variables named prefix + a field's env tag that are set. It
+// then runs Validate when cfg has one.
 func Load(cfg any, prefix string) error {
-	if err := env.ParseWithOptions(cfg, env.Options{Prefix: prefix}); err != nil {
+	// Only variables that are set are read: the defaults are already in cfg
+	// (DefaultConfig calls Defaults, then pre-fills what differs per
+	// service), and re-applying envDefault here would undo those pre-fills.
+	if err := env.ParseWithOptions(cfg, env.Options{Prefix: prefix, DefaultValueTagName: "envDefaultNotInLoad"}); err != nil {
 		return fmt.Errorf("parse environment: %w", err)
 	}
 	if v, ok := cfg.(Validator); ok {

@@ -19,11 +19,14 @@ func TestLoadPrefixDefaultsAndOverrides(t *testing.T) {
 	t.Setenv("SVC_HTTP_ADDR", ":9999")
 	t.Setenv("SVC_SIGNING_KEY", "hunter2")
 	t.Setenv("SVC_DATABASE_URL", "postgres://app:pw@db:5432/x")
-	cfg := testConfig{Service: Service{HTTPAddr: ":8000", RedisURL: "redis://127.0.0.1:6379/1"}}
+	var cfg testConfig
+	Defaults(&cfg)
+	cfg.HTTPAddr, cfg.RedisURL, cfg.LogLevel = ":8000", "redis://127.0.0.1:6379/1", "debug"
 	require.NoError(t, Load(&cfg, "SVC_"))
 	require.Equal(t, ":9999", cfg.HTTPAddr)
 	require.Equal(t, "redis://127.0.0.1:6379/1", cfg.RedisURL, "pre-filled default kept")
 	require.Equal(t, 7, cfg.Limit)
+	require.Equal(t, "debug", cfg.LogLevel, "a pre-filled value beats the envDefault")
 	require.Equal(t, 15*time.Second, cfg.ShutdownTimeout)
 
 	var buf bytes.Buffer
@@ -38,7 +41,9 @@ func TestLoadPrefixDefaultsAndOverrides(t *testing.T) {
 
 func TestLoadRejectsInvalid(t *testing.T) {
 	t.Setenv("SVC_LOG_FORMAT", "xml")
-	cfg := testConfig{Service: Service{HTTPAddr: ":1"}}
+	var cfg testConfig
+	Defaults(&cfg)
+	cfg.HTTPAddr = ":1"
 	err := Load(&cfg, "SVC_")
 	require.ErrorContains(t, err, "LOG_FORMAT must be text or json")
 
