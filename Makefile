@@ -66,7 +66,7 @@ lint: bin/staticcheck ## gofmt, go vet, staticcheck and the import rules
 	@# gqlgen's executable schema is generated and verified by regeneration;
 	@# staticcheck flags loops in it that are gqlgen's to fix, so it is skipped.
 	@for m in $(MODULES); do (cd $$m && go vet ./... && $(CURDIR)/bin/staticcheck $$(go list ./... | grep -v '/graph/generated$$')); done
-	@cd tools && GOWORK=off go vet ./devrun && $(CURDIR)/bin/staticcheck ./devrun
+	@cd tools && export GOWORK=off && go vet ./devrun && $(CURDIR)/bin/staticcheck ./devrun
 
 bin/staticcheck: tools/go.mod
 	cd tools && GOWORK=off go build -o ../bin/staticcheck honnef.co/go/tools/cmd/staticcheck
