@@ -21,7 +21,7 @@ run: ## run the whole platform locally (starts or reuses PostgreSQL and Redis)
 test: ## run every module's tests against real PostgreSQL and Redis
 	@scripts/services.sh ensure
 	@for m in $(MODULES); do echo "== test $${m#$(CURDIR)/}"; (cd $$m && go test -count=1 -timeout 15m ./...); done
-	@echo "== test tools/devrun"; cd tools && GOWORK=off go test -count=1 ./devrun
+	@echo "== test tools"; cd tools && GOWORK=off go test -count=1 ./devrun ./deploycheck
 
 .PHONY: stop
 stop: ## stop the PostgreSQL/Redis that make run started under .dev/data
@@ -62,11 +62,11 @@ verify: generate lint ## regenerate everything and fail on any difference; lint
 
 .PHONY: lint
 lint: bin/staticcheck ## gofmt, go vet, staticcheck and the import rules
-	@out=$$(gofmt -l $(MODULES) tools/devrun); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l $(MODULES) tools/devrun tools/deploycheck); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@# gqlgen's executable schema is generated and verified by regeneration;
 	@# staticcheck flags loops in it that are gqlgen's to fix, so it is skipped.
 	@for m in $(MODULES); do (cd $$m && go vet ./... && $(CURDIR)/bin/staticcheck $$(go list ./... | grep -v '/graph/generated$$')); done
-	@cd tools && export GOWORK=off && go vet ./devrun && $(CURDIR)/bin/staticcheck ./devrun
+	@cd tools && export GOWORK=off && go vet ./devrun ./deploycheck && $(CURDIR)/bin/staticcheck ./devrun ./deploycheck
 
 bin/staticcheck: tools/go.mod
 	cd tools && GOWORK=off go build -o ../bin/staticcheck honnef.co/go/tools/cmd/staticcheck

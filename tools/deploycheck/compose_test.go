@@ -1,0 +1,58 @@
+// Package deploycheck checks the container deployment without a Docker
+// engine: docker-compose.yml must load with the Compose specification's own
+// loader and keep the platform's rules.
+package deploycheck
+
+import (
+	"context"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/compose-spec/compose-go/v2/cli"
+	"github.com/stretchr/testify/require"
+)
+
+func TestComposeFile(t *testing.T) {
+	opts, err := cli.NewProjectOptions([]string{"../../docker-compose.yml"}, cli.WithWorkingDirectory("../.."))
+	require.NoError(t, err)
+	project, err := opts.LoadProject(context.Background())
+	require.NoError(t, err)
+
+	want := []string{"freelance", "mailcatcher", "notifications", "postgres", "redis", "router", "users", "worker"}
+	require.ElementsMatch(t, want, project.ServiceNames())
+
+	// Only the router is reachable from outside.
+	for name, svc := range project.Services {
+		if name == "router" {
+			require.Len(t, svc.Ports, 1)
+			require.EqualValues(t, 8080, svc.Ports[0].Target)
+			continue
+		}
+		require.Empty(t, svc.Ports, "%s must not be published", name)
+	}
+
+	// Every service database a container uses is created by the init script.
+	initSQL, err := os.ReadFile("../../deploy/postgres-init.sql")
+	require.NoError(t, err)
+	dbName := regexp.MustCompile(`@postgres:5432/(\w+)`)
+	for name, svc := range project.Services {
+		for key, value := range svc.Environment {
+			if !strings.HasSuffix(key, "DATABASE_URL") || value == nil {
+				continue
+			}
+			m := dbName.FindStringSubmatch(*value)
+			require.NotNil(t, m, "%s %s points at the postgres service", name, key)
+			require.Contains(t, string(initSQL), "CREATE DATABASE "+m[1]+";", "%s: database %s is created", name, m[1])
+		}
+	}
+
+	// The router reaches every subgraph the composed graph lists.
+	graphYAML, err := os.ReadFile("../../graph/graph.yaml")
+	require.NoError(t, err)
+	urls := *project.Services["router"].Environment["ROUTER_SUBGRAPH_URLS"]
+	for _, m := range regexp.MustCompile(`(?m)^  - name: (\w+)`).FindAllStringSubmatch(string(graphYAML), -1) {
+		require.Contains(t, urls, m[1]+"=http://"+m[1]+":", "router overrides %s's URL", m[1])
+	}
+}
