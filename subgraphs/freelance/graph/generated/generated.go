@@ -1455,7 +1455,8 @@ type Gig @key(fields: "id") {
   title: String!
   description: String!
   category: GigCategory!
-  freelancer: User!
+  "Resolved by the users service; null only when it cannot answer (so its outage never blanks the rest)."
+  freelancer: User
   tags: [String!]! @listSize(assumedSize: 10)
   "By tier: BASIC, STANDARD, PREMIUM."
   packages: [GigPackage!]! @listSize(assumedSize: 3)
@@ -1591,8 +1592,10 @@ type Order @key(fields: "id") {
   "The gig's title when the order was placed."
   gigTitle: String!
   packageTitle: String!
-  buyer: User!
-  freelancer: User!
+  "Resolved by the users service; null only when it cannot answer (so its outage never blanks the rest)."
+  buyer: User
+  "Resolved by the users service; null only when it cannot answer (so its outage never blanks the rest)."
+  freelancer: User
   priceCents: Int!
   currency: String!
   requirements: String!
@@ -1643,7 +1646,8 @@ input PlaceOrderInput {
 type Review {
   id: ID!
   gig: Gig!
-  buyer: User!
+  "Resolved by the users service; null only when it cannot answer (so its outage never blanks the rest)."
+  buyer: User
   "1 to 5."
   rating: Int!
   comment: String!
@@ -1664,7 +1668,8 @@ type ReviewEdge {
 
 type PortfolioItem {
   id: ID!
-  freelancer: User!
+  "Resolved by the users service; null only when it cannot answer (so its outage never blanks the rest)."
+  freelancer: User
   title: String!
   description: String!
   imageUrl: String
@@ -3344,10 +3349,10 @@ func (ec *executionContext) _Gig_freelancer(ctx context.Context, field graphql.C
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v model.User) graphql.Marshaler {
-			return ec.marshalNUser2supergraphᚋsubgraphsᚋfreelanceᚋgraphᚋmodelᚐUser(ctx, selections, v)
+			return ec.marshalOUser2supergraphᚋsubgraphsᚋfreelanceᚋgraphᚋmodelᚐUser(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Gig_freelancer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -5192,10 +5197,10 @@ func (ec *executionContext) _Order_buyer(ctx context.Context, field graphql.Coll
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v model.User) graphql.Marshaler {
-			return ec.marshalNUser2supergraphᚋsubgraphsᚋfreelanceᚋgraphᚋmodelᚐUser(ctx, selections, v)
+			return ec.marshalOUser2supergraphᚋsubgraphsᚋfreelanceᚋgraphᚋmodelᚐUser(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Order_buyer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -5224,10 +5229,10 @@ func (ec *executionContext) _Order_freelancer(ctx context.Context, field graphql
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v model.User) graphql.Marshaler {
-			return ec.marshalNUser2supergraphᚋsubgraphsᚋfreelanceᚋgraphᚋmodelᚐUser(ctx, selections, v)
+			return ec.marshalOUser2supergraphᚋsubgraphsᚋfreelanceᚋgraphᚋmodelᚐUser(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Order_freelancer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -5954,10 +5959,10 @@ func (ec *executionContext) _PortfolioItem_freelancer(ctx context.Context, field
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v model.User) graphql.Marshaler {
-			return ec.marshalNUser2supergraphᚋsubgraphsᚋfreelanceᚋgraphᚋmodelᚐUser(ctx, selections, v)
+			return ec.marshalOUser2supergraphᚋsubgraphsᚋfreelanceᚋgraphᚋmodelᚐUser(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_PortfolioItem_freelancer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -6659,10 +6664,10 @@ func (ec *executionContext) _Review_buyer(ctx context.Context, field graphql.Col
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v model.User) graphql.Marshaler {
-			return ec.marshalNUser2supergraphᚋsubgraphsᚋfreelanceᚋgraphᚋmodelᚐUser(ctx, selections, v)
+			return ec.marshalOUser2supergraphᚋsubgraphsᚋfreelanceᚋgraphᚋmodelᚐUser(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Review_buyer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -9038,7 +9043,7 @@ func (ec *executionContext) _Gig(ctx context.Context, sel ast.SelectionSet, obj 
 				})
 		case "freelancer":
 			out.Values[i] = ec._Gig_freelancer(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "tags":
@@ -9539,12 +9544,12 @@ func (ec *executionContext) _Order(ctx context.Context, sel ast.SelectionSet, ob
 			}
 		case "buyer":
 			out.Values[i] = ec._Order_buyer(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "freelancer":
 			out.Values[i] = ec._Order_freelancer(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "priceCents":
@@ -9831,7 +9836,7 @@ func (ec *executionContext) _PortfolioItem(ctx context.Context, sel ast.Selectio
 			}
 		case "freelancer":
 			out.Values[i] = ec._PortfolioItem_freelancer(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "title":
@@ -10073,7 +10078,7 @@ func (ec *executionContext) _Review(ctx context.Context, sel ast.SelectionSet, o
 				})
 		case "buyer":
 			out.Values[i] = ec._Review_buyer(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "rating":
@@ -11115,10 +11120,6 @@ func (ec *executionContext) unmarshalNUpdateGigInput2supergraphᚋsubgraphsᚋfr
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNUser2supergraphᚋsubgraphsᚋfreelanceᚋgraphᚋmodelᚐUser(ctx context.Context, sel ast.SelectionSet, v model.User) graphql.Marshaler {
-	return ec._User(ctx, sel, &v)
-}
-
 func (ec *executionContext) unmarshalNUserByIDsInput2ᚕᚖsupergraphᚋsubgraphsᚋfreelanceᚋgraphᚋmodelᚐUserByIDsInput(ctx context.Context, v any) ([]*model.UserByIDsInput, error) {
 	vSlice := graphql.CoerceList(v)
 	var err error
@@ -11822,6 +11823,10 @@ func (ec *executionContext) marshalOString2ᚖstring(ctx context.Context, sel as
 	_ = ctx
 	res := graphql.MarshalString(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOUser2supergraphᚋsubgraphsᚋfreelanceᚋgraphᚋmodelᚐUser(ctx context.Context, sel ast.SelectionSet, v model.User) graphql.Marshaler {
+	return ec._User(ctx, sel, &v)
 }
 
 func (ec *executionContext) marshalOUser2ᚕᚖsupergraphᚋsubgraphsᚋfreelanceᚋgraphᚋmodelᚐUser(ctx context.Context, sel ast.SelectionSet, v []*model.User) graphql.Marshaler {

@@ -686,7 +686,8 @@ type Notification @key(fields: "id") {
   "When the recipient marked it read; null while unread."
   readAt: DateTime
   createdAt: DateTime!
-  recipient: User!
+  "Resolved by the users service; null only when it cannot answer (so its outage never blanks the rest)."
+  recipient: User
   "Where the e-mail for this notification stands."
   emailStatus: DeliveryStatus!
   "Where the push message for this notification stands."
@@ -2122,10 +2123,10 @@ func (ec *executionContext) _Notification_recipient(ctx context.Context, field g
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v model.User) graphql.Marshaler {
-			return ec.marshalNUser2supergraphᚋsubgraphsᚋnotificationsᚋgraphᚋmodelᚐUser(ctx, selections, v)
+			return ec.marshalOUser2supergraphᚋsubgraphsᚋnotificationsᚋgraphᚋmodelᚐUser(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Notification_recipient(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -4570,7 +4571,7 @@ func (ec *executionContext) _Notification(ctx context.Context, sel ast.Selection
 			}
 		case "recipient":
 			out.Values[i] = ec._Notification_recipient(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		case "emailStatus":
@@ -5605,10 +5606,6 @@ func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel
 	return ret
 }
 
-func (ec *executionContext) marshalNUser2supergraphᚋsubgraphsᚋnotificationsᚋgraphᚋmodelᚐUser(ctx context.Context, sel ast.SelectionSet, v model.User) graphql.Marshaler {
-	return ec._User(ctx, sel, &v)
-}
-
 func (ec *executionContext) unmarshalNUserByIDsInput2ᚕᚖsupergraphᚋsubgraphsᚋnotificationsᚋgraphᚋmodelᚐUserByIDsInput(ctx context.Context, v any) ([]*model.UserByIDsInput, error) {
 	vSlice := graphql.CoerceList(v)
 	var err error
@@ -6194,6 +6191,10 @@ func (ec *executionContext) marshalOString2ᚖstring(ctx context.Context, sel as
 	_ = ctx
 	res := graphql.MarshalString(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOUser2supergraphᚋsubgraphsᚋnotificationsᚋgraphᚋmodelᚐUser(ctx context.Context, sel ast.SelectionSet, v model.User) graphql.Marshaler {
+	return ec._User(ctx, sel, &v)
 }
 
 func (ec *executionContext) marshalOUser2ᚕᚖsupergraphᚋsubgraphsᚋnotificationsᚋgraphᚋmodelᚐUser(ctx context.Context, sel ast.SelectionSet, v []*model.User) graphql.Marshaler {
