@@ -48,13 +48,13 @@ func (s Service) Validate() error {
 // Validator is implemented by configurations with rules beyond parsing.
 type Validator interface{ Validate() error }
 
-// Load overrides cfg, a pointer to a struct holding the defaults, with the
-// environment variables named prefix + a field's env tag that are set. It
-// then runs Validate when cfg has one.
+// Load fills cfg, a pointer to a struct, from the environment variables named
+// prefix + a field's env tag. Fields left unset keep their pre-filled value,
+// or else take their envDefault. It then runs Validate when cfg has one.
 func Load(cfg any, prefix string) error {
-	// Only variables that are set are read: the defaults are already in cfg
-	// (DefaultConfig calls Defaults, then pre-fills what differs per
-	// service), and re-applying envDefault here would undo those pre-fills.
+	// Precedence: a set variable, then a value the caller pre-filled (a
+	// service's port, say), then the envDefault tag.
+	fillZeroFromDefaults(reflect.ValueOf(cfg).Elem())
 	if err := env.ParseWithOptions(cfg, env.Options{Prefix: prefix, DefaultValueTagName: "envDefaultNotInLoad"}); err != nil {
 		return fmt.Errorf("parse environment: %w", err)
 	}
@@ -141,5 +141,28 @@ type Subgraph struct {
 func Defaults(cfg any) {
 	if err := env.ParseWithOptions(cfg, env.Options{Environment: map[string]string{}}); err != nil {
 		panic(fmt.Sprintf("config: invalid envDefault tag: %v", err)) // a programming error, caught by any test
+	}
+}
+
+// fillZeroFromDefaults sets every zero field of v (a struct) to its envDefault.
+func fillZeroFromDefaults(v reflect.Value) {
+	defaults := reflect.New(v.Type())
+	Defaults(defaults.Interface())
+	copyIntoZero(v, defaults.Elem())
+}
+
+func copyIntoZero(dst, src reflect.Value) {
+	for i := range dst.NumField() {
+		f := dst.Field(i)
+		if !f.CanSet() {
+			continue
+		}
+		if f.Kind() == reflect.Struct && dst.Type().Field(i).Tag.Get("env") == "" && f.Type() != reflect.TypeFor[time.Time]() {
+			copyIntoZero(f, src.Field(i))
+			continue
+		}
+		if f.IsZero() {
+			f.Set(src.Field(i))
+		}
 	}
 }

@@ -51,3 +51,16 @@ func TestLoadRejectsInvalid(t *testing.T) {
 	t.Setenv("SVC_SHUTDOWN_TIMEOUT", "soon")
 	require.ErrorContains(t, Load(&cfg, "SVC_"), `invalid duration "soon"`)
 }
+
+type bare struct {
+	Addr  string `env:"ADDR" envDefault:"127.0.0.1:1025"`
+	Level string `env:"LEVEL" envDefault:"info"`
+}
+
+// A configuration without a DefaultConfig still gets its envDefaults.
+func TestLoadAppliesDefaultsToZeroFields(t *testing.T) {
+	t.Setenv("BARE_LEVEL", "debug")
+	var cfg bare
+	require.NoError(t, Load(&cfg, "BARE_"))
+	require.Equal(t, bare{Addr: "127.0.0.1:1025", Level: "debug"}, cfg)
+}
