@@ -21,7 +21,7 @@ run: ## run the whole platform locally (starts or reuses PostgreSQL and Redis)
 test: ## run every module's tests against real PostgreSQL and Redis
 	@scripts/services.sh ensure
 	@for m in $(MODULES); do echo "== test $${m#$(CURDIR)/}"; (cd $$m && go test -count=1 -timeout 15m ./...); done
-	@echo "== test tools"; cd tools && GOWORK=off go test -count=1 ./devrun ./deploycheck
+	@echo "== test tools"; cd tools && GOWORK=off go test -count=1 ./devrun ./deploycheck ./schemacheck
 
 .PHONY: stop
 stop: ## stop the PostgreSQL/Redis that make run started under .dev/data
@@ -60,13 +60,19 @@ verify: generate lint ## regenerate everything and fail on any difference; lint
 	@# go.work.sum is a checksum cache that any go command may extend, not generated code.
 	@git add -N . && git diff --exit-code --stat -- . ':!go.work.sum' || { echo "generated code is stale: run 'make generate' and commit"; exit 1; }
 
+BASE ?= HEAD
+.PHONY: schema-check
+schema-check: ## list client-schema changes since BASE (a git revision, default HEAD) that break existing clients
+	@old=$$(mktemp); trap 'rm -f $$old' EXIT; git show $(BASE):graph/supergraph.graphql > $$old && \
+	  cd tools && GOWORK=off go run ./schemacheck $$old ../graph/supergraph.graphql
+
 .PHONY: lint
 lint: bin/staticcheck ## gofmt, go vet, staticcheck and the import rules
-	@out=$$(gofmt -l $(MODULES) tools/devrun tools/deploycheck); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l $(MODULES) tools/devrun tools/deploycheck tools/schemacheck); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@# gqlgen's executable schema is generated and verified by regeneration;
 	@# staticcheck flags loops in it that are gqlgen's to fix, so it is skipped.
 	@for m in $(MODULES); do (cd $$m && go vet ./... && $(CURDIR)/bin/staticcheck $$(go list ./... | grep -v '/graph/generated$$')); done
-	@cd tools && export GOWORK=off && go vet ./devrun ./deploycheck && $(CURDIR)/bin/staticcheck ./devrun ./deploycheck
+	@cd tools && export GOWORK=off && go vet ./devrun ./deploycheck ./schemacheck && $(CURDIR)/bin/staticcheck ./devrun ./deploycheck ./schemacheck
 
 bin/staticcheck: tools/go.mod
 	cd tools && GOWORK=off go build -o ../bin/staticcheck honnef.co/go/tools/cmd/staticcheck
