@@ -47,9 +47,9 @@ generate-playground: ## rebuild the router's embedded GraphiQL from pinned npm p
 	tools/playground/build.sh
 
 .PHONY: bench
-bench: ## measure the router vs the subgraphs: RPS, p50/p99, CPU per request, peak RSS (needs PostgreSQL and Redis)
+bench: ## measure the router vs the subgraphs and the gig catalogue page: RPS, p50/p99, CPU per request, peak RSS (needs PostgreSQL and Redis)
 	@scripts/services.sh ensure
-	cd e2e && E2E_BENCH=1 go test -count=1 -run '^TestBench$$' -v -timeout 20m .
+	cd e2e && E2E_BENCH=1 go test -count=1 -run '^TestBench(Gigs)?$$' -v -timeout 20m .
 
 .PHONY: bench-fanout
 bench-fanout: ## live-notification fan-out through the router (needs make run in another shell; ulimit -n 65536)

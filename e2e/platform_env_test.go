@@ -57,6 +57,9 @@ type platform struct {
 
 	usersURL, notificationsURL, freelanceURL string
 	notificationsDB                          string
+	// usersConfig lets a benchmark start a second users replica on the same
+	// database with other settings.
+	usersConfig users.Config
 
 	mail     *mailcatch.Catcher
 	smtpPort int
@@ -68,7 +71,7 @@ type platform struct {
 func startPlatform(t *testing.T) *platform {
 	t.Helper()
 	p := newPlatform(t)
-	p.startSubgraphs(nil)
+	p.startSubgraphs()
 	p.startWorker()
 	p.startRouter()
 	return p
@@ -135,18 +138,15 @@ func (p *platform) serve(serve func(ctx context.Context, ln net.Listener) error)
 	return "http://" + ln.Addr().String()
 }
 
-// startSubgraphs starts users, notifications and freelance; tune, when set,
-// adjusts the users configuration (benchmarks turn its cache down).
-func (p *platform) startSubgraphs(tune func(*users.Config)) {
+// startSubgraphs starts users, notifications and freelance.
+func (p *platform) startSubgraphs() {
 	p.t.Helper()
 	ctx := context.Background()
 
 	ucfg := users.DefaultConfig()
 	ucfg.Subgraph = p.subgraphConfig("users", redisUsers)
 	ucfg.PasswordHashMemoryKiB = 8 * 1024 // the minimum: sign-ups stay quick
-	if tune != nil {
-		tune(&ucfg)
-	}
+	p.usersConfig = ucfg
 	uapp, err := users.New(ctx, ucfg, p.log)
 	require.NoError(p.t, err)
 	p.t.Cleanup(uapp.Close)

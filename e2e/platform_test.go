@@ -29,7 +29,7 @@ const notificationFields = `id kind title body recipient { id username }`
 func TestPlatformWelcome(t *testing.T) {
 	t.Parallel()
 	p := newPlatform(t)
-	p.startSubgraphs(nil)
+	p.startSubgraphs()
 	p.startRouter()
 	// The worker starts only once the subscription is listening, so the
 	// WELCOME is sure to arrive live rather than before it.
