@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/coder/websocket"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/parser"
 
@@ -50,10 +51,24 @@ type Subgraph struct {
 	// Requests counts HTTP GraphQL requests; EntityRequests those with _entities.
 	Requests       atomic.Int64
 	EntityRequests atomic.Int64
+	// OpenWebSockets counts upstream WebSocket connections open right now:
+	// tests use it to prove the router lets go of connections it no longer needs.
+	OpenWebSockets atomic.Int64
 
 	mu        sync.Mutex
 	protocols []string
 	headers   []http.Header
+	wsConns   map[*websocket.Conn]struct{}
+}
+
+// DropWebSockets cuts every upstream WebSocket without a close frame, as a
+// crashed subgraph would.
+func (s *Subgraph) DropWebSockets() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.wsConns {
+		c.CloseNow()
+	}
 }
 
 // Protocols lists the WebSocket subprotocols upstream connections negotiated.

@@ -21,9 +21,21 @@ func (s *Subgraph) serveWS(w http.ResponseWriter, r *http.Request, c Ctx) {
 	if err != nil {
 		return
 	}
+	s.OpenWebSockets.Add(1)
+	defer s.OpenWebSockets.Add(-1)
+	defer conn.CloseNow()
 	s.mu.Lock()
 	s.protocols = append(s.protocols, conn.Subprotocol())
+	if s.wsConns == nil {
+		s.wsConns = map[*websocket.Conn]struct{}{}
+	}
+	s.wsConns[conn] = struct{}{}
 	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.wsConns, conn)
+		s.mu.Unlock()
+	}()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var wmu sync.Mutex

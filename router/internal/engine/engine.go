@@ -106,7 +106,19 @@ func New(g *Graph, opts Options) (*Engine, error) {
 	e.httpClient = &http.Client{Timeout: opts.SubgraphTimeout, Transport: transport}
 	// Subscriptions and upgrades must not carry the request timeout.
 	streamingClient := &http.Client{Transport: transport}
-	subscriptionClient := graphql_datasource.NewGraphQLSubscriptionClient(e.httpClient, streamingClient, ctx)
+	// Upstream WebSockets run without the library's netpoll event loop. In this
+	// version its connection lifecycle leaks and deadlocks under churn: a
+	// trigger stopped while its connection is still being dialled is
+	// unsubscribed before the connection is registered, so the connection stays
+	// open for good; and the resolver's single event loop blocks sending
+	// unsubscribes into netpoll's bounded queue while netpoll's loop blocks
+	// delivering updates back to the resolver, after which no subscription
+	// starts or receives anything. Without netpoll each upstream connection is
+	// owned by a reader bound to its trigger's context: ending the trigger
+	// closes the connection, whatever the order of events, and the resolver
+	// never waits on the subscription client.
+	subscriptionClient := graphql_datasource.NewGraphQLSubscriptionClient(e.httpClient, streamingClient, ctx,
+		graphql_datasource.WithNetPollConfiguration(graphql_datasource.NetPollConfiguration{Enable: false}))
 
 	routerSchema, report := astparser.ParseGraphqlDocumentString(rc.GetEngineConfig().GetGraphqlSchema())
 	if report.HasErrors() {
