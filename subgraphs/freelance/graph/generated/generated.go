@@ -1422,7 +1422,7 @@ type User @key(fields: "id") {
   The signed-in user's own orders, newest first: as BUYER, as FREELANCER, or
   both when role is null. FORBIDDEN for anyone else's.
   """
-  orders(role: OrderRole, status: OrderStatus, first: Int = 20, after: String): OrderConnection! @listSize(slicingArguments: ["first"], sizedFields: ["edges"], requireOneSlicingArgument: false) @signedIn
+  orders(role: OrderRole, status: OrderStatus, first: Int = 20, after: String): OrderConnection @listSize(slicingArguments: ["first"], sizedFields: ["edges"], requireOneSlicingArgument: false) @signedIn
 }
 
 "A node of the gig category tree."
@@ -7087,10 +7087,10 @@ func (ec *executionContext) _User_orders(ctx context.Context, field graphql.Coll
 			return next
 		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.OrderConnection) graphql.Marshaler {
-			return ec.marshalNOrderConnection2ᚖsupergraphᚋsubgraphsᚋfreelanceᚋgraphᚋmodelᚐOrderConnection(ctx, selections, v)
+			return ec.marshalOOrderConnection2ᚖsupergraphᚋsubgraphsᚋfreelanceᚋgraphᚋmodelᚐOrderConnection(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_User_orders(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -10235,7 +10235,7 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 				})
 		case "orders":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._User_orders(ctx, field, obj)
 				})
@@ -10898,14 +10898,6 @@ func (ec *executionContext) unmarshalNOrderByIDsInput2ᚕᚖsupergraphᚋsubgrap
 		}
 	}
 	return res, nil
-}
-
-func (ec *executionContext) marshalNOrderConnection2ᚖsupergraphᚋsubgraphsᚋfreelanceᚋgraphᚋmodelᚐOrderConnection(ctx context.Context, sel ast.SelectionSet, v *model.OrderConnection) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "OrderConnection!")
-		return graphql.Null
-	}
-	return ec._OrderConnection(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNOrderEdge2supergraphᚋsubgraphsᚋfreelanceᚋgraphᚋmodelᚐOrderEdge(ctx context.Context, sel ast.SelectionSet, v model.OrderEdge) graphql.Marshaler {
@@ -11719,6 +11711,13 @@ func (ec *executionContext) unmarshalOOrderByIDsInput2ᚖsupergraphᚋsubgraphs�
 	}
 	res, err := ec.unmarshalInputOrderByIDsInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOOrderConnection2ᚖsupergraphᚋsubgraphsᚋfreelanceᚋgraphᚋmodelᚐOrderConnection(ctx context.Context, sel ast.SelectionSet, v *model.OrderConnection) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._OrderConnection(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOOrderRole2ᚖsupergraphᚋsubgraphsᚋfreelanceᚋgraphᚋmodelᚐOrderRole(ctx context.Context, v any) (*model.OrderRole, error) {
