@@ -49,6 +49,11 @@ type Config struct {
 	DenyListFailOpen bool `env:"DENYLIST_FAIL_OPEN"`
 	// RevocationCheckInterval is how often long-lived subscriptions re-check the deny-list.
 	RevocationCheckInterval time.Duration `env:"REVOCATION_CHECK_INTERVAL"`
+	// DenyListCheckInterval lets a token that the deny-list cleared skip the
+	// deny-list for that long (one Redis round trip fewer per request, at the
+	// price of a revocation taking up to that long to apply). 0, the default,
+	// reads it on every request: a logout applies to the very next request.
+	DenyListCheckInterval time.Duration `env:"DENYLIST_CHECK_INTERVAL"`
 
 	// AssertionKey is the PEM Ed25519 key signing internal assertions (production);
 	// when empty, AssertionKeyFile is loaded or generated (development), by
@@ -242,6 +247,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxBatchSize < 1 {
 		errs = append(errs, errors.New("MAX_BATCH_SIZE must be at least 1 (1 refuses batches)"))
+	}
+	if c.DenyListCheckInterval < 0 {
+		errs = append(errs, errors.New("DENYLIST_CHECK_INTERVAL must not be negative"))
 	}
 	if c.MaxRequestBytes <= 0 {
 		errs = append(errs, errors.New("MAX_REQUEST_BYTES must be positive"))

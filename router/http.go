@@ -343,7 +343,7 @@ func (r *Router) authenticate(ctx context.Context, authorization string) (identi
 }
 
 func (r *Router) subgraphHeaders(p identity.Principal, requestID, traceparent, tracestate string) *auth.SubgraphHeaders {
-	return auth.NewSubgraphHeaders(r.signer, p, requestID, traceparent, tracestate, r.log)
+	return auth.NewSubgraphHeaders(r.assertions, p, requestID, traceparent, tracestate, r.log)
 }
 
 func (r *Router) writeError(w http.ResponseWriter, req *http.Request, media string, err error) {

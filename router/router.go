@@ -38,16 +38,18 @@ type Router struct {
 	log      *slog.Logger
 	engine   *engine.Engine
 	verifier *auth.Verifier
-	signer   *identity.Signer
-	deny     *redis.Client
-	rdb      *redis.Client // DB 0: rate limits
-	limiter  *ratelimit.Limiter
-	tel      *telemetry.Telemetry
-	health   *health.Checker
-	ws       *ws.Handler
-	handler  http.Handler
-	cancel   context.CancelFunc
-	closed   chan struct{}
+	// assertions signs the internal assertions subgraphs receive, one per
+	// principal reused for half its lifetime.
+	assertions *auth.Assertions
+	deny       *redis.Client
+	rdb        *redis.Client // DB 0: rate limits
+	limiter    *ratelimit.Limiter
+	tel        *telemetry.Telemetry
+	health     *health.Checker
+	ws         *ws.Handler
+	handler    http.Handler
+	cancel     context.CancelFunc
+	closed     chan struct{}
 }
 
 // New loads the graph config and builds the router. It does not contact the
@@ -69,7 +71,7 @@ func New(cfg Config, log *slog.Logger) (*Router, error) {
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &Router{cfg: cfg, log: log, signer: identity.NewSigner(key), cancel: cancel, closed: make(chan struct{})}
+	r := &Router{cfg: cfg, log: log, assertions: auth.NewAssertions(identity.NewSigner(key), 0), cancel: cancel, closed: make(chan struct{})}
 	fail := func(err error) (*Router, error) {
 		r.Close()
 		return nil, err
@@ -148,7 +150,10 @@ func New(cfg Config, log *slog.Logger) (*Router, error) {
 		Deny:        r.deny,
 		FailOpen:    cfg.DenyListFailOpen,
 		JWKSRefresh: cfg.JWKSRefresh,
-		Logger:      log,
+		// Verified tokens are remembered (bounded, until expiry); the
+		// deny-list is still read as often as configured.
+		DenyCheckInterval: cfg.DenyListCheckInterval,
+		Logger:            log,
 	})
 	if err != nil {
 		return fail(err)

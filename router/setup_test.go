@@ -34,7 +34,7 @@ import (
 // env is one router started in-process against test subgraphs, a test JWKS and a
 // private Redis.
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	url      string // http://127.0.0.1:port
 	router   *router.Router
 	accounts *testgraph.Subgraph
@@ -44,13 +44,17 @@ type env struct {
 	deny     *redis.Client
 	users    map[string]map[string]any
 	stopAcc  func()
-	log      *slog.Logger // the router's logger (nil: discarded)
+	// accountsURL is the accounts subgraph's GraphQL URL and signer signs
+	// assertions as the router does: benchmarks call the subgraph directly.
+	accountsURL string
+	signer      *identity.Signer
+	log         *slog.Logger // the router's logger (nil: discarded)
 }
 
 // option adjusts the router's config (and the env) before the router starts.
 type option func(*env, *router.Config)
 
-func setup(t *testing.T, opts ...option) *env {
+func setup(t testing.TB, opts ...option) *env {
 	t.Helper()
 	dir := t.TempDir()
 	keyPath := filepath.Join(dir, "router-assertion.pem")
@@ -58,7 +62,7 @@ func setup(t *testing.T, opts ...option) *env {
 	require.NoError(t, err)
 	verifier := identity.NewVerifier(key.Public().(ed25519.PublicKey))
 
-	e := &env{t: t, issuer: newIssuer(t), redis: redistest.Start(t)}
+	e := &env{t: t, issuer: newIssuer(t), redis: redistest.Start(t), signer: identity.NewSigner(key)}
 	e.users = map[string]map[string]any{}
 	for _, name := range []string{"ada", "bob", "cyd", "dee", "eve"} {
 		id := uuid.NewString()
@@ -69,6 +73,7 @@ func setup(t *testing.T, opts ...option) *env {
 	accSrv := httptest.NewServer(e.accounts)
 	revSrv := httptest.NewServer(e.reviews)
 	t.Cleanup(revSrv.Close)
+	e.accountsURL = accSrv.URL + "/graphql"
 	var once sync.Once
 	e.stopAcc = func() { once.Do(func() { accSrv.CloseClientConnections(); accSrv.Close() }) }
 	t.Cleanup(e.stopAcc)
@@ -265,7 +270,7 @@ func toInt(v any) int {
 
 // issuer plays the users service's token side: a JWKS endpoint and minting.
 type issuer struct {
-	t       *testing.T
+	t       testing.TB
 	srv     *httptest.Server
 	mu      sync.Mutex
 	keys    map[string]ed25519.PrivateKey
@@ -274,7 +279,7 @@ type issuer struct {
 	fetches int
 }
 
-func newIssuer(t *testing.T) *issuer {
+func newIssuer(t testing.TB) *issuer {
 	is := &issuer{t: t, keys: map[string]ed25519.PrivateKey{}}
 	is.rotate()
 	is.srv = httptest.NewServer(http.HandlerFunc(is.serveJWKS))

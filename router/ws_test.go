@@ -20,7 +20,7 @@ import (
 
 // wsClient is a minimal client of either protocol.
 type wsClient struct {
-	t    *testing.T
+	t    testing.TB
 	conn *websocket.Conn
 }
 

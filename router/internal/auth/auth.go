@@ -12,10 +12,12 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/time/rate"
 
@@ -44,7 +46,17 @@ type Options struct {
 	FailOpen bool
 	// JWKSRefresh is how often the JWKS is refetched; an unknown kid refetches early.
 	JWKSRefresh time.Duration
-	Logger      *slog.Logger
+	// CacheSize bounds how many verified tokens are remembered (0: 10,000;
+	// negative: no cache). A remembered token skips the signature check until
+	// it expires, at most one JWKS refresh interval after it was verified (so
+	// a key withdrawn from the JWKS stops working about as soon as without
+	// the cache).
+	CacheSize int
+	// DenyCheckInterval is how long a remembered token's clean deny-list
+	// result is trusted (0: the deny-list is read on every request, so a
+	// revocation applies to the very next request).
+	DenyCheckInterval time.Duration
+	Logger            *slog.Logger
 }
 
 // Verifier validates access tokens. It is safe for concurrent use.
@@ -54,6 +66,25 @@ type Verifier struct {
 	deny     *redis.Client
 	failOpen bool
 	log      *slog.Logger
+
+	// verified remembers valid tokens by their full text (never a hash: a
+	// collision would hand one user another's identity). An Ed25519
+	// signature check is most of the router's CPU per request otherwise.
+	verified     *lru.Cache[string, *verifiedToken]
+	maxAge       time.Duration
+	denyInterval time.Duration
+	now          func() time.Time
+}
+
+// verifiedToken is a remembered valid token.
+type verifiedToken struct {
+	p identity.Principal
+	// until is when the entry stops being trusted: the token's expiry, or
+	// maxAge after verification if sooner.
+	until time.Time
+	// denyChecked is when the deny-list last said the token was not revoked
+	// (Unix nanoseconds; updated concurrently).
+	denyChecked atomic.Int64
 }
 
 // accessClaims are the claims the users service puts into access tokens.
@@ -93,7 +124,7 @@ func NewVerifier(ctx context.Context, opts Options) (*Verifier, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jwks: %w", err)
 	}
-	return &Verifier{
+	v := &Verifier{
 		jwks: jwks,
 		parser: jwt.NewParser(
 			jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
@@ -102,10 +133,23 @@ func NewVerifier(ctx context.Context, opts Options) (*Verifier, error) {
 			jwt.WithExpirationRequired(),
 			jwt.WithLeeway(5*time.Second),
 		),
-		deny:     opts.Deny,
-		failOpen: opts.FailOpen,
-		log:      opts.Logger,
-	}, nil
+		deny:         opts.Deny,
+		failOpen:     opts.FailOpen,
+		log:          opts.Logger,
+		maxAge:       opts.JWKSRefresh,
+		denyInterval: opts.DenyCheckInterval,
+		now:          time.Now,
+	}
+	if opts.CacheSize == 0 {
+		opts.CacheSize = 10_000
+	}
+	if opts.CacheSize > 0 {
+		v.verified, err = lru.New[string, *verifiedToken](opts.CacheSize)
+		if err != nil {
+			return nil, err
+		}
+	}
+	return v, nil
 }
 
 // BearerToken extracts the token from an Authorization header value. ok is false
@@ -123,10 +167,24 @@ func BearerToken(header string) (token string, present bool) {
 	return strings.TrimSpace(tok), true
 }
 
-// Verify checks an access token and returns its principal.
+// Verify checks an access token and returns its principal. A token verified
+// before skips the signature and claim checks while its cache entry lasts; the
+// deny-list is still consulted (see Options.DenyCheckInterval).
 func (v *Verifier) Verify(ctx context.Context, token string) (identity.Principal, error) {
 	if token == "" {
 		return identity.Principal{}, ErrInvalidToken
+	}
+	now := v.now()
+	if v.verified != nil {
+		if e, ok := v.verified.Get(token); ok {
+			if now.Before(e.until) {
+				if err := v.checkRevokedCached(ctx, e, now); err != nil {
+					return identity.Principal{}, err
+				}
+				return e.p, nil
+			}
+			v.verified.Remove(token)
+		}
 	}
 	var c accessClaims
 	_, err := v.parser.ParseWithClaims(token, &c, v.jwks.KeyfuncCtx(ctx))
@@ -140,25 +198,62 @@ func (v *Verifier) Verify(ctx context.Context, token string) (identity.Principal
 		return identity.Principal{}, fmt.Errorf("%w: sub and jti are required", ErrInvalidToken)
 	}
 	p := identity.Principal{
-		UserID:    c.Subject,
-		Roles:     slices.Clone(c.Roles),
+		UserID: c.Subject,
+		// Clipped: the principal is shared by every request of the token, so an
+		// append must never write into the cached array.
+		Roles:     slices.Clip(slices.Clone(c.Roles)),
 		TokenID:   c.ID,
 		SessionID: c.SID,
 	}
 	if c.ExpiresAt != nil {
 		p.TokenExpiresAt = c.ExpiresAt.Unix()
 	}
-	if err := v.CheckRevoked(ctx, p); err != nil {
+	read, err := v.checkRevoked(ctx, p)
+	if err != nil {
 		return identity.Principal{}, err
 	}
+	if v.verified != nil && c.ExpiresAt != nil {
+		e := &verifiedToken{p: p, until: c.ExpiresAt.Time}
+		if v.maxAge > 0 && now.Add(v.maxAge).Before(e.until) {
+			e.until = now.Add(v.maxAge)
+		}
+		if read {
+			e.denyChecked.Store(now.UnixNano())
+		}
+		v.verified.Add(token, e)
+	}
 	return p, nil
+}
+
+// checkRevokedCached reads the deny-list for a remembered token unless it said
+// "not revoked" less than DenyCheckInterval ago. A revoked or unreadable
+// result is never remembered.
+func (v *Verifier) checkRevokedCached(ctx context.Context, e *verifiedToken, now time.Time) error {
+	if v.denyInterval > 0 && now.UnixNano()-e.denyChecked.Load() < int64(v.denyInterval) {
+		return nil
+	}
+	read, err := v.checkRevoked(ctx, e.p)
+	if err != nil {
+		return err
+	}
+	if read {
+		e.denyChecked.Store(now.UnixNano())
+	}
+	return nil
 }
 
 // CheckRevoked consults the deny-list for the principal's token and session.
 // Long-lived connections call it periodically.
 func (v *Verifier) CheckRevoked(ctx context.Context, p identity.Principal) error {
+	_, err := v.checkRevoked(ctx, p)
+	return err
+}
+
+// checkRevoked is CheckRevoked that also tells whether the deny-list was
+// actually read (false when it is off, or unreadable and failing open).
+func (v *Verifier) checkRevoked(ctx context.Context, p identity.Principal) (bool, error) {
 	if v.deny == nil || p.Anonymous() {
-		return nil
+		return false, nil
 	}
 	keys := []string{identity.DenyTokenKey(p.TokenID)}
 	if p.SessionID != "" {
@@ -168,14 +263,14 @@ func (v *Verifier) CheckRevoked(ctx context.Context, p identity.Principal) error
 	if err != nil {
 		if v.failOpen {
 			v.log.WarnContext(ctx, "deny-list unreadable, accepting token (fail-open)", "err", err)
-			return nil
+			return false, nil
 		}
-		return fmt.Errorf("%w: %v", ErrRevocationUnknown, err)
+		return false, fmt.Errorf("%w: %v", ErrRevocationUnknown, err)
 	}
 	if n > 0 {
-		return ErrRevokedToken
+		return true, ErrRevokedToken
 	}
-	return nil
+	return true, nil
 }
 
 // Watch returns a context that ends when the principal's token expires or is

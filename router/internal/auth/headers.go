@@ -6,15 +6,86 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/cespare/xxhash/v2"
+	lru "github.com/hashicorp/golang-lru/v2"
 
 	"supergraph/platform/identity"
 )
 
 // RequestIDHeader carries the router's request id to subgraphs and back to clients.
 const RequestIDHeader = "X-Request-Id"
+
+// Assertions signs internal assertions and reuses each principal's for half
+// its lifetime: an assertion is per principal, not per request, and signing is
+// an Ed25519 signature on every request otherwise. Entries are keyed by every
+// field of the principal (never by a hash), so two principals can never share
+// one. A reused assertion still has at least half its TTL left when it reaches
+// a subgraph.
+type Assertions struct {
+	signer *identity.Signer
+	cache  *lru.Cache[string, *signedAssertion]
+	reuse  time.Duration
+	now    func() time.Time
+}
+
+type signedAssertion struct {
+	token string
+	hash  uint64 // PrincipalHash
+	until time.Time
+}
+
+// NewAssertions returns an assertion source remembering at most size principals'.
+func NewAssertions(signer *identity.Signer, size int) *Assertions {
+	if size <= 0 {
+		size = 10_000
+	}
+	cache, _ := lru.New[string, *signedAssertion](size) // only fails for size <= 0
+	return &Assertions{signer: signer, cache: cache, reuse: identity.TTL / 2, now: time.Now}
+}
+
+// principalKey spells out every field of p: the cache key must distinguish
+// every pair of principals exactly.
+func principalKey(p identity.Principal) string {
+	roles := slices.Clone(p.Roles)
+	slices.Sort(roles)
+	var b strings.Builder
+	b.Grow(len(p.UserID) + len(p.TokenID) + len(p.SessionID) + 32)
+	b.WriteString(p.UserID)
+	b.WriteByte(0)
+	b.WriteString(p.TokenID)
+	b.WriteByte(0)
+	b.WriteString(p.SessionID)
+	b.WriteByte(0)
+	b.WriteString(strconv.FormatInt(p.TokenExpiresAt, 10))
+	for _, r := range roles {
+		b.WriteByte(0)
+		b.WriteString(r)
+	}
+	return b.String()
+}
+
+// For returns p's assertion and PrincipalHash, signing a new assertion when
+// the remembered one is past half its life. On a signing failure the
+// assertion is "" (the subgraph then sees an anonymous request: degraded,
+// never escalated) and nothing is remembered.
+func (a *Assertions) For(p identity.Principal) (string, uint64, error) {
+	key := principalKey(p)
+	now := a.now()
+	if e, ok := a.cache.Get(key); ok && now.Before(e.until) {
+		return e.token, e.hash, nil
+	}
+	tok, err := a.signer.Sign(p)
+	if err != nil {
+		return "", PrincipalHash(p), err
+	}
+	e := &signedAssertion{token: tok, hash: PrincipalHash(p), until: now.Add(a.reuse)}
+	a.cache.Add(key, e)
+	return e.token, e.hash, nil
+}
 
 // SubgraphHeaders builds the headers of every subgraph request made for one client
 // request. It implements resolve.SubgraphHeadersBuilder: the engine asks it per
@@ -24,7 +95,7 @@ const RequestIDHeader = "X-Request-Id"
 // Nothing a client sent is copied here except the W3C trace context, which is
 // validated first: identity reaches subgraphs only as the signed assertion.
 type SubgraphHeaders struct {
-	signer      *identity.Signer
+	assertions  *Assertions
 	principal   identity.Principal
 	requestID   string
 	traceparent string
@@ -37,13 +108,12 @@ type SubgraphHeaders struct {
 }
 
 // NewSubgraphHeaders returns the header builder for one request acting for p.
-func NewSubgraphHeaders(signer *identity.Signer, p identity.Principal, requestID, traceparent, tracestate string, log *slog.Logger) *SubgraphHeaders {
+func NewSubgraphHeaders(assertions *Assertions, p identity.Principal, requestID, traceparent, tracestate string, log *slog.Logger) *SubgraphHeaders {
 	h := &SubgraphHeaders{
-		signer:    signer,
-		principal: p,
-		requestID: requestID,
-		log:       log,
-		hash:      PrincipalHash(p),
+		assertions: assertions,
+		principal:  p,
+		requestID:  requestID,
+		log:        log,
 	}
 	if ValidTraceparent(traceparent) {
 		h.traceparent = traceparent
@@ -69,43 +139,48 @@ func PrincipalHash(p identity.Principal) uint64 {
 	return 1
 }
 
-// Assertion returns the signed internal assertion for this request, signing it on
-// first use (a request that is answered from the router alone never signs).
-func (h *SubgraphHeaders) Assertion() string {
+func (h *SubgraphHeaders) load() {
 	h.once.Do(func() {
-		a, err := h.signer.Sign(h.principal)
+		a, hash, err := h.assertions.For(h.principal)
 		if err != nil {
-			// Without an assertion the subgraph treats the request as anonymous:
-			// degraded, never escalated.
 			h.log.Error("sign internal assertion", "err", err)
-			return
 		}
-		h.assertion = a
+		h.assertion, h.hash = a, hash
 	})
+}
+
+// Assertion returns the signed internal assertion for this request (a request
+// answered by the router alone never asks for one).
+func (h *SubgraphHeaders) Assertion() string {
+	h.load()
 	return h.assertion
 }
 
 // HeadersForSubgraph returns a fresh map on every call: the engine's WebSocket
-// client writes into the map it gets.
+// client writes into the map it gets. The keys are already canonical.
 func (h *SubgraphHeaders) HeadersForSubgraph(string) (http.Header, uint64) {
+	h.load()
 	hdr := make(http.Header, 4)
-	if a := h.Assertion(); a != "" {
-		hdr.Set(identity.Header, a)
+	if h.assertion != "" {
+		hdr[identity.Header] = []string{h.assertion}
 	}
 	if h.requestID != "" {
-		hdr.Set(RequestIDHeader, h.requestID)
+		hdr[RequestIDHeader] = []string{h.requestID}
 	}
 	if h.traceparent != "" {
-		hdr.Set("Traceparent", h.traceparent)
+		hdr["Traceparent"] = []string{h.traceparent}
 		if h.tracestate != "" {
-			hdr.Set("Tracestate", h.tracestate)
+			hdr["Tracestate"] = []string{h.tracestate}
 		}
 	}
 	return hdr, h.hash
 }
 
 // HashAll is the identity part of the inbound request de-duplication key.
-func (h *SubgraphHeaders) HashAll() uint64 { return h.hash }
+func (h *SubgraphHeaders) HashAll() uint64 {
+	h.load()
+	return h.hash
+}
 
 // InitialPayload is the upstream connection_init payload of subscriptions: the
 // assertion again, for subgraphs that authenticate WebSockets by their init payload.
