@@ -12,7 +12,9 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -134,6 +136,15 @@ func BenchmarkIdleWebSocket(b *testing.B) {
 		}
 		require.Eventually(b, func() bool { return e.metric("router_subscriptions_active") == clients }, 30*time.Second, 50*time.Millisecond)
 		after := inUse()
+		if path := os.Getenv("HEAP_PROFILE"); path != "" {
+			f, err := os.Create(path)
+			require.NoError(b, err)
+			require.NoError(b, pprof.WriteHeapProfile(f))
+			f.Close()
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			b.Logf("stacks in use: %d KiB", ms.StackInuse/1024)
+		}
 		b.ReportMetric(float64(after-before)/clients/1024, "KiB/conn")
 		b.ReportMetric(float64(runtime.NumGoroutine()-goroutines)/clients, "goroutines/conn")
 		b.ReportMetric(float64(e.accounts.OpenWebSockets.Load()), "upstream-conns")
@@ -146,8 +157,11 @@ func BenchmarkIdleWebSocket(b *testing.B) {
 
 // inUse is the Go heap and stack memory in use after a full collection.
 func inUse() uint64 {
-	runtime.GC()
-	runtime.GC()
+	// Several cycles: each may halve a goroutine stack that is mostly unused,
+	// as a long-running router's periodic collections do.
+	for range 5 {
+		runtime.GC()
+	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	return ms.HeapInuse + ms.StackInuse

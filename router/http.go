@@ -53,9 +53,15 @@ func (r *Router) serveGraphQL(w http.ResponseWriter, req *http.Request) {
 	}
 	requestID := requestIDFrom(req)
 	w.Header().Set(auth.RequestIDHeader, requestID)
+	info := accessFrom(req.Context())
+	info.requestID = requestID
 
 	if ws.IsUpgrade(req) {
-		r.ws.ServeHTTP(w, req, requestID)
+		// The access log line is written when the connection closes.
+		finish := info.detach()
+		if !r.ws.ServeHTTP(w, req, requestID, finish) {
+			info.reattach()
+		}
 		return
 	}
 
@@ -90,7 +96,6 @@ func (r *Router) serveGraphQL(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 
-	info := accessFrom(req.Context())
 	principal, err := r.authenticate(req.Context(), req.Header.Get("Authorization"))
 	if err != nil {
 		info.errCode = codeUnauthenticated
@@ -142,7 +147,11 @@ func (r *Router) serveGraphQL(w http.ResponseWriter, req *http.Request) {
 	}
 
 	var buf bytes.Buffer
-	if err := r.engine.Execute(req.Context(), op, engine.ExecOptions{Headers: headers}, &buf); err != nil {
+	err = r.engine.Execute(req.Context(), op, engine.ExecOptions{Headers: headers}, &buf)
+	if op.Type == engine.Mutation {
+		r.afterMutation(req)
+	}
+	if err != nil {
 		r.writeError(w, req, media, err)
 		return
 	}
@@ -180,7 +189,11 @@ func (r *Router) serveBatch(w http.ResponseWriter, req *http.Request, media stri
 		}
 		if err == nil {
 			var buf bytes.Buffer
-			if err = r.engine.Execute(req.Context(), op, engine.ExecOptions{Headers: headers}, &buf); err == nil {
+			err = r.engine.Execute(req.Context(), op, engine.ExecOptions{Headers: headers}, &buf)
+			if op.Type == engine.Mutation {
+				r.afterMutation(req)
+			}
+			if err == nil {
 				body := bytes.TrimSpace(buf.Bytes())
 				if r.wantsCost(req) {
 					body = r.withCost(body, op.Cost)
@@ -340,6 +353,15 @@ func (r *Router) authenticate(ctx context.Context, authorization string) (identi
 		return identity.Principal{}, nil
 	}
 	return r.verifier.Verify(ctx, token)
+}
+
+// afterMutation makes the request's token read the deny-list on its next use:
+// the mutation may have revoked it (a logout), and that must apply at once
+// even with a deny-list check interval.
+func (r *Router) afterMutation(req *http.Request) {
+	if token, present := auth.BearerToken(req.Header.Get("Authorization")); present && token != "" {
+		r.verifier.Recheck(token)
+	}
 }
 
 func (r *Router) subgraphHeaders(p identity.Principal, requestID, traceparent, tracestate string) *auth.SubgraphHeaders {

@@ -193,3 +193,28 @@ func TestTracingSpansPerSubgraphFetchAndTraceparent(t *testing.T) {
 	require.Equal(t, server.SpanId, fetch.ParentSpanId, "fetch spans are children of the request's")
 	require.Equal(t, parts[2], hex.EncodeToString(fetch.SpanId), "the subgraph's traceparent names the fetch span")
 }
+
+// TestWebSocketAccessLogLineWhenItCloses: a WebSocket's access log line is
+// written once, when the connection closes, with the upgrade's status.
+func TestWebSocketAccessLogLineWhenItCloses(t *testing.T) {
+	t.Parallel()
+	var buf syncBuffer
+	e := setup(t, withLog(&buf))
+	c := e.dial("graphql-transport-ws", http.Header{"X-Request-Id": {"ws-log-1"}})
+	c.init(nil)
+	c.send(map[string]any{"id": "s", "type": "subscribe", "payload": map[string]any{"query": `subscription { ticks(count: 1) { n } }`}})
+	require.Equal(t, "next", c.mustRead()["type"])
+	logged := func() []map[string]any {
+		var out []map[string]any
+		for _, l := range buf.lines("request") {
+			if l["request_id"] == "ws-log-1" {
+				out = append(out, l)
+			}
+		}
+		return out
+	}
+	require.Empty(t, logged(), "not while the connection is open")
+	c.conn.CloseNow()
+	require.Eventually(t, func() bool { return len(logged()) == 1 }, 5*time.Second, 10*time.Millisecond)
+	require.Equal(t, float64(http.StatusSwitchingProtocols), logged()[0]["status"])
+}

@@ -35,7 +35,11 @@ func (r *Router) serveSSE(w http.ResponseWriter, req *http.Request, op *engine.O
 
 	if op.Type != engine.Subscription {
 		var buf bytes.Buffer
-		if err := r.engine.Execute(req.Context(), op, engine.ExecOptions{Headers: headers}, &buf); err != nil {
+		err := r.engine.Execute(req.Context(), op, engine.ExecOptions{Headers: headers}, &buf)
+		if op.Type == engine.Mutation {
+			r.afterMutation(req)
+		}
+		if err != nil {
 			if req.Context().Err() != nil {
 				return
 			}

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -71,6 +72,8 @@ type Verifier struct {
 	// collision would hand one user another's identity). An Ed25519
 	// signature check is most of the router's CPU per request otherwise.
 	verified     *lru.Cache[string, *verifiedToken]
+	sweepersMu   sync.Mutex
+	sweepers     map[time.Duration]*sweeper
 	maxAge       time.Duration
 	denyInterval time.Duration
 	now          func() time.Time
@@ -225,6 +228,18 @@ func (v *Verifier) Verify(ctx context.Context, token string) (identity.Principal
 	return p, nil
 }
 
+// Recheck makes the next use of token read the deny-list whatever the check
+// interval: the router calls it after a token's own mutations, one of which
+// may just have revoked it (a logout).
+func (v *Verifier) Recheck(token string) {
+	if v.verified == nil || v.denyInterval <= 0 {
+		return
+	}
+	if e, ok := v.verified.Peek(token); ok {
+		e.denyChecked.Store(0)
+	}
+}
+
 // checkRevokedCached reads the deny-list for a remembered token unless it said
 // "not revoked" less than DenyCheckInterval ago. A revoked or unreadable
 // result is never remembered.
@@ -276,35 +291,145 @@ func (v *Verifier) checkRevoked(ctx context.Context, p identity.Principal) (bool
 // Watch returns a context that ends when the principal's token expires or is
 // revoked (checked every interval), with ErrExpiredToken or ErrRevokedToken as
 // its cause; long-lived subscriptions run under it. Anonymous principals are
-// never cut off. Call cancel to release the watcher.
+// never cut off. Call cancel to release the watch.
+//
+// No goroutine is kept per watch: expiry is a timer, and one sweeper per
+// interval reads the deny-list for every watched token at once (pipelined, each
+// distinct token and session once), so ten thousand idle subscribers cost ten
+// thousand small structs, not ten thousand goroutines and Redis round trips.
 func (v *Verifier) Watch(ctx context.Context, p identity.Principal, interval time.Duration) (context.Context, context.CancelFunc) {
 	if p.Anonymous() {
 		return context.WithCancel(ctx)
 	}
 	ctx, cancelCause := context.WithCancelCause(ctx)
-	go func() {
-		var expiry <-chan time.Time
-		if p.TokenExpiresAt > 0 {
-			t := time.NewTimer(time.Until(time.Unix(p.TokenExpiresAt, 0)))
-			defer t.Stop()
-			expiry = t.C
+	w := &watch{p: p, cancel: cancelCause}
+	if p.TokenExpiresAt > 0 {
+		w.expiry = time.AfterFunc(time.Until(time.Unix(p.TokenExpiresAt, 0)), func() { cancelCause(ErrExpiredToken) })
+	}
+	sw := v.sweeperFor(interval)
+	sw.add(w)
+	stop := context.AfterFunc(ctx, func() {
+		if w.expiry != nil {
+			w.expiry.Stop()
 		}
-		tick := time.NewTicker(interval)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-expiry:
-				cancelCause(ErrExpiredToken)
-				return
-			case <-tick.C:
-				if err := v.CheckRevoked(ctx, p); errors.Is(err, ErrRevokedToken) {
-					cancelCause(ErrRevokedToken)
-					return
+		sw.remove(w)
+	})
+	return ctx, func() {
+		cancelCause(context.Canceled)
+		stop()
+		if w.expiry != nil {
+			w.expiry.Stop()
+		}
+		sw.remove(w)
+	}
+}
+
+// watch is one watched principal.
+type watch struct {
+	p      identity.Principal
+	cancel context.CancelCauseFunc
+	expiry *time.Timer
+}
+
+// sweeper checks the deny-list for all watches of one interval.
+type sweeper struct {
+	v        *Verifier
+	interval time.Duration
+	mu       sync.Mutex
+	watches  map[*watch]struct{}
+	running  bool
+}
+
+func (v *Verifier) sweeperFor(interval time.Duration) *sweeper {
+	v.sweepersMu.Lock()
+	defer v.sweepersMu.Unlock()
+	if v.sweepers == nil {
+		v.sweepers = map[time.Duration]*sweeper{}
+	}
+	sw := v.sweepers[interval]
+	if sw == nil {
+		sw = &sweeper{v: v, interval: interval, watches: map[*watch]struct{}{}}
+		v.sweepers[interval] = sw
+	}
+	return sw
+}
+
+func (sw *sweeper) add(w *watch) {
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
+	sw.watches[w] = struct{}{}
+	if !sw.running {
+		// The sweeper's goroutine runs only while something is watched.
+		sw.running = true
+		go sw.run()
+	}
+}
+
+func (sw *sweeper) remove(w *watch) {
+	sw.mu.Lock()
+	delete(sw.watches, w)
+	sw.mu.Unlock()
+}
+
+func (sw *sweeper) run() {
+	t := time.NewTicker(sw.interval)
+	defer t.Stop()
+	for range t.C {
+		sw.mu.Lock()
+		if len(sw.watches) == 0 {
+			sw.running = false
+			sw.mu.Unlock()
+			return
+		}
+		ws := make([]*watch, 0, len(sw.watches))
+		for w := range sw.watches {
+			ws = append(ws, w)
+		}
+		sw.mu.Unlock()
+		sw.v.sweep(ws, sw.interval)
+	}
+}
+
+// sweep cancels the watches whose token or session is on the deny-list. An
+// unreadable deny-list cuts nobody off: the next sweep tries again.
+func (v *Verifier) sweep(ws []*watch, timeout time.Duration) {
+	if v.deny == nil {
+		return
+	}
+	// Each distinct key is asked once, however many watches share it.
+	byKey := map[string][]*watch{}
+	for _, w := range ws {
+		byKey[identity.DenyTokenKey(w.p.TokenID)] = append(byKey[identity.DenyTokenKey(w.p.TokenID)], w)
+		if w.p.SessionID != "" {
+			k := identity.DenySessionKey(w.p.SessionID)
+			byKey[k] = append(byKey[k], w)
+		}
+	}
+	keys := make([]string, 0, len(byKey))
+	for k := range byKey {
+		keys = append(keys, k)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), max(timeout, time.Second))
+	defer cancel()
+	const chunk = 1000
+	for len(keys) > 0 {
+		n := min(chunk, len(keys))
+		pipe := v.deny.Pipeline()
+		cmds := make([]*redis.IntCmd, n)
+		for i, k := range keys[:n] {
+			cmds[i] = pipe.Exists(ctx, k)
+		}
+		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+			v.log.Warn("deny-list sweep failed", "err", err)
+			return
+		}
+		for i, k := range keys[:n] {
+			if cmds[i].Val() > 0 {
+				for _, w := range byKey[k] {
+					w.cancel(ErrRevokedToken)
 				}
 			}
 		}
-	}()
-	return ctx, func() { cancelCause(context.Canceled) }
+		keys = keys[n:]
+	}
 }

@@ -316,3 +316,31 @@ func (e *Engine) Subscribe(ctx context.Context, op *Operation, opts ExecOptions,
 	}
 	return e.resolver.ResolveGraphQLSubscription(rctx, sub.Response, w)
 }
+
+// SubscribeAsync starts a subscription without holding a goroutine for it: the
+// resolver writes updates to w from its own per-subscription worker and calls
+// w.Complete or w.Close when the subscription ends upstream. The caller must
+// call Unsubscribe(id) once it no longer wants updates (ctx ending alone stops
+// the writes but does not release the subscription).
+func (e *Engine) SubscribeAsync(ctx context.Context, op *Operation, opts ExecOptions, w resolve.SubscriptionResponseWriter, id resolve.SubscriptionIdentifier) error {
+	p, err := e.plan(op)
+	if err != nil {
+		return err
+	}
+	sub, ok := p.(*plan.SubscriptionResponsePlan)
+	if !ok {
+		return ErrNotSubscription
+	}
+	rctx, err := e.resolveContext(ctx, op, opts)
+	if err != nil {
+		return err
+	}
+	return e.resolver.AsyncResolveGraphQLSubscription(rctx, sub.Response, w, id)
+}
+
+// Unsubscribe releases a subscription started with SubscribeAsync; when it was
+// its trigger's last subscriber, the upstream subscription closes too. It
+// never blocks.
+func (e *Engine) Unsubscribe(id resolve.SubscriptionIdentifier) {
+	_ = e.resolver.AsyncUnsubscribeSubscription(id)
+}

@@ -9,12 +9,15 @@
 package ws
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -54,7 +57,8 @@ const maxSubscriptionsPerConn = 100
 type Executor interface {
 	Prepare(engine.Request) (*engine.Operation, error)
 	Execute(ctx context.Context, op *engine.Operation, opts engine.ExecOptions, w interface{ Write([]byte) (int, error) }) error
-	Subscribe(ctx context.Context, op *engine.Operation, opts engine.ExecOptions, w resolve.SubscriptionResponseWriter) error
+	SubscribeAsync(ctx context.Context, op *engine.Operation, opts engine.ExecOptions, w resolve.SubscriptionResponseWriter, id resolve.SubscriptionIdentifier) error
+	Unsubscribe(id resolve.SubscriptionIdentifier)
 }
 
 // Options configure a Handler.
@@ -133,24 +137,34 @@ func (h *Handler) originAllowed(r *http.Request) bool {
 	return err == nil && strings.EqualFold(u.Host, r.Host)
 }
 
-// ServeHTTP upgrades r and serves the connection until it closes.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, requestID string) {
+// ServeHTTP upgrades r and returns: the connection is served on a goroutine
+// of its own until it closes, then closed is called (nil: nothing to call).
+// ServeHTTP reports whether it upgraded; if not, it answered the request and
+// closed is not called.
+//
+// Returning frees everything net/http keeps for a request (its 4 KiB buffers,
+// the request, the deep stack of its goroutine): an idle subscriber then costs
+// a small goroutine, a socket and a few small structs.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, requestID string, closed func()) bool {
 	if !h.originAllowed(r) {
 		http.Error(w, "origin not allowed", http.StatusForbidden)
-		return
+		return false
 	}
 	clientIP := ""
 	if h.opts.ClientIP != nil {
 		clientIP = h.opts.ClientIP(r)
 	}
-	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	c, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{
 		Subprotocols:       []string{ProtocolTransportWS, ProtocolLegacyWS},
 		InsecureSkipVerify: true, // checked above, against the CORS allow-list
 	})
 	if err != nil {
-		return // Accept has answered the request
+		return false // Accept has answered the request
 	}
 	c.SetReadLimit(h.opts.MaxMessageBytes)
+	// Sec-WebSocket-Extensions is not negotiated: coder/websocket leaves
+	// compression off unless asked, and per-connection deflate state would
+	// cost far more memory than idle subscriptions save on the wire.
 	proto := c.Subprotocol()
 	if proto == "" {
 		proto = ProtocolTransportWS
@@ -165,18 +179,57 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, requestID st
 		traceparent: r.Header.Get("Traceparent"),
 		tracestate:  r.Header.Get("Tracestate"),
 		ops:         make(map[string]*operation),
+		id:          resolve.ConnectionIDs.Inc(),
 	}
 	if !h.track(cn) {
 		_ = c.Close(websocket.StatusGoingAway, "server shutting down")
-		return
+		return true
 	}
-	defer h.untrack(cn)
 	if f := h.opts.Connections; f != nil {
 		f(1)
-		defer f(-1)
 	}
-	cn.serve()
+	go func() {
+		cn.serve()
+		h.untrack(cn)
+		if f := h.opts.Connections; f != nil {
+			f(-1)
+		}
+		if closed != nil {
+			closed()
+		}
+	}()
+	return true
 }
+
+// wsBufferSize is each connection's read and write buffer. net/http hands a
+// hijacked connection its 4 KiB buffers; most GraphQL messages are far
+// smaller and an idle subscriber needs none, so 10,000 subscribers keep
+// 70 MiB less. Larger messages simply take more system calls.
+const wsBufferSize = 512
+
+// smallBuffers hijacks with wsBufferSize buffers instead of net/http's.
+type smallBuffers struct{ http.ResponseWriter }
+
+func (s smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := http.NewResponseController(s.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	// Whatever the client sent ahead of the 101 is already buffered: carry it
+	// over, buffered again, so the WebSocket library finds it there.
+	pending, _ := brw.Reader.Peek(brw.Reader.Buffered())
+	pending = append([]byte(nil), pending...)
+	br := bufio.NewReaderSize(io.MultiReader(bytes.NewReader(pending), conn), max(wsBufferSize, len(pending)))
+	if len(pending) > 0 {
+		if _, err := br.Peek(len(pending)); err != nil {
+			conn.Close()
+			return nil, nil, err
+		}
+	}
+	return conn, bufio.NewReadWriter(br, bufio.NewWriterSize(conn, wsBufferSize)), nil
+}
+
+func (s smallBuffers) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 func (h *Handler) track(c *conn) bool {
 	h.mu.Lock()
@@ -237,7 +290,16 @@ type conn struct {
 
 	ctx       context.Context // ends when the connection ends (or its token dies)
 	principal identity.Principal
-	wg        sync.WaitGroup
+	// id identifies the connection's subscriptions to the resolver.
+	id int64
+	// wg tracks queries and mutations in flight; subscriptions hold no
+	// goroutine of their own (the resolver drives them).
+	wg sync.WaitGroup
+	// stopWatch releases the token watch; pinger sends keep-alives. Neither
+	// holds a goroutine while idle: an idle connection costs one goroutine
+	// (its read loop) plus the resolver's per-subscription worker.
+	stopWatch context.CancelFunc
+	pinger    *time.Timer
 
 	mu        sync.Mutex
 	initiated bool
@@ -275,13 +337,33 @@ func (c *conn) serve() {
 			c.close(CloseBadRequest, "Invalid message received")
 			break
 		}
-		if !c.handle(m) {
+		if !c.handleShallow(m) {
 			break
 		}
 	}
 	cancel()
+	if c.pinger != nil {
+		c.pinger.Stop()
+	}
+	if c.stopWatch != nil {
+		c.stopWatch()
+	}
 	c.wg.Wait()
 	c.ws.CloseNow()
+}
+
+// handleShallow processes one message, the costly ones (authentication,
+// parsing, planning, starting a subscription) on a short-lived goroutine:
+// the read loop lives as long as the connection and its stack, once grown by
+// deep work, stays grown; kept shallow it stays small.
+func (c *conn) handleShallow(m message) bool {
+	switch m.Type {
+	case "connection_init", "subscribe", "start":
+		done := make(chan bool, 1)
+		go func() { done <- c.handle(m) }()
+		return <-done
+	}
+	return c.handle(m)
 }
 
 // handle processes one message; false ends the connection.
@@ -371,10 +453,8 @@ func (c *conn) onInit(m message) bool {
 	c.principal = principal
 	// From now on operations run under a context that ends with the token.
 	watched, cancel := c.h.opts.Watch(c.ctx, principal)
-	c.ctx = watched
-	c.wg.Go(func() {
-		defer cancel()
-		<-watched.Done()
+	c.ctx, c.stopWatch = watched, cancel
+	context.AfterFunc(watched, func() {
 		switch cause := context.Cause(watched); {
 		case errors.Is(cause, auth.ErrExpiredToken):
 			c.close(CloseForbidden, "Forbidden: access token expired")
@@ -386,27 +466,26 @@ func (c *conn) onInit(m message) bool {
 	c.acked = true
 	c.mu.Unlock()
 	c.send(message{Type: "connection_ack"})
-	c.wg.Go(c.keepAlive)
+	// Created stopped and then armed, so keepAlive never sees a nil timer.
+	c.pinger = time.AfterFunc(time.Hour, c.keepAlive)
+	c.pinger.Stop()
+	c.pinger.Reset(c.h.opts.KeepAlive)
 	return true
 }
 
+// keepAlive sends one ping (ka in the legacy protocol) and re-arms its timer.
 func (c *conn) keepAlive() {
-	t := time.NewTicker(c.h.opts.KeepAlive)
-	defer t.Stop()
+	if c.ctx.Err() != nil {
+		return
+	}
 	ka := message{Type: "ping"}
 	if c.legacy {
 		ka = message{Type: "ka"}
 	}
-	for {
-		select {
-		case <-c.ctx.Done():
-			return
-		case <-t.C:
-			if err := c.send(ka); err != nil {
-				return
-			}
-		}
+	if err := c.send(ka); err != nil {
+		return
 	}
+	c.pinger.Reset(c.h.opts.KeepAlive)
 }
 
 func (c *conn) onSubscribe(m message) bool {
@@ -465,28 +544,41 @@ func (c *conn) onSubscribe(m message) bool {
 	c.mu.Lock()
 	c.ops[m.ID] = o
 	c.seq++
-	rid := fmt.Sprintf("%s.%d", c.requestID, c.seq)
+	seq := c.seq
+	rid := fmt.Sprintf("%s.%d", c.requestID, seq)
 	c.mu.Unlock()
 
 	headers := c.h.opts.Headers(c.principal, rid, c.traceparent, c.tracestate)
-	c.wg.Go(func() {
-		defer cancel()
-		defer c.forget(o)
-		if op.Type != engine.Subscription {
+	if op.Type != engine.Subscription {
+		c.wg.Go(func() {
+			defer cancel()
+			defer c.forget(o)
 			o.runSingle(ctx, op, headers)
-			return
-		}
+		})
+		return true
+	}
+
+	if f := c.h.opts.Subscriptions; f != nil {
+		f(1)
+	}
+	o.ctx = ctx
+	o.sub = resolve.SubscriptionIdentifier{ConnectionID: c.id, SubscriptionID: int64(seq)}
+	// Whatever ends the operation (the client's complete, the connection
+	// closing, the token dying, the upstream ending) cancels ctx; then the
+	// resolver lets go of the subscription and of its upstream trigger.
+	context.AfterFunc(ctx, func() {
+		c.h.opts.Executor.Unsubscribe(o.sub)
+		c.forget(o)
 		if f := c.h.opts.Subscriptions; f != nil {
-			f(1)
-			defer f(-1)
+			f(-1)
 		}
-		err := c.h.opts.Executor.Subscribe(ctx, op, engine.ExecOptions{Headers: headers, InitialPayload: headers.InitialPayload()}, o)
-		if err != nil && ctx.Err() == nil {
-			c.h.opts.Logger.Error("subscription", "err", err, "request_id", rid)
-			o.fail(engine.NewRequestError(http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "internal server error").Errors)
-		}
-		o.Complete()
 	})
+	err = c.h.opts.Executor.SubscribeAsync(ctx, op, engine.ExecOptions{Headers: headers, InitialPayload: headers.InitialPayload()}, o, o.sub)
+	if err != nil && ctx.Err() == nil {
+		c.h.opts.Logger.Error("subscription", "err", err, "request_id", rid)
+		o.fail(engine.NewRequestError(http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "internal server error").Errors)
+		cancel()
+	}
 	return true
 }
 
@@ -554,6 +646,10 @@ type operation struct {
 	c      *conn
 	id     string
 	cancel context.CancelFunc
+	// ctx and sub are set for subscriptions: the operation's context and its
+	// identifier at the resolver.
+	ctx context.Context
+	sub resolve.SubscriptionIdentifier
 
 	mu   sync.Mutex
 	buf  []byte
@@ -609,14 +705,17 @@ func (o *operation) Flush() error {
 }
 
 // Complete tells the client the operation is over (once, unless it ended it).
+// For a subscription it is the resolver saying the upstream completed.
 func (o *operation) Complete() {
 	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.done {
-		return
+	if !o.done {
+		o.done = true
+		_ = o.c.send(message{ID: o.id, Type: "complete"})
 	}
-	o.done = true
-	_ = o.c.send(message{ID: o.id, Type: "complete"})
+	o.mu.Unlock()
+	if o.ctx != nil {
+		o.cancel()
+	}
 }
 
 func (o *operation) fail(errs []engine.Error) {
@@ -632,11 +731,18 @@ func (o *operation) fail(errs []engine.Error) {
 // Heartbeat is not used: the connection pings on its own.
 func (o *operation) Heartbeat() error { return nil }
 
-// Close is the resolver ending the subscription without an upstream complete.
+// Close is the resolver ending the subscription without an upstream complete:
+// the upstream failed or went away, the router is shutting down, or the
+// operation's own context ended (then the client is told nothing: it ended
+// the operation itself, or the connection is gone).
 func (o *operation) Close(kind resolve.SubscriptionCloseKind) {
+	if o.ctx != nil && o.ctx.Err() != nil {
+		return
+	}
 	if kind == resolve.SubscriptionCloseKindDownstreamServiceError {
 		o.fail(engine.NewRequestError(http.StatusBadGateway, "SUBGRAPH_UNAVAILABLE", "the subgraph ended the subscription unexpectedly").Errors)
 	}
+	o.Complete()
 }
 
 var _ io.Writer = (*writeBuffer)(nil)
