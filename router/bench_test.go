@@ -41,6 +41,10 @@ func BenchmarkQuery(b *testing.B) {
 		// The access log stays on, written as JSON, as in production.
 		e.log = slog.New(slog.NewJSONHandler(io.Discard, nil))
 		c.RateLimit = false
+		// BENCH_DENYLIST_CHECK_INTERVAL=1s measures ROUTER_DENYLIST_CHECK_INTERVAL.
+		if d, err := time.ParseDuration(os.Getenv("BENCH_DENYLIST_CHECK_INTERVAL")); err == nil {
+			c.DenyListCheckInterval = d
+		}
 	})
 	ids := e.userIDs()
 	const query = `query($id: ID!) { user(id: $id) { id username } }`

@@ -191,9 +191,11 @@ func (t *Telemetry) Fetch(subgraph string, req *http.Request) (*http.Request, fu
 	start := time.Now()
 	ctx, span := t.tracer.Start(req.Context(), "subgraph "+subgraph, trace.WithSpanKind(trace.SpanKindClient),
 		trace.WithAttributes(attribute.String("graphql.subgraph", subgraph), attribute.String("url.full", req.URL.String())))
-	// A copy: the engine may share the header map between attempts.
-	out := req.Clone(ctx)
+	out := req
 	if span.SpanContext().IsValid() {
+		// A copy: the engine may share the header map between attempts.
+		// Without a trace there is nothing to inject and no copy to pay for.
+		out = req.Clone(ctx)
 		out.Header.Del("Traceparent")
 		out.Header.Del("Tracestate")
 		t.prop.Inject(ctx, propagation.HeaderCarrier(out.Header))
