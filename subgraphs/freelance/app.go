@@ -38,6 +38,10 @@ type Config struct {
 	// AutoCompleteAfter is how long an order may stay DELIVERED before the
 	// platform completes it for the buyer.
 	AutoCompleteAfter time.Duration `env:"AUTO_COMPLETE_AFTER" envDefault:"72h"`
+	// CatalogueCacheTTL bounds how long a replica serves a catalogue first
+	// page from memory; gig, package and rating changes invalidate it at
+	// once. 0 turns the cache off.
+	CatalogueCacheTTL time.Duration `env:"CATALOGUE_CACHE_TTL" envDefault:"10s"`
 	// QueryTracer, when set (tests), sees every statement the domain runs.
 	QueryTracer pgx.QueryTracer `env:"-"`
 }
@@ -59,6 +63,9 @@ func (c Config) Validate() error {
 	errs = append(errs, c.Subgraph.Validate())
 	if c.StatsCacheTTL < time.Second {
 		errs = append(errs, errors.New("STATS_CACHE_TTL must be at least 1s"))
+	}
+	if c.CatalogueCacheTTL < 0 {
+		errs = append(errs, errors.New("CATALOGUE_CACHE_TTL must not be negative"))
 	}
 	if c.AutoCompleteAfter < time.Minute {
 		errs = append(errs, errors.New("AUTO_COMPLETE_AFTER must be at least 1m"))
@@ -106,6 +113,7 @@ func (a *App) build(ctx context.Context, cfg Config) error {
 	}
 	a.Gigs = gigs.New(pool, a.Redis, gigs.Config{
 		StatsCacheTTL: cfg.StatsCacheTTL, AutoCompleteAfter: cfg.AutoCompleteAfter,
+		CatalogueCacheTTL: cfg.CatalogueCacheTTL,
 	}, a.Log)
 	schema := generated.NewExecutableSchema(generated.Config{
 		Resolvers: &graph.Resolver{Service: a.Gigs},

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"supergraph/platform/identity"
+	"supergraph/subgraphs/freelance"
 	"supergraph/subgraphs/freelance/gigs"
 	"supergraph/subgraphs/freelance/store"
 )
@@ -306,10 +307,11 @@ func TestPaginationStableUnderInserts(t *testing.T) {
 }
 
 // TestNoNPlusOne counts the SQL statements of a catalogue page with nested
-// packages, category and freelancer: they do not grow with the page.
+// packages, category and freelancer: they do not grow with the page. The
+// catalogue cache is off: every page is read.
 func TestNoNPlusOne(t *testing.T) {
 	t.Parallel()
-	e := setup(t)
+	e := setup(t, func(c *freelance.Config) { c.CatalogueCacheTTL = 0 })
 	c := e.seedCatalogue()
 	q := `query($first: Int) { gigs(first: $first) { edges { node {
 	  title freelancer { id } packages { tier priceCents } category { name parent { name } }
@@ -329,8 +331,14 @@ func TestNoNPlusOne(t *testing.T) {
 		require.LessOrEqual(t, n, int64(6), "bounded")
 		best = min(best, n)
 	}
-	require.Equal(t, int64(3), best, "one statement each: the page, its packages, the category tree")
+	require.Equal(t, int64(2), best, "the page with its packages, and the category tree")
 	require.LessOrEqual(t, count(1), best)
+
+	// Issue 6's page, without categories: one statement.
+	e.statements.n.Store(0)
+	r := e.Do(e.Anonymous(), `{ gigs(first: 20) { edges { node { title freelancer { id } packages { priceCents } } } } }`, nil).NoErrors(t)
+	require.Len(t, field(r.Data, "gigs", "edges"), 20)
+	require.Equal(t, int64(1), e.statements.n.Load(), "gigs and their packages in one statement")
 
 	// Users through the router's entity lookup: gigs with packages,
 	// portfolio and statistics for several freelancers at once.
@@ -344,9 +352,110 @@ func TestNoNPlusOne(t *testing.T) {
 	  freelancerStats { completedOrders averageRating }
 	} } }`
 	e.statements.n.Store(0)
-	r := e.Do(e.Anonymous(), ent, map[string]any{"r": reps}).NoErrors(t)
+	r = e.Do(e.Anonymous(), ent, map[string]any{"r": reps}).NoErrors(t)
 	require.Len(t, r.Data["_entities"], 5)
 	require.Len(t, field(r.Data["_entities"].([]any)[0], "gigs", "edges"), 3)
 	// gigs, packages, portfolio, and three statistics statements on a cold cache.
 	require.LessOrEqual(t, e.statements.n.Load(), int64(6+2))
+}
+
+// TestCataloguePackages: the catalogue reads packages with the page; they
+// match what a gig on its own shows, tier order, features and all.
+func TestCataloguePackages(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	freelancer := newPerson(identity.RoleFreelancer)
+	pkgFields := `packages { tier title description priceCents currency deliveryDays revisions features }`
+	id := e.createGig(freelancer, "Three tiers of logos", "ACTIVE", func(m map[string]any) {
+		m["currency"] = "EUR"
+		m["packages"] = []any{
+			map[string]any{"tier": "PREMIUM", "title": "Premium", "description": "Everything, \"quoted\", {braced}", "priceCents": 30000, "deliveryDays": 9, "revisions": 5,
+				"features": []any{"source files", "a, comma", "ünïcode \\ backslash"}},
+			map[string]any{"tier": "BASIC", "title": "Basic", "priceCents": 5000, "deliveryDays": 3, "revisions": 0},
+			map[string]any{"tier": "STANDARD", "title": "Standard", "description": "More", "priceCents": 9000, "deliveryDays": 5, "revisions": 2, "features": []any{"two concepts"}},
+		}
+	})
+	e.createGig(freelancer, "One tier of logos", "ACTIVE")
+	single := e.Do(e.Anonymous(), `query($id: ID!) { gig(id: $id) { `+pkgFields+` } }`, map[string]any{"id": id}).NoErrors(t)
+	page := e.Do(e.Anonymous(), `{ gigs(first: 5) { edges { node { id `+pkgFields+` } } } }`, nil).NoErrors(t)
+	edges := field(page.Data, "gigs", "edges").([]any)
+	require.Len(t, edges, 2)
+	require.Equal(t, id, field(edges[1], "node", "id"))
+	want := field(single.Data, "gig", "packages").([]any)
+	require.Equal(t, want, field(edges[1], "node", "packages"))
+	require.Len(t, want, 3)
+	require.Equal(t, []any{"BASIC", "STANDARD", "PREMIUM"}, []any{field(want[0], "tier"), field(want[1], "tier"), field(want[2], "tier")})
+	require.Equal(t, []any{}, field(want[0], "features"))
+	require.Equal(t, []any{"source files", "a, comma", "ünïcode \\ backslash"}, field(want[2], "features"))
+	require.Equal(t, "EUR", field(want[2], "currency"))
+	require.Len(t, field(edges[0], "node", "packages"), 2)
+}
+
+// TestCatalogueCache: a first page is read once and then served from memory
+// until a gig, its packages or its rating change; later pages are always read.
+func TestCatalogueCache(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	freelancer, buyer, _, _ := e.cast()
+	q := `query($f: GigFilter, $s: GigSort, $after: String) { gigs(filter: $f, sort: $s, first: 2, after: $after) {
+	  edges { node { id title rating packages { tier priceCents } } } pageInfo { endCursor } } }`
+	page := func(vars map[string]any) (titles []string, statements int64, end string) {
+		t.Helper()
+		e.statements.n.Store(0)
+		r := e.Do(e.as(buyer), q, vars).NoErrors(t)
+		for _, edge := range field(r.Data, "gigs", "edges").([]any) {
+			titles = append(titles, field(edge, "node", "title").(string))
+		}
+		end, _ = field(r.Data, "gigs", "pageInfo", "endCursor").(string)
+		return titles, e.statements.n.Load(), end
+	}
+	a := e.createGig(freelancer, "Logo number one", "ACTIVE")
+	e.createGig(freelancer, "Logo number two", "ACTIVE")
+	e.createGig(freelancer, "Logo number three", "ACTIVE")
+	titles, n, end := page(nil)
+	require.Equal(t, []string{"Logo number three", "Logo number two"}, titles)
+	require.Equal(t, int64(1), n)
+	titles, n, _ = page(nil)
+	require.Equal(t, []string{"Logo number three", "Logo number two"}, titles)
+	require.Zero(t, n, "served from memory")
+	_, n, _ = page(map[string]any{"after": end})
+	require.Equal(t, int64(1), n, "later pages are read")
+	_, n, _ = page(map[string]any{"f": map[string]any{"search": "logo"}})
+	require.Equal(t, int64(1), n, "another filter is another page")
+
+	// Every change to what a page shows is seen at once.
+	update := `mutation($id: ID!, $in: UpdateGigInput!) { updateGig(id: $id, input: $in) { id } }`
+	e.createGig(freelancer, "Logo number four", "ACTIVE")
+	titles, _, _ = page(nil)
+	require.Equal(t, []string{"Logo number four", "Logo number three"}, titles, "a new gig")
+	e.Do(e.as(freelancer), `mutation($id: ID!) { setGigStatus(id: $id, status: PAUSED) { id } }`, map[string]any{"id": a}).NoErrors(t)
+	e.Do(e.as(freelancer), `mutation($id: ID!) { deleteGig(id: $id) }`, map[string]any{"id": e.gigByTitle(t, "Logo number four")}).NoErrors(t)
+	titles, _, _ = page(nil)
+	require.Equal(t, []string{"Logo number three", "Logo number two"}, titles, "a deleted gig")
+	sortAsc := map[string]any{"s": "PRICE_ASC"}
+	page(sortAsc)
+	e.Do(e.as(freelancer), update, map[string]any{"id": e.gigByTitle(t, "Logo number two"), "in": map[string]any{
+		"title": "Logo number two, cheaper", "packages": []any{map[string]any{"tier": "BASIC", "title": "Basic", "priceCents": 100, "deliveryDays": 1, "revisions": 0}},
+	}}).NoErrors(t)
+	titles, _, _ = page(sortAsc)
+	require.Equal(t, "Logo number two, cheaper", titles[0], "new packages")
+	e.Do(e.as(freelancer), `mutation($id: ID!) { setGigStatus(id: $id, status: ACTIVE) { id } }`, map[string]any{"id": a}).NoErrors(t)
+	rating := map[string]any{"s": "RATING"}
+	titles, _, _ = page(rating)
+	require.NotEqual(t, "Logo number one", titles[0])
+	order := e.placeOrder(buyer, a, "BASIC")
+	e.must(freelancer, "start", order)
+	e.must(freelancer, "deliver", order)
+	e.must(buyer, "complete", order)
+	e.Do(e.as(buyer), `mutation($id: ID!) { leaveReview(orderId: $id, rating: 5) { id } }`, map[string]any{"id": order}).NoErrors(t)
+	titles, _, _ = page(rating)
+	require.Equal(t, "Logo number one", titles[0], "a new rating")
+}
+
+// gigByTitle finds a gig's id in the database.
+func (e *env) gigByTitle(t *testing.T, title string) string {
+	t.Helper()
+	var id string
+	require.NoError(t, e.DB.QueryRow(context.Background(), "SELECT id::text FROM gigs WHERE title = $1", title).Scan(&id))
+	return id
 }

@@ -64,6 +64,9 @@ CROSS JOIN LATERAL (
 -- never shift or repeat rows on pages already read. The keys are exact:
 -- seq and prices are integers well inside float8's 2^53, and relevance and
 -- rating come from deterministic expressions over stored values.
+-- One statement answers the whole page: gigs is scanned once for the page's
+-- ids, then only those rows are read with their packages, aggregated into
+-- parallel arrays, so a page of gigs with packages costs one round trip.
 WITH RECURSIVE
 categories (id) AS (
     SELECT c.id FROM gig_categories c WHERE c.id = sqlc.narg(category_id)::uuid
@@ -74,19 +77,32 @@ input AS (
     SELECT websearch_to_tsquery('english', coalesce(sqlc.narg(search)::text, '')) AS tsq,
            lower(coalesce(sqlc.narg(search)::text, '')) AS raw
 ),
-matched AS (
-    SELECT g.id,
-           -- Cover density ranking over the weighted document, normalised by
-           -- document length (32: rank/(rank+1)), plus the trigram word
-           -- similarity of the query to title and tags, and to the title
-           -- alone: what lets a misspelt query still match, and rank a
-           -- title match above a tag match as the weights do for words.
-           CASE WHEN i.raw = '' THEN 0::float8
-                ELSE ts_rank_cd('{0.1, 0.3, 0.6, 1.0}', g.search_vector, i.tsq, 32)::float8
-                     + 0.4 * word_similarity(i.raw, g.search_text)::float8
-                     + 0.2 * word_similarity(i.raw, lower(g.title))::float8
-           END AS relevance
-    FROM gigs g, input i
+page AS (
+    SELECT g.id, k.sort_key
+    FROM gigs g
+    CROSS JOIN input i
+    -- Cover density ranking over the weighted document, normalised by
+    -- document length (32: rank/(rank+1)), plus the trigram word similarity
+    -- of the query to title and tags, and to the title alone: what lets a
+    -- misspelt query still match, and rank a title match above a tag match
+    -- as the weights do for words.
+    CROSS JOIN LATERAL (
+        SELECT CASE WHEN i.raw = '' THEN 0::float8
+                    ELSE ts_rank_cd('{0.1, 0.3, 0.6, 1.0}', g.search_vector, i.tsq, 32)::float8
+                         + 0.4 * word_similarity(i.raw, g.search_text)::float8
+                         + 0.2 * word_similarity(i.raw, lower(g.title))::float8
+               END AS relevance
+    ) m
+    CROSS JOIN LATERAL (
+        SELECT (CASE @sort::text
+                    WHEN 'RELEVANCE'  THEN m.relevance
+                    WHEN 'PRICE_ASC'  THEN -g.min_price_cents::float8
+                    WHEN 'PRICE_DESC' THEN g.min_price_cents::float8
+                    WHEN 'RATING'     THEN CASE WHEN g.review_count = 0 THEN 0::float8
+                                                ELSE g.rating_sum::float8 / g.review_count END
+                    ELSE g.seq::float8
+                END)::float8 AS sort_key
+    ) k
     WHERE g.status = 'ACTIVE' AND g.deleted_at IS NULL
       AND (i.raw = '' OR g.search_vector @@ i.tsq OR i.raw <% g.search_text)
       AND (sqlc.narg(category_id)::uuid IS NULL OR g.category_id IN (SELECT id FROM categories))
@@ -95,25 +111,29 @@ matched AS (
       AND (sqlc.narg(max_price_cents)::int IS NULL OR g.min_price_cents <= sqlc.narg(max_price_cents)::int)
       AND (sqlc.narg(max_delivery_days)::int IS NULL OR g.min_delivery_days <= sqlc.narg(max_delivery_days)::int)
       AND (sqlc.narg(tag)::text IS NULL OR sqlc.narg(tag)::text = ANY(g.tags))
-),
-keyed AS (
-    SELECT m.id,
-           (CASE @sort::text
-                WHEN 'RELEVANCE'  THEN m.relevance
-                WHEN 'PRICE_ASC'  THEN -r.min_price_cents::float8
-                WHEN 'PRICE_DESC' THEN r.min_price_cents::float8
-                WHEN 'RATING'     THEN CASE WHEN r.review_count = 0 THEN 0::float8
-                                            ELSE r.rating_sum::float8 / r.review_count END
-                ELSE r.seq::float8
-            END)::float8 AS sort_key
-    FROM matched m JOIN gig_rows r ON r.id = m.id
+      AND (sqlc.narg(after_key)::float8 IS NULL
+           OR (k.sort_key, g.id) < (sqlc.narg(after_key)::float8, sqlc.narg(after_id)::uuid))
+    ORDER BY k.sort_key DESC, g.id DESC
+    LIMIT @lim
 )
-SELECT sqlc.embed(r), k.sort_key
-FROM keyed k JOIN gig_rows r ON r.id = k.id
-WHERE sqlc.narg(after_key)::float8 IS NULL
-   OR (k.sort_key, k.id) < (sqlc.narg(after_key)::float8, sqlc.narg(after_id)::uuid)
-ORDER BY k.sort_key DESC, k.id DESC
-LIMIT @lim;
+SELECT sqlc.embed(r), p.sort_key,
+       pk.tiers::text[] AS package_tiers, pk.titles::text[] AS package_titles,
+       pk.descriptions::text[] AS package_descriptions, pk.prices::int[] AS package_price_cents,
+       pk.days::int[] AS package_delivery_days, pk.revisions::int[] AS package_revisions,
+       pk.features::text[] AS package_features
+FROM page p
+JOIN gig_rows r ON r.id = p.id
+-- One aggregation over the gig's packages read in tier order: every array
+-- lists them alike (the service sorts by tier again rather than rely on
+-- it). features, ragged, travel as one JSON array per package.
+CROSS JOIN LATERAL (
+    SELECT array_agg(gp.tier::text) AS tiers, array_agg(gp.title) AS titles,
+           array_agg(gp.description) AS descriptions, array_agg(gp.price_cents) AS prices,
+           array_agg(gp.delivery_days) AS days, array_agg(gp.revisions) AS revisions,
+           array_agg(array_to_json(gp.features)::text) AS features
+    FROM (SELECT * FROM gig_packages WHERE gig_id = p.id ORDER BY tier) gp
+) pk
+ORDER BY p.sort_key DESC, p.id DESC;
 
 -- name: GetGigForShare :one
 -- Placing an order reads the gig and its package under a share lock, so an

@@ -205,6 +205,7 @@ func (s *Service) createGig(ctx context.Context, p identity.Principal, id uuid.U
 	if err != nil {
 		return Gig{}, wrap("create gig", err)
 	}
+	s.invalidateCatalogue(ctx)
 	return s.gig(ctx, id)
 }
 
@@ -288,12 +289,12 @@ func (s *Service) DeleteGig(ctx context.Context, p identity.Principal, id uuid.U
 
 // editGig locks a gig the caller may change and runs fn in that transaction.
 // A gig the caller cannot see is NOT_FOUND; one they see but do not own is
-// FORBIDDEN.
+// FORBIDDEN. Once it commits, the catalogue cache is invalidated.
 func (s *Service) editGig(ctx context.Context, p identity.Principal, id uuid.UUID, fn func(*store.Queries, Gig) error) error {
 	if _, err := signedIn(p); err != nil {
 		return err
 	}
-	return pg.Transact(ctx, s.pool, func(tx pgx.Tx) error {
+	err := pg.Transact(ctx, s.pool, func(tx pgx.Tx) error {
 		q := s.q.WithTx(tx)
 		g, err := q.GetGigForUpdate(ctx, id)
 		if err != nil {
@@ -307,6 +308,10 @@ func (s *Service) editGig(ctx context.Context, p identity.Principal, id uuid.UUI
 		}
 		return fn(q, g)
 	})
+	if err == nil {
+		s.invalidateCatalogue(ctx)
+	}
+	return err
 }
 
 func (s *Service) checkCategory(ctx context.Context, q *store.Queries, id uuid.UUID) error {

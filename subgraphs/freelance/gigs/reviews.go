@@ -80,6 +80,7 @@ func (s *Service) leaveReview(ctx context.Context, p identity.Principal, id, ord
 		return Review{}, wrap("leave review", err)
 	}
 	s.invalidateStats(ctx, r.FreelancerID)
+	s.invalidateCatalogue(ctx) // the gig's rating changed
 	return r, nil
 }
 

@@ -30,6 +30,9 @@ type Config struct {
 	// AutoCompleteAfter is how long an order may stay DELIVERED before the
 	// platform completes it for the buyer.
 	AutoCompleteAfter time.Duration
+	// CatalogueCacheTTL bounds how long a replica serves a catalogue first
+	// page from memory; changes invalidate it at once. Zero disables it.
+	CatalogueCacheTTL time.Duration
 }
 
 // Service implements the freelance domain.
@@ -40,6 +43,8 @@ type Service struct {
 	cfg  Config
 	log  *slog.Logger
 	now  func() time.Time
+	// catalogue holds the catalogue's first pages (see cataloguecache.go).
+	catalogue catalogueCache
 }
 
 // New returns a Service.

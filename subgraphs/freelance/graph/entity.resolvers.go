@@ -27,10 +27,11 @@ func (r *entityResolver) FindManyGigByIDs(ctx context.Context, reps []*model.Gig
 	}
 	// One answer per representation, in order; unknown and hidden gigs are null.
 	p := identity.FromContext(ctx)
+	l := r.loaders(ctx)
 	out := make([]*model.Gig, len(reps))
 	for i, g := range rows {
 		if g != nil && gigs.CanSeeGig(p, *g) {
-			out[i] = toGig(*g)
+			out[i] = toGig(l, *g)
 		}
 	}
 	return out, nil

@@ -19,32 +19,6 @@ import (
 	"github.com/google/uuid"
 )
 
-// Category is the resolver for the category field.
-func (r *gigResolver) Category(ctx context.Context, obj *model.Gig) (*model.GigCategory, error) {
-	tree, err := r.loaders(ctx).Categories()
-	if err != nil {
-		return nil, err
-	}
-	c, ok := tree.byID[obj.CategoryID]
-	if !ok {
-		return nil, fmt.Errorf("gig %s: category %s missing", obj.ID, obj.CategoryID)
-	}
-	return toCategory(c), nil
-}
-
-// Packages is the resolver for the packages field.
-func (r *gigResolver) Packages(ctx context.Context, obj *model.Gig) ([]model.GigPackage, error) {
-	pkgs, err := r.loaders(ctx).Packages.Load(ctx, obj.UUID)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]model.GigPackage, len(pkgs))
-	for i, p := range pkgs {
-		out[i] = toPackage(p, obj.Currency)
-	}
-	return out, nil
-}
-
 // Reviews is the resolver for the reviews field.
 func (r *gigResolver) Reviews(ctx context.Context, obj *model.Gig, first *int32, after *string) (*model.ReviewConnection, error) {
 	n, a, err := pageArgs(first, after)
@@ -105,7 +79,7 @@ func (r *mutationResolver) CreateGig(ctx context.Context, input model.CreateGigI
 	if err != nil {
 		return nil, err
 	}
-	return toGig(g), nil
+	return toGig(r.loaders(ctx), g), nil
 }
 
 // UpdateGig is the resolver for the updateGig field.
@@ -126,7 +100,7 @@ func (r *mutationResolver) UpdateGig(ctx context.Context, id string, input model
 	if err != nil {
 		return nil, err
 	}
-	return toGig(g), nil
+	return toGig(r.loaders(ctx), g), nil
 }
 
 // SetGigStatus is the resolver for the setGigStatus field.
@@ -139,7 +113,7 @@ func (r *mutationResolver) SetGigStatus(ctx context.Context, id string, status m
 	if err != nil {
 		return nil, err
 	}
-	return toGig(g), nil
+	return toGig(r.loaders(ctx), g), nil
 }
 
 // DeleteGig is the resolver for the deleteGig field.
@@ -302,7 +276,7 @@ func (r *orderResolver) Gig(ctx context.Context, obj *model.Order) (*model.Gig, 
 	if g == nil {
 		return nil, fmt.Errorf("order %s: gig %s missing", obj.ID, obj.GigID)
 	}
-	return toGig(*g), nil
+	return toGig(r.loaders(ctx), *g), nil
 }
 
 // Timeline is the resolver for the timeline field.
@@ -363,10 +337,10 @@ func (r *queryResolver) Gigs(ctx context.Context, filter *model.GigFilter, sort 
 		return nil, err
 	}
 	l := r.loaders(ctx)
-	for _, g := range page.Items {
-		l.Gig.Prime(g.ID, &g)
+	for i := range page.Items {
+		l.Gig.Prime(page.Items[i].ID, &page.Items[i].Gig)
 	}
-	return gigConnection(page), nil
+	return listingConnection(l, page), nil
 }
 
 // Gig is the resolver for the gig field.
@@ -410,24 +384,25 @@ func (r *reviewResolver) Gig(ctx context.Context, obj *model.Review) (*model.Gig
 	if g == nil {
 		return nil, fmt.Errorf("review %s: gig %s missing", obj.ID, obj.GigID)
 	}
-	return toGig(*g), nil
+	return toGig(r.loaders(ctx), *g), nil
 }
 
 // Gigs is the resolver for the gigs field.
 func (r *userResolver) Gigs(ctx context.Context, obj *model.User, first *int32, after *string) (*model.GigConnection, error) {
 	id, ok := userUUID(obj)
 	if !ok {
-		return gigConnection(gigs.Page[gigs.Gig]{}), nil
+		return gigConnection(nil, gigs.Page[gigs.Gig]{}), nil
 	}
 	n, a, err := pageArgs(first, after)
 	if err != nil {
 		return nil, err
 	}
-	page, err := r.loaders(ctx).FreelancerGigs.Load(ctx, pageKey{ID: id, First: n, After: a})
+	l := r.loaders(ctx)
+	page, err := l.FreelancerGigs.Load(ctx, pageKey{ID: id, First: n, After: a})
 	if err != nil {
 		return nil, err
 	}
-	return gigConnection(page), nil
+	return gigConnection(l, page), nil
 }
 
 // Portfolio is the resolver for the portfolio field.

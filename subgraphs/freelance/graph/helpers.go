@@ -26,7 +26,7 @@ func (r *Resolver) visibleGig(ctx context.Context, id uuid.UUID) (*model.Gig, er
 	if err != nil || g == nil || !gigs.CanSeeGig(identity.FromContext(ctx), *g) {
 		return nil, err
 	}
-	return toGig(*g), nil
+	return toGig(r.loaders(ctx), *g), nil
 }
 
 // visibleOrder loads an order and answers null unless the caller is a party

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"supergraph/platform/dataload"
 	"supergraph/platform/identity"
 	"supergraph/subgraphs/freelance/gigs"
+	"supergraph/subgraphs/freelance/graph/model"
 )
 
 // loaderWait is how long a loader collects keys before it queries. gqlgen
@@ -40,6 +42,37 @@ type Loaders struct {
 	Stats          *dataloadgen.Loader[uuid.UUID, gigs.Stats]
 	// Categories reads the whole (small) tree once per request.
 	Categories func() (*categoryTree, error)
+	// ctx is the operation's: model.Gig's packages and category, which
+	// gqlgen resolves without a context (see model.GigFields), load in it.
+	ctx context.Context
+}
+
+// GigPackages implements model.GigFields: the gig's packages through the
+// batching loader.
+func (l *Loaders) GigPackages(g *model.Gig) ([]model.GigPackage, error) {
+	pkgs, err := l.Packages.Load(l.ctx, g.UUID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]model.GigPackage, len(pkgs))
+	for i, p := range pkgs {
+		out[i] = toPackage(p, g.Currency)
+	}
+	return out, nil
+}
+
+// GigCategory implements model.GigFields: the gig's category from the
+// request's copy of the tree.
+func (l *Loaders) GigCategory(g *model.Gig) (*model.GigCategory, error) {
+	tree, err := l.Categories()
+	if err != nil {
+		return nil, err
+	}
+	c, ok := tree.byID[g.CategoryID]
+	if !ok {
+		return nil, fmt.Errorf("gig %s: category %s missing", g.ID, g.CategoryID)
+	}
+	return toCategory(c), nil
 }
 
 // NewLoaders returns the loaders of one request.
@@ -156,7 +189,12 @@ func pages[V any](fetch func(ctx context.Context, ids []uuid.UUID, first int, af
 // PerOperation installs fresh loaders in each operation's context
 // (gqlserver.Options.PerOperation): caches never outlive an operation.
 func PerOperation(svc *gigs.Service) func(context.Context) context.Context {
-	return func(ctx context.Context) context.Context { return dataload.With(ctx, NewLoaders(svc)) }
+	return func(ctx context.Context) context.Context {
+		l := NewLoaders(svc)
+		ctx = dataload.With(ctx, l)
+		l.ctx = ctx
+		return ctx
+	}
 }
 
 func (r *Resolver) loaders(ctx context.Context) *Loaders { return dataload.From[Loaders](ctx) }

@@ -21,12 +21,19 @@ const defaultFirst = 20
 
 func user(id uuid.UUID) model.User { return model.User{ID: id.String()} }
 
-func toGig(g gigs.Gig) *model.Gig {
-	return &model.Gig{
+// toGig maps a gig row; l resolves its packages and category later.
+func toGig(l *Loaders, g gigs.Gig) *model.Gig {
+	m := &model.Gig{}
+	setGig(m, l, g)
+	return m
+}
+
+func setGig(m *model.Gig, l *Loaders, g gigs.Gig) {
+	*m = model.Gig{
 		UUID: g.ID, ID: g.ID.String(), Title: g.Title, Description: g.Description, CategoryID: g.CategoryID,
 		Freelancer: user(g.FreelancerID), Tags: g.Tags, StartingPriceCents: g.MinPriceCents, Currency: g.Currency,
 		Status: model.GigStatus(g.Status), Rating: gigs.Rating(g.RatingSum, g.ReviewCount), ReviewCount: g.ReviewCount,
-		Deleted: g.DeletedAt != nil, CreatedAt: g.CreatedAt, UpdatedAt: g.UpdatedAt,
+		Deleted: g.DeletedAt != nil, CreatedAt: g.CreatedAt, UpdatedAt: g.UpdatedAt, Fields: l,
 	}
 }
 
@@ -87,10 +94,32 @@ func pageInfo(cursors []string, hasNext bool) model.PageInfo {
 	return info
 }
 
-func gigConnection(p gigs.Page[gigs.Gig]) *model.GigConnection {
+func gigConnection(l *Loaders, p gigs.Page[gigs.Gig]) *model.GigConnection {
 	c := &model.GigConnection{Edges: make([]model.GigEdge, len(p.Items)), PageInfo: pageInfo(p.Cursors, p.HasNext)}
 	for i, g := range p.Items {
-		c.Edges[i] = model.GigEdge{Cursor: p.Cursors[i], Node: *toGig(g)}
+		c.Edges[i].Cursor = p.Cursors[i]
+		setGig(&c.Edges[i].Node, l, g)
+	}
+	return c
+}
+
+// listingConnection is a catalogue page: its gigs carry their packages.
+func listingConnection(l *Loaders, p gigs.Page[gigs.Listing]) *model.GigConnection {
+	c := &model.GigConnection{Edges: make([]model.GigEdge, len(p.Items)), PageInfo: pageInfo(p.Cursors, p.HasNext)}
+	n := 0
+	for _, g := range p.Items {
+		n += len(g.Packages)
+	}
+	pkgs := make([]model.GigPackage, n) // one allocation for the page's packages
+	for i, g := range p.Items {
+		e := &c.Edges[i]
+		e.Cursor = p.Cursors[i]
+		setGig(&e.Node, l, g.Gig)
+		e.Node.Listed = pkgs[:len(g.Packages):len(g.Packages)]
+		for j, pkg := range g.Packages {
+			e.Node.Listed[j] = toPackage(pkg, g.Currency)
+		}
+		pkgs = pkgs[len(g.Packages):]
 	}
 	return c
 }

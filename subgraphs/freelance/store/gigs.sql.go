@@ -294,73 +294,94 @@ func (q *Queries) PackagesByGigs(ctx context.Context, gigIds []uuid.UUID) ([]Gig
 const searchGigs = `-- name: SearchGigs :many
 WITH RECURSIVE
 categories (id) AS (
-    SELECT c.id FROM gig_categories c WHERE c.id = $4::uuid
+    SELECT c.id FROM gig_categories c WHERE c.id = $1::uuid
     UNION ALL
     SELECT c.id FROM gig_categories c JOIN categories p ON c.parent_id = p.id
 ),
 input AS (
-    SELECT websearch_to_tsquery('english', coalesce($5::text, '')) AS tsq,
-           lower(coalesce($5::text, '')) AS raw
+    SELECT websearch_to_tsquery('english', coalesce($2::text, '')) AS tsq,
+           lower(coalesce($2::text, '')) AS raw
 ),
-matched AS (
-    SELECT g.id,
-           -- Cover density ranking over the weighted document, normalised by
-           -- document length (32: rank/(rank+1)), plus the trigram word
-           -- similarity of the query to title and tags, and to the title
-           -- alone: what lets a misspelt query still match, and rank a
-           -- title match above a tag match as the weights do for words.
-           CASE WHEN i.raw = '' THEN 0::float8
-                ELSE ts_rank_cd('{0.1, 0.3, 0.6, 1.0}', g.search_vector, i.tsq, 32)::float8
-                     + 0.4 * word_similarity(i.raw, g.search_text)::float8
-                     + 0.2 * word_similarity(i.raw, lower(g.title))::float8
-           END AS relevance
-    FROM gigs g, input i
+page AS (
+    SELECT g.id, k.sort_key
+    FROM gigs g
+    CROSS JOIN input i
+    -- Cover density ranking over the weighted document, normalised by
+    -- document length (32: rank/(rank+1)), plus the trigram word similarity
+    -- of the query to title and tags, and to the title alone: what lets a
+    -- misspelt query still match, and rank a title match above a tag match
+    -- as the weights do for words.
+    CROSS JOIN LATERAL (
+        SELECT CASE WHEN i.raw = '' THEN 0::float8
+                    ELSE ts_rank_cd('{0.1, 0.3, 0.6, 1.0}', g.search_vector, i.tsq, 32)::float8
+                         + 0.4 * word_similarity(i.raw, g.search_text)::float8
+                         + 0.2 * word_similarity(i.raw, lower(g.title))::float8
+               END AS relevance
+    ) m
+    CROSS JOIN LATERAL (
+        SELECT (CASE $3::text
+                    WHEN 'RELEVANCE'  THEN m.relevance
+                    WHEN 'PRICE_ASC'  THEN -g.min_price_cents::float8
+                    WHEN 'PRICE_DESC' THEN g.min_price_cents::float8
+                    WHEN 'RATING'     THEN CASE WHEN g.review_count = 0 THEN 0::float8
+                                                ELSE g.rating_sum::float8 / g.review_count END
+                    ELSE g.seq::float8
+                END)::float8 AS sort_key
+    ) k
     WHERE g.status = 'ACTIVE' AND g.deleted_at IS NULL
       AND (i.raw = '' OR g.search_vector @@ i.tsq OR i.raw <% g.search_text)
-      AND ($4::uuid IS NULL OR g.category_id IN (SELECT id FROM categories))
-      AND ($6::uuid IS NULL OR g.freelancer_id = $6::uuid)
-      AND ($7::int IS NULL OR g.min_price_cents >= $7::int)
-      AND ($8::int IS NULL OR g.min_price_cents <= $8::int)
-      AND ($9::int IS NULL OR g.min_delivery_days <= $9::int)
-      AND ($10::text IS NULL OR $10::text = ANY(g.tags))
-),
-keyed AS (
-    SELECT m.id,
-           (CASE $11::text
-                WHEN 'RELEVANCE'  THEN m.relevance
-                WHEN 'PRICE_ASC'  THEN -r.min_price_cents::float8
-                WHEN 'PRICE_DESC' THEN r.min_price_cents::float8
-                WHEN 'RATING'     THEN CASE WHEN r.review_count = 0 THEN 0::float8
-                                            ELSE r.rating_sum::float8 / r.review_count END
-                ELSE r.seq::float8
-            END)::float8 AS sort_key
-    FROM matched m JOIN gig_rows r ON r.id = m.id
+      AND ($1::uuid IS NULL OR g.category_id IN (SELECT id FROM categories))
+      AND ($4::uuid IS NULL OR g.freelancer_id = $4::uuid)
+      AND ($5::int IS NULL OR g.min_price_cents >= $5::int)
+      AND ($6::int IS NULL OR g.min_price_cents <= $6::int)
+      AND ($7::int IS NULL OR g.min_delivery_days <= $7::int)
+      AND ($8::text IS NULL OR $8::text = ANY(g.tags))
+      AND ($9::float8 IS NULL
+           OR (k.sort_key, g.id) < ($9::float8, $10::uuid))
+    ORDER BY k.sort_key DESC, g.id DESC
+    LIMIT $11
 )
-SELECT r.id, r.seq, r.freelancer_id, r.category_id, r.title, r.description, r.tags, r.currency, r.status, r.min_price_cents, r.min_delivery_days, r.rating_sum, r.review_count, r.created_at, r.updated_at, r.deleted_at, k.sort_key
-FROM keyed k JOIN gig_rows r ON r.id = k.id
-WHERE $1::float8 IS NULL
-   OR (k.sort_key, k.id) < ($1::float8, $2::uuid)
-ORDER BY k.sort_key DESC, k.id DESC
-LIMIT $3
+SELECT r.id, r.seq, r.freelancer_id, r.category_id, r.title, r.description, r.tags, r.currency, r.status, r.min_price_cents, r.min_delivery_days, r.rating_sum, r.review_count, r.created_at, r.updated_at, r.deleted_at, p.sort_key,
+       pk.tiers::text[] AS package_tiers, pk.titles::text[] AS package_titles,
+       pk.descriptions::text[] AS package_descriptions, pk.prices::int[] AS package_price_cents,
+       pk.days::int[] AS package_delivery_days, pk.revisions::int[] AS package_revisions,
+       pk.features::text[] AS package_features
+FROM page p
+JOIN gig_rows r ON r.id = p.id
+CROSS JOIN LATERAL (
+    SELECT array_agg(gp.tier::text) AS tiers, array_agg(gp.title) AS titles,
+           array_agg(gp.description) AS descriptions, array_agg(gp.price_cents) AS prices,
+           array_agg(gp.delivery_days) AS days, array_agg(gp.revisions) AS revisions,
+           array_agg(array_to_json(gp.features)::text) AS features
+    FROM (SELECT gig_id, tier, title, description, price_cents, delivery_days, revisions, features FROM gig_packages WHERE gig_id = p.id ORDER BY tier) gp
+) pk
+ORDER BY p.sort_key DESC, p.id DESC
 `
 
 type SearchGigsParams struct {
-	AfterKey        *float64
-	AfterID         *uuid.UUID
-	Lim             int32
 	CategoryID      *uuid.UUID
 	Search          *string
+	Sort            string
 	FreelancerID    *uuid.UUID
 	MinPriceCents   *int32
 	MaxPriceCents   *int32
 	MaxDeliveryDays *int32
 	Tag             *string
-	Sort            string
+	AfterKey        *float64
+	AfterID         *uuid.UUID
+	Lim             int32
 }
 
 type SearchGigsRow struct {
-	GigRow  GigRow
-	SortKey float64
+	GigRow              GigRow
+	SortKey             float64
+	PackageTiers        []string
+	PackageTitles       []string
+	PackageDescriptions []string
+	PackagePriceCents   []int32
+	PackageDeliveryDays []int32
+	PackageRevisions    []int32
+	PackageFeatures     []string
 }
 
 // The public catalogue: ACTIVE gigs only. Every sort is expressed as one
@@ -369,19 +390,25 @@ type SearchGigsRow struct {
 // never shift or repeat rows on pages already read. The keys are exact:
 // seq and prices are integers well inside float8's 2^53, and relevance and
 // rating come from deterministic expressions over stored values.
+// One statement answers the whole page: gigs is scanned once for the page's
+// ids, then only those rows are read with their packages, aggregated into
+// parallel arrays, so a page of gigs with packages costs one round trip.
+// One aggregation over the gig's packages read in tier order: every array
+// lists them alike (the service sorts by tier again rather than rely on
+// it). features, ragged, travel as one JSON array per package.
 func (q *Queries) SearchGigs(ctx context.Context, arg SearchGigsParams) ([]SearchGigsRow, error) {
 	rows, err := q.db.Query(ctx, searchGigs,
-		arg.AfterKey,
-		arg.AfterID,
-		arg.Lim,
 		arg.CategoryID,
 		arg.Search,
+		arg.Sort,
 		arg.FreelancerID,
 		arg.MinPriceCents,
 		arg.MaxPriceCents,
 		arg.MaxDeliveryDays,
 		arg.Tag,
-		arg.Sort,
+		arg.AfterKey,
+		arg.AfterID,
+		arg.Lim,
 	)
 	if err != nil {
 		return nil, err
@@ -408,6 +435,13 @@ func (q *Queries) SearchGigs(ctx context.Context, arg SearchGigsParams) ([]Searc
 			&i.GigRow.UpdatedAt,
 			&i.GigRow.DeletedAt,
 			&i.SortKey,
+			&i.PackageTiers,
+			&i.PackageTitles,
+			&i.PackageDescriptions,
+			&i.PackagePriceCents,
+			&i.PackageDeliveryDays,
+			&i.PackageRevisions,
+			&i.PackageFeatures,
 		); err != nil {
 			return nil, err
 		}

@@ -259,10 +259,6 @@ type EntityResolver interface {
 	FindManyUserByIDs(ctx context.Context, reps []*model.UserByIDsInput) ([]*model.User, error)
 }
 type GigResolver interface {
-	Category(ctx context.Context, obj *model.Gig) (*model.GigCategory, error)
-
-	Packages(ctx context.Context, obj *model.Gig) ([]model.GigPackage, error)
-
 	Reviews(ctx context.Context, obj *model.Gig, first *int32, after *string) (*model.ReviewConnection, error)
 }
 type GigCategoryResolver interface {
@@ -3313,7 +3309,7 @@ func (ec *executionContext) _Gig_category(ctx context.Context, field graphql.Col
 			return ec.fieldContext_Gig_category(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Gig().Category(ctx, obj)
+			return obj.Category()
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.GigCategory) graphql.Marshaler {
@@ -3328,7 +3324,7 @@ func (ec *executionContext) fieldContext_Gig_category(_ context.Context, field g
 		Object:     "Gig",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: true,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_GigCategory(ctx, field)
 		},
@@ -3400,7 +3396,7 @@ func (ec *executionContext) _Gig_packages(ctx context.Context, field graphql.Col
 			return ec.fieldContext_Gig_packages(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Gig().Packages(ctx, obj)
+			return obj.Packages()
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []model.GigPackage) graphql.Marshaler {
@@ -3415,7 +3411,7 @@ func (ec *executionContext) fieldContext_Gig_packages(_ context.Context, field g
 		Object:     "Gig",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: true,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_GigPackage(ctx, field)
 		},
@@ -9036,11 +9032,10 @@ func (ec *executionContext) _Gig(ctx context.Context, sel ast.SelectionSet, obj 
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "category":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Gig_category(ctx, field, obj)
-				})
+			out.Values[i] = ec._Gig_category(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "freelancer":
 			out.Values[i] = ec._Gig_freelancer(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -9052,11 +9047,10 @@ func (ec *executionContext) _Gig(ctx context.Context, sel ast.SelectionSet, obj 
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "packages":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Gig_packages(ctx, field, obj)
-				})
+			out.Values[i] = ec._Gig_packages(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "startingPriceCents":
 			out.Values[i] = ec._Gig_startingPriceCents(ctx, field, obj)
 			if out.Values[i] == graphql.Null {

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -15,8 +16,11 @@ type User struct {
 // IsEntity marks User as a federation entity.
 func (User) IsEntity() {}
 
-// Gig is the Gig entity. Category, packages and reviews are resolved
-// through loaders from CategoryID and UUID.
+// Gig is the Gig entity. Packages and category are methods without a
+// context, which gqlgen calls in line rather than in a goroutine of their
+// own per gig: a catalogue page reads its packages with the gigs (Listed),
+// and everything else asks Fields, the request's loaders, batched across
+// the gigs of a list. Reviews are resolved through loaders from UUID.
 type Gig struct {
 	UUID               uuid.UUID
 	ID                 string
@@ -33,6 +37,37 @@ type Gig struct {
 	Deleted            bool
 	CreatedAt          time.Time
 	UpdatedAt          time.Time
+	// Listed holds the packages when they were read with the gig; nil
+	// means ask Fields.
+	Listed []GigPackage
+	// Fields resolves what was not read with the gig.
+	Fields GigFields
+}
+
+// GigFields resolves a gig's packages and category from the request's
+// loaders.
+type GigFields interface {
+	GigPackages(g *Gig) ([]GigPackage, error)
+	GigCategory(g *Gig) (*GigCategory, error)
+}
+
+// Packages is the gig's packages, by tier.
+func (g *Gig) Packages() ([]GigPackage, error) {
+	if g.Listed != nil {
+		return g.Listed, nil
+	}
+	if g.Fields == nil {
+		return nil, errors.New("gig " + g.ID + ": packages not loaded")
+	}
+	return g.Fields.GigPackages(g)
+}
+
+// Category is the gig's category.
+func (g *Gig) Category() (*GigCategory, error) {
+	if g.Fields == nil {
+		return nil, errors.New("gig " + g.ID + ": category not loaded")
+	}
+	return g.Fields.GigCategory(g)
 }
 
 // IsEntity marks Gig as a federation entity.
