@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/hashicorp/golang-lru/v2/expirable"
 
 	"supergraph/platform/keys"
 )
@@ -94,6 +95,15 @@ var ErrInvalid = errors.New("invalid internal assertion")
 type Verifier struct {
 	key    ed25519.PublicKey
 	parser *jwt.Parser
+	// verified remembers assertions already checked: the router reuses one
+	// per principal for a while, and an Ed25519 check per request was a
+	// tenth of a subgraph's CPU. Entries still honour the assertion's expiry.
+	verified *expirable.LRU[string, verifiedAssertion]
+}
+
+type verifiedAssertion struct {
+	principal Principal
+	expires   time.Time
 }
 
 // NewVerifier returns a Verifier trusting the router's public key.
@@ -104,16 +114,20 @@ func NewVerifier(key ed25519.PublicKey) *Verifier {
 		jwt.WithAudience(audience),
 		jwt.WithExpirationRequired(),
 		jwt.WithLeeway(5*time.Second),
-	)}
+	), verified: expirable.NewLRU[string, verifiedAssertion](10_000, nil, TTL)}
 }
 
 // Verify returns the principal an assertion speaks for.
 func (v *Verifier) Verify(token string) (Principal, error) {
+	if hit, ok := v.verified.Get(token); ok && time.Now().Before(hit.expires) {
+		return hit.principal, nil
+	}
 	var c claims
 	_, err := v.parser.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return v.key, nil })
 	if err != nil {
 		return Principal{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
+	v.verified.Add(token, verifiedAssertion{principal: c.Principal, expires: c.ExpiresAt.Time})
 	return c.Principal, nil
 }
 

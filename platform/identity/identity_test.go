@@ -1,0 +1,54 @@
+package identity
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestVerifyRejectsForgedAndExpired(t *testing.T) {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	_, other, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	v := NewVerifier(pub)
+	p := Principal{UserID: "u1", Roles: []string{RoleStaff}}
+
+	token, err := NewSigner(priv).Sign(p)
+	require.NoError(t, err)
+	for range 2 { // the second answer comes from the cache
+		got, err := v.Verify(token)
+		require.NoError(t, err)
+		require.Equal(t, p, got)
+	}
+
+	forged, err := NewSigner(other).Sign(p)
+	require.NoError(t, err)
+	_, err = v.Verify(forged)
+	require.ErrorIs(t, err, ErrInvalid)
+
+	old := NewSigner(priv)
+	old.now = func() time.Time { return time.Now().Add(-2 * TTL) }
+	expired, err := old.Sign(p)
+	require.NoError(t, err)
+	_, err = v.Verify(expired)
+	require.ErrorIs(t, err, ErrInvalid)
+}
+
+// A cached verification does not outlive the assertion's expiry.
+func TestCachedAssertionExpires(t *testing.T) {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	v := NewVerifier(pub)
+	s := NewSigner(priv)
+	s.now = func() time.Time { return time.Now().Add(-2 * TTL) }
+	token, err := s.Sign(Principal{UserID: "u1"})
+	require.NoError(t, err)
+	// As if it had been verified while still valid.
+	v.verified.Add(token, verifiedAssertion{principal: Principal{UserID: "u1"}, expires: time.Now().Add(-time.Second)})
+	_, err = v.Verify(token)
+	require.ErrorIs(t, err, ErrInvalid)
+}
