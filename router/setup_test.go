@@ -155,6 +155,16 @@ func accountsSubgraph(v *identity.Verifier, users map[string]map[string]any) *te
 				return copyUser(c.Principal.UserID), nil
 			},
 			"user": func(c testgraph.Ctx, a map[string]any) (any, error) {
+				switch a["id"] {
+				case "broken-username":
+					// The non-null username fails with a subgraph error.
+					return map[string]any{"__typename": "User", "id": "broken-username", "username": testgraph.Field(func(testgraph.Ctx, map[string]any) (any, error) {
+						return nil, fmt.Errorf("username unavailable")
+					})}, nil
+				case "null-username":
+					// The non-null username is null without any error: a subgraph bug.
+					return map[string]any{"__typename": "User", "id": "null-username", "username": nil}, nil
+				}
 				u := copyUser(fmt.Sprint(a["id"]))
 				if u == nil {
 					return nil, nil

@@ -105,7 +105,12 @@ func TestSubscriptionEndsWhenTheSubgraphDropsIt(t *testing.T) {
 		last = m
 	}
 	require.Equal(t, "next", last["type"], last)
-	require.NotEmpty(t, last["payload"].(map[string]any)["errors"], last)
+	// A clear error naming the subgraph, never the raw upstream text (EOF).
+	errs, _ := last["payload"].(map[string]any)["errors"].([]any)
+	require.Len(t, errs, 1, last)
+	first := errs[0].(map[string]any)
+	require.Equal(t, "Lost the subscription's connection to Subgraph 'accounts'.", first["message"], last)
+	require.Equal(t, map[string]any{"code": "SUBGRAPH_UNAVAILABLE", "serviceName": "accounts"}, first["extensions"], last)
 	require.Eventually(t, func() bool { return e.accounts.OpenWebSockets.Load() == 0 }, 10*time.Second, 20*time.Millisecond)
 
 	c.send(map[string]any{"id": "again", "type": "subscribe", "payload": map[string]any{"query": `subscription { ticks(count: 1) { n viewer } }`}})

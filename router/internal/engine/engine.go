@@ -148,6 +148,7 @@ func New(g *Graph, opts Options) (*Engine, error) {
 		engineCtx:    ctx,
 		costs:        g.costs,
 		schema:       e.routerSchema,
+		log:          opts.Logger,
 	})
 	if err != nil {
 		cancel()
@@ -295,7 +296,7 @@ func (e *Engine) Execute(ctx context.Context, op *Operation, opts ExecOptions, w
 	if _, err = e.resolver.ArenaResolveGraphQLResponse(rctx, sync.Response, &buf); err != nil {
 		return err
 	}
-	_, err = w.Write(annotateFetchErrors(buf.Bytes()))
+	_, err = w.Write(shapeErrors(buf.Bytes()))
 	return err
 }
 

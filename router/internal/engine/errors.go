@@ -58,47 +58,136 @@ func httpURL(u string) string {
 	return u
 }
 
-var fetchFailedPrefix = []byte(`Failed to fetch from Subgraph '`)
+var (
+	fetchFailedPrefix = `Failed to fetch from Subgraph '`
+	nullFieldPrefix   = "Cannot return null for non-nullable "
+	errorsFirst       = []byte(`{"errors":`)
+)
 
-// annotateFetchErrors gives the engine's "Failed to fetch from Subgraph 'x'."
-// errors the platform's code (SUBGRAPH_UNAVAILABLE) and the subgraph's name, so
-// clients can tell an outage from a bug. Responses without such an error (the
-// common case) pass through untouched.
-func annotateFetchErrors(resp []byte) []byte {
-	if !bytes.Contains(resp, fetchFailedPrefix) {
+// CodeSubgraphInvalidResponse marks a null a subgraph returned for a
+// non-null field without any error explaining it.
+const CodeSubgraphInvalidResponse = "SUBGRAPH_INVALID_RESPONSE"
+
+// responseError is one error of a response, as far as shapeErrors needs it.
+type responseError struct {
+	Message    string                     `json:"message"`
+	Path       []any                      `json:"path,omitempty"`
+	Extensions map[string]json.RawMessage `json:"extensions,omitempty"`
+}
+
+// shapeErrors gives the engine's own errors the platform's shape (every error
+// carries extensions.code):
+//   - "Failed to fetch from Subgraph 'x'." gets SUBGRAPH_UNAVAILABLE and the
+//     subgraph's name (serviceName), so clients can tell an outage from a bug;
+//   - "Cannot return null for non-nullable field …", added when a null
+//     bubbles up, is dropped when another error already covers its path (the
+//     subgraph's field error that caused the null), and otherwise gets
+//     SUBGRAPH_INVALID_RESPONSE (the subgraph returned null without a reason).
+//
+// Responses without errors (the common case) pass through untouched; the
+// engine writes "errors" first, so one prefix check tells.
+func shapeErrors(resp []byte) []byte {
+	if !bytes.HasPrefix(resp, errorsFirst) {
 		return resp
 	}
 	var r struct {
-		Errors     []map[string]any `json:"errors"`
-		Data       json.RawMessage  `json:"data,omitempty"`
-		Extensions json.RawMessage  `json:"extensions,omitempty"`
+		Errors     []json.RawMessage `json:"errors"`
+		Data       json.RawMessage   `json:"data,omitempty"`
+		Extensions json.RawMessage   `json:"extensions,omitempty"`
 	}
 	if err := json.Unmarshal(resp, &r); err != nil {
 		return resp
 	}
-	for _, e := range r.Errors {
-		msg, _ := e["message"].(string)
-		rest, ok := strings.CutPrefix(msg, string(fetchFailedPrefix))
-		if !ok {
-			continue
-		}
-		ext, _ := e["extensions"].(map[string]any)
-		if ext == nil {
-			ext = map[string]any{}
-			e["extensions"] = ext
-		}
-		if _, has := ext["code"]; !has {
-			ext["code"] = "SUBGRAPH_UNAVAILABLE"
-		}
-		if name, _, ok := strings.Cut(rest, "'"); ok {
-			if _, has := ext["serviceName"]; !has {
-				ext["serviceName"] = name
-			}
+	errs := make([]responseError, len(r.Errors))
+	for i, raw := range r.Errors {
+		if err := json.Unmarshal(raw, &errs[i]); err != nil {
+			return resp
 		}
 	}
-	out, err := json.Marshal(r)
+	changed := false
+	out := r.Errors[:0:0]
+	for i, raw := range r.Errors {
+		e := &errs[i]
+		if _, has := e.Extensions["code"]; has {
+			out = append(out, raw)
+			continue
+		}
+		switch {
+		case strings.HasPrefix(e.Message, fetchFailedPrefix):
+			setExt(e, "code", "SUBGRAPH_UNAVAILABLE")
+			if name, _, ok := strings.Cut(strings.TrimPrefix(e.Message, fetchFailedPrefix), "'"); ok {
+				if _, has := e.Extensions["serviceName"]; !has {
+					setExt(e, "serviceName", name)
+				}
+			}
+		case strings.HasPrefix(e.Message, nullFieldPrefix):
+			if covered(errs, i) {
+				changed = true
+				continue
+			}
+			setExt(e, "code", CodeSubgraphInvalidResponse)
+		default:
+			out = append(out, raw)
+			continue
+		}
+		b, err := json.Marshal(e)
+		if err != nil {
+			return resp
+		}
+		out = append(out, b)
+		changed = true
+	}
+	if !changed {
+		return resp
+	}
+	r.Errors = out
+	var b []byte
+	var err error
+	if len(out) == 0 {
+		b, err = json.Marshal(struct {
+			Data       json.RawMessage `json:"data,omitempty"`
+			Extensions json.RawMessage `json:"extensions,omitempty"`
+		}{r.Data, r.Extensions})
+	} else {
+		b, err = json.Marshal(r)
+	}
 	if err != nil {
 		return resp
 	}
-	return out
+	return b
+}
+
+func setExt(e *responseError, key, value string) {
+	if e.Extensions == nil {
+		e.Extensions = map[string]json.RawMessage{}
+	}
+	e.Extensions[key], _ = json.Marshal(value)
+}
+
+// covered reports whether an error other than a null propagation explains
+// errs[i]: one without a path (a whole fetch failed), or one whose path is
+// errs[i]'s or lies on it (above it, or below it).
+func covered(errs []responseError, i int) bool {
+	for j := range errs {
+		o := &errs[j]
+		if j == i || strings.HasPrefix(o.Message, nullFieldPrefix) {
+			continue
+		}
+		if len(o.Path) == 0 || pathPrefix(o.Path, errs[i].Path) || pathPrefix(errs[i].Path, o.Path) {
+			return true
+		}
+	}
+	return false
+}
+
+func pathPrefix(prefix, path []any) bool {
+	if len(prefix) > len(path) {
+		return false
+	}
+	for k := range prefix {
+		if fmt.Sprint(prefix[k]) != fmt.Sprint(path[k]) {
+			return false
+		}
+	}
+	return true
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 
@@ -64,6 +65,7 @@ type buildOptions struct {
 	engineCtx    context.Context
 	costs        map[string]*plan.DataSourceCostConfig
 	schema       *ast.Document // the federated schema, for argument defaults
+	log          *slog.Logger
 }
 
 // buildPlanConfiguration turns the composed config into the planner's configuration:
@@ -184,7 +186,7 @@ func buildPlanConfiguration(rc *nodev1.RouterConfig, opts buildOptions) (plan.Co
 		if err != nil {
 			return out, nil, fmt.Errorf("subgraph %s: %w", name, err)
 		}
-		factory, err := graphql_datasource.NewFactory(opts.engineCtx, opts.clientFor(name), opts.subscription)
+		factory, err := graphql_datasource.NewFactory(opts.engineCtx, opts.clientFor(name), subscriptionClientFor(name, opts.subscription, opts.log))
 		if err != nil {
 			return out, nil, fmt.Errorf("subgraph %s: graphql data source factory: %w", name, err)
 		}
