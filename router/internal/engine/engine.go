@@ -69,9 +69,12 @@ type Engine struct {
 	resolver     *resolve.Resolver
 	subgraphs    []Subgraph
 	plans        *lru.Cache[uint64, plan.Plan]
-	planFlight   singleflight.Group
-	httpClient   *http.Client
-	limits       limits.Limits
+	// prepared remembers parsed, normalized and validated documents (see
+	// Prepare); variables are still coerced and validated per request.
+	prepared   *lru.Cache[uint64, *preparedOp]
+	planFlight singleflight.Group
+	httpClient *http.Client
+	limits     limits.Limits
 	// mutationBaseCost is added to every mutation's estimate.
 	mutationBaseCost int
 	cancel           context.CancelFunc
@@ -184,6 +187,11 @@ func New(g *Graph, opts Options) (*Engine, error) {
 	e.planConfig = planConfig
 
 	e.plans, err = lru.New[uint64, plan.Plan](opts.PlanCacheSize)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	e.prepared, err = lru.New[uint64, *preparedOp](opts.PlanCacheSize)
 	if err != nil {
 		cancel()
 		return nil, err

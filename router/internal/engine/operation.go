@@ -2,10 +2,13 @@ package engine
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/cespare/xxhash/v2"
@@ -146,19 +149,210 @@ var kits = sync.Pool{New: func() any {
 
 // Prepare parses, normalizes and validates a request against the client schema.
 // Every failure is a *RequestError with a 4xx status.
+//
+// The work on the document is done once per document: the outcome is kept
+// keyed by the query text, the operation name and the shape of the variables
+// (their names, JSON types and boolean values: what normalization depends on,
+// @skip/@include included). A remembered operation only has its variables
+// completed (the literals normalization extracted, defaults) and validated
+// against the normalized document, which per-request values still need.
 func (e *Engine) Prepare(req Request) (*Operation, error) {
-	if len(bytes.TrimSpace([]byte(req.Query))) == 0 {
+	if len(strings.TrimSpace(req.Query)) == 0 {
 		return nil, NewRequestError(http.StatusBadRequest, CodeBadRequest, "the request has no query")
 	}
 	vars := bytes.TrimSpace(req.Variables)
 	if len(vars) == 0 || bytes.Equal(vars, []byte("null")) {
 		vars = []byte("{}")
-	} else if v, err := astjson.ParseBytes(vars); err != nil || v.Type() != astjson.TypeObject {
+	}
+	parsed, err := astjson.ParseBytes(vars)
+	if err != nil || parsed.Type() != astjson.TypeObject {
 		return nil, NewRequestError(http.StatusBadRequest, CodeBadRequest, "variables must be a JSON object")
 	}
+	shape := variablesShape(parsed)
+	key := prepareKey(req.Query, req.OperationName, shape)
+	if c, ok := e.prepared.Get(key); ok && c.query == req.Query && c.opName == req.OperationName && c.shape == shape {
+		return e.fromPrepared(c, vars, parsed)
+	}
+	op, c, err := e.prepare(req, vars, parsed)
+	if err != nil {
+		return nil, err
+	}
+	if c != nil {
+		c.query, c.opName, c.shape = req.Query, req.OperationName, shape
+		e.prepared.Add(key, c)
+	}
+	return op, nil
+}
 
+// preparedOp is a remembered outcome of preparing a document with variables of
+// one shape.
+type preparedOp struct {
+	query, opName, shape string
+	name                 string
+	typ                  OperationType
+	normalized           string
+	id                   uint64
+	// removed are the client's variables normalization dropped (unused);
+	// added the variables it added (extracted literals, defaults) as a JSON
+	// object's members: `"a":1,"b":"x"`.
+	removed []string
+	added   []byte
+}
+
+func prepareKey(query, opName, shape string) uint64 {
+	var d xxhash.Digest
+	d.Reset()
+	_, _ = d.WriteString(query)
+	_, _ = d.Write([]byte{0})
+	_, _ = d.WriteString(opName)
+	_, _ = d.Write([]byte{0})
+	_, _ = d.WriteString(shape)
+	return d.Sum64()
+}
+
+// variablesShape describes variables without their values, except booleans
+// (@skip and @include are decided on them during normalization).
+func variablesShape(v *astjson.Value) string {
+	b := make([]byte, 0, 64)
+	return string(appendShape(b, v))
+}
+
+func appendShape(b []byte, v *astjson.Value) []byte {
+	switch v.Type() {
+	case astjson.TypeObject:
+		b = append(b, '{')
+		o, _ := v.Object()
+		o.Visit(func(key []byte, v *astjson.Value) {
+			b = strconv.AppendInt(b, int64(len(key)), 10)
+			b = append(b, ':')
+			b = append(b, key...)
+			b = appendShape(b, v)
+		})
+		return append(b, '}')
+	case astjson.TypeArray:
+		b = append(b, '[')
+		for _, item := range v.GetArray() {
+			b = appendShape(b, item)
+		}
+		return append(b, ']')
+	case astjson.TypeString:
+		return append(b, 's')
+	case astjson.TypeNumber:
+		return append(b, 'n')
+	case astjson.TypeTrue:
+		return append(b, 't')
+	case astjson.TypeFalse:
+		return append(b, 'f')
+	}
+	return append(b, '0')
+}
+
+// fromPrepared completes a remembered operation with this request's variables.
+func (e *Engine) fromPrepared(c *preparedOp, vars []byte, parsed *astjson.Value) (*Operation, error) {
+	final := c.variables(vars, parsed)
+	k := kits.Get().(*kit)
+	defer func() {
+		k.doc.Reset()
+		kits.Put(k)
+	}()
+	var report operationreport.Report
+	k.doc.Input.ResetInputString(c.normalized)
+	k.parser.Parse(k.doc, &report)
+	if report.HasErrors() {
+		return nil, fmt.Errorf("reparse normalized operation: %w", report)
+	}
+	if err := k.varValidator.Validate(k.doc, e.clientSchema, final); err != nil {
+		return nil, variablesError(err)
+	}
+	return &Operation{Name: c.name, Type: c.typ, Variables: final, normalized: c.normalized, id: c.id}, nil
+}
+
+// variables are the client's variables as normalization left them.
+func (c *preparedOp) variables(vars []byte, parsed *astjson.Value) []byte {
+	if len(c.removed) == 0 && len(c.added) == 0 {
+		return append([]byte(nil), vars...)
+	}
+	out := make([]byte, 0, len(vars)+len(c.added)+2)
+	out = append(out, '{')
+	o, _ := parsed.Object()
+	o.Visit(func(key []byte, v *astjson.Value) {
+		if slices.Contains(c.removed, string(key)) {
+			return
+		}
+		if len(out) > 1 {
+			out = append(out, ',')
+		}
+		out = appendJSONString(out, key)
+		out = append(out, ':')
+		out = v.MarshalTo(out)
+	})
+	if len(c.added) > 0 {
+		if len(out) > 1 {
+			out = append(out, ',')
+		}
+		out = append(out, c.added...)
+	}
+	return append(out, '}')
+}
+
+func appendJSONString(b, s []byte) []byte {
+	q, _ := json.Marshal(string(s))
+	return append(b, q...)
+}
+
+// remember says how normalization changed the client's variables, or nil when
+// it changed any of their values (coercion): such operations are prepared in
+// full every time.
+func remember(client *astjson.Value, normalized []byte) *preparedOp {
+	final, err := astjson.ParseBytes(normalized)
+	if err != nil || final.Type() != astjson.TypeObject {
+		return nil
+	}
+	c := &preparedOp{}
+	co, _ := client.Object()
+	fo, _ := final.Object()
+	ok := true
+	co.Visit(func(key []byte, v *astjson.Value) {
+		fv := fo.Get(string(key))
+		if fv == nil {
+			c.removed = append(c.removed, string(key))
+			return
+		}
+		if !bytes.Equal(v.MarshalTo(nil), fv.MarshalTo(nil)) {
+			ok = false
+		}
+	})
+	if !ok {
+		return nil
+	}
+	fo.Visit(func(key []byte, v *astjson.Value) {
+		if co.Get(string(key)) != nil {
+			return
+		}
+		if len(c.added) > 0 {
+			c.added = append(c.added, ',')
+		}
+		c.added = appendJSONString(c.added, key)
+		c.added = append(c.added, ':')
+		c.added = v.MarshalTo(c.added)
+	})
+	return c
+}
+
+func variablesError(err error) *RequestError {
+	var ive *variablesvalidation.InvalidVariableError
+	if errors.As(err, &ive) {
+		return NewRequestError(http.StatusBadRequest, CodeBadUserInput, "%s", ive.Message)
+	}
+	return NewRequestError(http.StatusBadRequest, CodeBadUserInput, "invalid variables: %v", err)
+}
+
+// prepare does the whole work: parse, limits, normalize, validate. The
+// returned preparedOp (nil when the outcome cannot be reused) lets the next
+// request of the same document skip it.
+func (e *Engine) prepare(req Request, vars []byte, parsed *astjson.Value) (*Operation, *preparedOp, error) {
 	if v := e.limits.CheckTokens(req.Query); v != nil {
-		return nil, limitError(v)
+		return nil, nil, limitError(v)
 	}
 
 	k := kits.Get().(*kit)
@@ -172,17 +366,17 @@ func (e *Engine) Prepare(req Request) (*Operation, error) {
 	var report operationreport.Report
 	k.parser.Parse(doc, &report)
 	if report.HasErrors() {
-		return nil, errorFromReportCode(report, http.StatusBadRequest, CodeParseFailed)
+		return nil, nil, errorFromReportCode(report, http.StatusBadRequest, CodeParseFailed)
 	}
 
 	opRef, err := selectOperation(doc, req.OperationName)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// Limits are measured on the document as sent: normalization inlines
 	// fragments, which is exactly the work a fragment bomb wants done.
 	if err := e.limits.Check(doc, opRef); err != nil {
-		return nil, limitError(err)
+		return nil, nil, limitError(err)
 	}
 	op := &Operation{Name: doc.OperationDefinitionNameString(opRef)}
 	switch doc.OperationDefinitions[opRef].OperationType {
@@ -193,40 +387,40 @@ func (e *Engine) Prepare(req Request) (*Operation, error) {
 	case ast.OperationTypeSubscription:
 		op.Type = Subscription
 	default:
-		return nil, NewRequestError(http.StatusBadRequest, CodeBadRequest, "unsupported operation type")
+		return nil, nil, NewRequestError(http.StatusBadRequest, CodeBadRequest, "unsupported operation type")
 	}
 
 	// Copy: the document keeps and may rewrite its variables.
 	doc.Input.Variables = append([]byte(nil), vars...)
 	k.normalizer.NormalizeNamedOperation(doc, e.clientSchema, []byte(op.Name), &report)
 	if report.HasErrors() {
-		return nil, errorFromReport(report, http.StatusBadRequest)
+		return nil, nil, errorFromReport(report, http.StatusBadRequest)
 	}
 	k.varNorm.NormalizeOperation(doc, e.clientSchema, &report)
 	if report.HasErrors() {
-		return nil, errorFromReport(report, http.StatusBadRequest)
+		return nil, nil, errorFromReport(report, http.StatusBadRequest)
 	}
 	// Validation runs against the client schema: the federated schema still holds
 	// @inaccessible members, which clients must neither query nor introspect.
 	k.validator.Validate(doc, e.clientSchema, &report)
 	if report.HasErrors() {
-		return nil, errorFromReport(report, http.StatusBadRequest)
+		return nil, nil, errorFromReport(report, http.StatusBadRequest)
 	}
 	if err := k.varValidator.Validate(doc, e.clientSchema, doc.Input.Variables); err != nil {
-		var ive *variablesvalidation.InvalidVariableError
-		if errors.As(err, &ive) {
-			return nil, NewRequestError(http.StatusBadRequest, CodeBadUserInput, "%s", ive.Message)
-		}
-		return nil, NewRequestError(http.StatusBadRequest, CodeBadUserInput, "invalid variables: %v", err)
+		return nil, nil, variablesError(err)
 	}
 
 	if err := astprinter.Print(doc, &k.printed); err != nil {
-		return nil, fmt.Errorf("print normalized operation: %w", err)
+		return nil, nil, fmt.Errorf("print normalized operation: %w", err)
 	}
 	op.normalized = k.printed.String()
 	op.id = xxhash.Sum64String(op.normalized)
 	op.Variables = append([]byte(nil), doc.Input.Variables...)
-	return op, nil
+	c := remember(parsed, op.Variables)
+	if c != nil {
+		c.name, c.typ, c.normalized, c.id = op.Name, op.Type, op.normalized, op.id
+	}
+	return op, c, nil
 }
 
 // CodeLimitExceeded rejects a document over one of the router's document limits.
