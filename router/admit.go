@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"supergraph/platform/identity"
+	"supergraph/router/internal/auth"
 	"supergraph/router/internal/engine"
 	"supergraph/router/internal/ratelimit"
 )
@@ -38,15 +39,45 @@ type costReport struct {
 // the transport: the cost ceiling, then the principal's cost budget. The
 // decision (nil without rate limiting) feeds the RateLimit-* headers; errors
 // are *engine.RequestError (or the context's).
-func (r *Router) admit(ctx context.Context, op *engine.Operation, p identity.Principal, clientIP string) (*ratelimit.Decision, error) {
+//
+// deny, when not nil, is the principal's deny-list read authentication left
+// for later: it is made here, in the rate limit's Redis round trip when the
+// two share a server, and a revoked token fails with its auth error before
+// anything else is decided or executed.
+func (r *Router) admit(ctx context.Context, op *engine.Operation, p identity.Principal, clientIP string, deny *auth.DenyCheck) (*ratelimit.Decision, error) {
 	if err := r.checkCost(op); err != nil {
+		if deny != nil {
+			if derr := deny.Run(ctx); derr != nil {
+				return nil, derr
+			}
+		}
 		return nil, err
 	}
 	if r.limiter == nil {
+		if deny != nil {
+			if err := deny.Run(ctx); err != nil {
+				return nil, err
+			}
+		}
 		r.tel.Cost(op.Cost)
 		return nil, nil
 	}
-	d, err := r.limiter.Allow(ctx, p, clientIP, op.Cost)
+	var keys []string
+	if deny != nil {
+		keys = deny.Keys()
+	}
+	d, exists, err := r.limiter.AllowExists(ctx, p, clientIP, op.Cost, keys)
+	if deny != nil {
+		var derr error
+		if exists != nil {
+			derr = deny.Resolve(ctx, exists.N, exists.Err)
+		} else {
+			derr = deny.Run(ctx)
+		}
+		if derr != nil {
+			return nil, derr
+		}
+	}
 	switch {
 	case errors.Is(err, ratelimit.ErrUnavailable):
 		rerr := engine.NewRequestError(http.StatusServiceUnavailable, codeRateLimited, "cannot check the rate limit right now; retry shortly")

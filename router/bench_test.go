@@ -40,7 +40,10 @@ func BenchmarkQuery(b *testing.B) {
 	e := setup(b, func(e *env, c *router.Config) {
 		// The access log stays on, written as JSON, as in production.
 		e.log = slog.New(slog.NewJSONHandler(io.Discard, nil))
-		c.RateLimit = false
+		// BENCH_RATE_LIMIT=1 measures with rate limiting (and the deny-list
+		// read in its round trip).
+		c.RateLimit = os.Getenv("BENCH_RATE_LIMIT") == "1"
+		c.RateLimitUser = 1 << 30
 		// BENCH_DENYLIST_CHECK_INTERVAL=1s measures ROUTER_DENYLIST_CHECK_INTERVAL.
 		if d, err := time.ParseDuration(os.Getenv("BENCH_DENYLIST_CHECK_INTERVAL")); err == nil {
 			c.DenyListCheckInterval = d

@@ -96,11 +96,28 @@ func (r *Router) serveGraphQL(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 
-	principal, err := r.authenticate(req.Context(), req.Header.Get("Authorization"))
+	// A remembered token's deny-list read is made with the rate limit's
+	// (admit), before anything executes.
+	principal, deny, err := r.authenticateDeferred(req.Context(), req.Header.Get("Authorization"))
+	if err == nil && deny != nil && batch {
+		err, deny = deny.Run(req.Context()), nil
+	}
 	if err != nil {
 		info.errCode = codeUnauthenticated
 		writeAuthError(w, errMedia, err)
 		return
+	}
+	// denied answers a request whose deny-list read is still due and fails.
+	denied := func() bool {
+		if deny == nil {
+			return false
+		}
+		if err := deny.Run(req.Context()); err != nil {
+			info.errCode = codeUnauthenticated
+			writeAuthError(w, errMedia, err)
+			return true
+		}
+		return false
 	}
 	info.principal = principal
 	headers := r.subgraphHeaders(principal, requestID, req.Header.Get("Traceparent"), req.Header.Get("Tracestate"))
@@ -117,11 +134,15 @@ func (r *Router) serveGraphQL(w http.ResponseWriter, req *http.Request) {
 
 	op, err := r.engine.Prepare(gr)
 	if err != nil {
-		r.writeError(w, req, errMedia, err)
+		if !denied() {
+			r.writeError(w, req, errMedia, err)
+		}
 		return
 	}
 	info.op = op
 	switch {
+	case (req.Method == http.MethodGet && op.Type == engine.Mutation || op.Type == engine.Subscription && media != mediaEventStream) && denied():
+		return
 	case req.Method == http.MethodGet && op.Type == engine.Mutation:
 		// GET must stay safe: a link or an <img> must never change anything.
 		w.Header().Set("Allow", "POST")
@@ -134,8 +155,13 @@ func (r *Router) serveGraphQL(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 
-	decision, err := r.admit(req.Context(), op, principal, r.clientIP(req))
+	decision, err := r.admit(req.Context(), op, principal, r.clientIP(req), deny)
 	r.setRateHeaders(w.Header(), decision)
+	if isAuthError(err) {
+		info.errCode = codeUnauthenticated
+		writeAuthError(w, errMedia, err)
+		return
+	}
 	if err != nil {
 		r.writeError(w, req, errMedia, err)
 		return
@@ -184,7 +210,7 @@ func (r *Router) serveBatch(w http.ResponseWriter, req *http.Request, media stri
 		}
 		if err == nil {
 			var d *ratelimit.Decision
-			d, err = r.admit(req.Context(), op, principal, clientIP)
+			d, err = r.admit(req.Context(), op, principal, clientIP, nil)
 			r.setRateHeaders(w.Header(), d)
 		}
 		if err == nil {
@@ -353,6 +379,21 @@ func (r *Router) authenticate(ctx context.Context, authorization string) (identi
 		return identity.Principal{}, nil
 	}
 	return r.verifier.Verify(ctx, token)
+}
+
+// authenticateDeferred is authenticate that may leave a remembered token's
+// deny-list read to the caller (see auth.Verifier.VerifyDeferred).
+func (r *Router) authenticateDeferred(ctx context.Context, authorization string) (identity.Principal, *auth.DenyCheck, error) {
+	token, present := auth.BearerToken(authorization)
+	if !present {
+		return identity.Principal{}, nil, nil
+	}
+	return r.verifier.VerifyDeferred(ctx, token)
+}
+
+func isAuthError(err error) bool {
+	return err != nil && (errors.Is(err, auth.ErrRevokedToken) || errors.Is(err, auth.ErrRevocationUnknown) ||
+		errors.Is(err, auth.ErrInvalidToken) || errors.Is(err, auth.ErrExpiredToken))
 }
 
 // afterMutation makes the request's token read the deny-list on its next use:

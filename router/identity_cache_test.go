@@ -16,9 +16,20 @@ import (
 
 // TestRevocationAppliesToTheNextRequest: a token the router has verified (and
 // remembers) is refused as soon as the deny-list names it or its session.
+//
+// With rate limiting the deny-list is read in the rate limit's round trip
+// (same Redis server); without, on its own.
 func TestRevocationAppliesToTheNextRequest(t *testing.T) {
 	t.Parallel()
-	e := setup(t)
+	for _, limited := range []bool{true, false} {
+		t.Run(fmt.Sprint("rate_limit=", limited), func(t *testing.T) {
+			t.Parallel()
+			testRevocationAppliesToTheNextRequest(t, setup(t, func(_ *env, c *router.Config) { c.RateLimit = limited }))
+		})
+	}
+}
+
+func testRevocationAppliesToTheNextRequest(t *testing.T, e *env) {
 	id := e.userIDs()[0]
 	for _, key := range []func(jti, sid string) string{
 		func(jti, _ string) string { return identity.DenyTokenKey(jti) },

@@ -132,7 +132,14 @@ func New(cfg Config, log *slog.Logger) (*Router, error) {
 		opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = 250*time.Millisecond, 250*time.Millisecond, 250*time.Millisecond
 		opt.MaxRetries = -1
 		r.rdb = redis.NewClient(opt)
+		// With the deny-list on the same server, its per-request read rides
+		// in the rate limit's round trip.
+		var denyDB *int
+		if r.deny != nil && sameServer(r.deny.Options(), opt) {
+			denyDB = &r.deny.Options().DB
+		}
 		r.limiter = ratelimit.New(ratelimit.Options{
+			DenyListDB:      denyDB,
 			Redis:           r.rdb,
 			Window:          cfg.RateLimitWindow,
 			AnonymousBudget: cfg.RateLimitAnonymous,
@@ -177,7 +184,7 @@ func New(cfg Config, log *slog.Logger) (*Router, error) {
 			return r.verifier.Watch(ctx, p, cfg.RevocationCheckInterval)
 		},
 		Admit: func(ctx context.Context, p identity.Principal, clientIP string, op *engine.Operation) error {
-			_, err := r.admit(ctx, op, p, clientIP)
+			_, err := r.admit(ctx, op, p, clientIP, nil)
 			return err
 		},
 		ClientIP:        r.clientIP,
@@ -192,6 +199,13 @@ func New(cfg Config, log *slog.Logger) (*Router, error) {
 	})
 	r.handler = r.routes()
 	return r, nil
+}
+
+// sameServer reports whether two Redis clients reach the same server as the
+// same user (their DBs may differ).
+func sameServer(a, b *redis.Options) bool {
+	return a.Network == b.Network && a.Addr == b.Addr && a.Username == b.Username && a.Password == b.Password &&
+		(a.TLSConfig == nil) == (b.TLSConfig == nil)
 }
 
 func assertionKey(cfg Config) (ed25519.PrivateKey, error) {

@@ -228,6 +228,66 @@ func (v *Verifier) Verify(ctx context.Context, token string) (identity.Principal
 	return p, nil
 }
 
+// DenyCheck is a deny-list read VerifyDeferred left to its caller, who may
+// combine it with another Redis round trip (the rate limit's). The principal
+// must not be acted for before Resolve or Run returned nil.
+type DenyCheck struct {
+	v    *Verifier
+	e    *verifiedToken
+	now  time.Time
+	keys []string
+}
+
+// Keys are the deny-list keys to test with EXISTS (in the deny-list's DB).
+func (d *DenyCheck) Keys() []string { return d.keys }
+
+// Resolve applies the outcome of EXISTS on Keys: n keys exist, or err.
+func (d *DenyCheck) Resolve(ctx context.Context, n int64, err error) error {
+	read, err := d.v.denyOutcome(ctx, n, err)
+	if err != nil {
+		return err
+	}
+	if read {
+		d.e.denyChecked.Store(d.now.UnixNano())
+	}
+	return nil
+}
+
+// Run reads the deny-list on its own.
+func (d *DenyCheck) Run(ctx context.Context) error {
+	n, err := d.v.deny.Exists(ctx, d.keys...).Result()
+	return d.Resolve(ctx, n, err)
+}
+
+// VerifyDeferred is Verify for a caller about to make a Redis round trip of
+// its own: when a remembered token needs its deny-list read, the read is
+// returned (non-nil DenyCheck) instead of made. A token seen for the first
+// time is verified in full at once.
+func (v *Verifier) VerifyDeferred(ctx context.Context, token string) (identity.Principal, *DenyCheck, error) {
+	if token == "" || v.verified == nil || v.deny == nil {
+		p, err := v.Verify(ctx, token)
+		return p, nil, err
+	}
+	now := v.now()
+	e, ok := v.verified.Get(token)
+	if !ok || !now.Before(e.until) || e.p.Anonymous() {
+		p, err := v.Verify(ctx, token)
+		return p, nil, err
+	}
+	if v.denyInterval > 0 && now.UnixNano()-e.denyChecked.Load() < int64(v.denyInterval) {
+		return e.p, nil, nil
+	}
+	return e.p, &DenyCheck{v: v, e: e, now: now, keys: denyKeys(e.p)}, nil
+}
+
+func denyKeys(p identity.Principal) []string {
+	keys := []string{identity.DenyTokenKey(p.TokenID)}
+	if p.SessionID != "" {
+		keys = append(keys, identity.DenySessionKey(p.SessionID))
+	}
+	return keys
+}
+
 // Recheck makes the next use of token read the deny-list whatever the check
 // interval: the router calls it after a token's own mutations, one of which
 // may just have revoked it (a logout).
@@ -270,11 +330,12 @@ func (v *Verifier) checkRevoked(ctx context.Context, p identity.Principal) (bool
 	if v.deny == nil || p.Anonymous() {
 		return false, nil
 	}
-	keys := []string{identity.DenyTokenKey(p.TokenID)}
-	if p.SessionID != "" {
-		keys = append(keys, identity.DenySessionKey(p.SessionID))
-	}
-	n, err := v.deny.Exists(ctx, keys...).Result()
+	n, err := v.deny.Exists(ctx, denyKeys(p)...).Result()
+	return v.denyOutcome(ctx, n, err)
+}
+
+// denyOutcome interprets EXISTS on a principal's deny-list keys.
+func (v *Verifier) denyOutcome(ctx context.Context, n int64, err error) (bool, error) {
 	if err != nil {
 		if v.failOpen {
 			v.log.WarnContext(ctx, "deny-list unreadable, accepting token (fail-open)", "err", err)

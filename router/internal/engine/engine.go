@@ -30,6 +30,9 @@ import (
 	"supergraph/router/internal/limits"
 )
 
+// upstreamReadTimeout: see the subscription client in New.
+const upstreamReadTimeout = 10 * time.Minute
+
 // Options configure an Engine.
 type Options struct {
 	// URLOverrides replaces subgraph routing URLs by subgraph name (deployment-specific
@@ -120,8 +123,17 @@ func New(g *Graph, opts Options) (*Engine, error) {
 	// owned by a reader bound to its trigger's context: ending the trigger
 	// closes the connection, whatever the order of events, and the resolver
 	// never waits on the subscription client.
+	//
+	// The read timeout is long on purpose: the library sets a read deadline
+	// before each frame read and, on a timeout, simply reads again; when the
+	// deadline fires after a frame's first bytes arrived, the rest is read as
+	// a new frame ("use of reserved op code") and the subscription dies. With
+	// the default 5s, idle upstreams hit that under load. Ending a
+	// subscription closes its connection, which unblocks the read, so a long
+	// timeout delays no cleanup.
 	subscriptionClient := graphql_datasource.NewGraphQLSubscriptionClient(e.httpClient, streamingClient, ctx,
-		graphql_datasource.WithNetPollConfiguration(graphql_datasource.NetPollConfiguration{Enable: false}))
+		graphql_datasource.WithNetPollConfiguration(graphql_datasource.NetPollConfiguration{Enable: false}),
+		graphql_datasource.WithReadTimeout(upstreamReadTimeout))
 
 	routerSchema, report := astparser.ParseGraphqlDocumentString(rc.GetEngineConfig().GetGraphqlSchema())
 	if report.HasErrors() {

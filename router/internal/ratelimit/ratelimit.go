@@ -35,6 +35,10 @@ type Options struct {
 	RoleBudgets     map[string]int
 	// FailClosed refuses requests while Redis cannot be asked.
 	FailClosed bool
+	// DenyListDB, when set, is the DB of the token deny-list on the same Redis
+	// server: AllowExists then reads the deny-list in the rate limit's round
+	// trip (one MULTI/EXEC: SELECT, EXISTS, SELECT back, the GCRA script).
+	DenyListDB *int
 	// OnRedisError is called for every decision Redis could not make (metrics).
 	OnRedisError func()
 	Logger       *slog.Logger
@@ -59,10 +63,11 @@ var ErrUnavailable = errors.New("rate limiter unavailable")
 
 // Limiter decides whether a principal may spend cost units now.
 type Limiter struct {
-	opts    Options
-	rl      *redis_rate.Limiter
-	breaker *gobreaker.CircuitBreaker[*redis_rate.Result]
-	lastLog atomic.Int64
+	opts     Options
+	combined *combined
+	rl       *redis_rate.Limiter
+	breaker  *gobreaker.CircuitBreaker[*redis_rate.Result]
+	lastLog  atomic.Int64
 }
 
 // New returns a Limiter.
@@ -70,9 +75,16 @@ func New(opts Options) *Limiter {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	c := &combined{Client: opts.Redis, db: opts.Redis.Options().DB, log: opts.Logger}
+	if opts.DenyListDB != nil {
+		c.denyDB = *opts.DenyListDB
+	} else {
+		c.off.Store(true)
+	}
 	return &Limiter{
-		opts: opts,
-		rl:   redis_rate.NewLimiter(opts.Redis),
+		opts:     opts,
+		combined: c,
+		rl:       redis_rate.NewLimiter(c),
 		breaker: gobreaker.NewCircuitBreaker[*redis_rate.Result](gobreaker.Settings{
 			Name: "ratelimit-redis",
 			// Three failures in a row open it; a second later one probe may try again.
@@ -105,6 +117,35 @@ func Key(p identity.Principal, clientIP string) string {
 // Allow spends cost units (at least one: no operation is free to send) of p's
 // budget, or refuses without spending any.
 func (l *Limiter) Allow(ctx context.Context, p identity.Principal, clientIP string, cost int) (Decision, error) {
+	d, _, err := l.AllowExists(ctx, p, clientIP, cost, nil)
+	return d, err
+}
+
+// Exists is the outcome of EXISTS on the deny-list keys given to AllowExists.
+type Exists struct {
+	N   int64
+	Err error
+}
+
+// AllowExists is Allow that also counts which of keys exist in the deny-list
+// DB, in the same round trip when it can (Options.DenyListDB). A nil Exists
+// means the keys were not read: the caller must read them itself.
+func (l *Limiter) AllowExists(ctx context.Context, p identity.Principal, clientIP string, cost int, keys []string) (Decision, *Exists, error) {
+	var ex *Exists
+	if len(keys) > 0 && !l.combined.off.Load() {
+		ex = &Exists{}
+		ctx = context.WithValue(ctx, existsKey{}, &existsCall{keys: keys, out: ex})
+	}
+	d, err := l.allow(ctx, p, clientIP, cost)
+	if ex != nil {
+		if c := ctx.Value(existsKey{}).(*existsCall); !c.done {
+			ex = nil
+		}
+	}
+	return d, ex, err
+}
+
+func (l *Limiter) allow(ctx context.Context, p identity.Principal, clientIP string, cost int) (Decision, error) {
 	budget := l.Budget(p)
 	limit := redis_rate.Limit{Rate: budget, Burst: budget, Period: l.opts.Window}
 	cost = max(cost, 1)
@@ -154,4 +195,79 @@ func (l *Limiter) logError(err error) {
 		mode = "failing closed: requests are refused"
 	}
 	l.opts.Logger.Error("rate limiter cannot reach Redis, "+mode, "err", err)
+}
+
+type existsKey struct{}
+
+// existsCall asks combined to read keys in the deny-list DB along with the
+// rate limit script.
+type existsCall struct {
+	keys []string
+	out  *Exists
+	done bool
+}
+
+// combined is the Redis client redis_rate runs its GCRA script on. With an
+// existsCall in the context it sends the script in one transaction with the
+// deny-list read: MULTI, SELECT deny DB, EXISTS, SELECT back, EVALSHA, EXEC.
+// A transaction either runs whole or not at all, so the connection never
+// stays on the other DB; should Redis refuse SELECT (ACLs), combining turns
+// itself off and the reads go separately.
+type combined struct {
+	*redis.Client
+	db, denyDB int
+	off        atomic.Bool
+	log        *slog.Logger
+}
+
+func (c *combined) EvalSha(ctx context.Context, sha1 string, keys []string, args ...any) *redis.Cmd {
+	return c.run(ctx, func(p redis.Pipeliner) *redis.Cmd { return p.EvalSha(ctx, sha1, keys, args...) },
+		func() *redis.Cmd { return c.Client.EvalSha(ctx, sha1, keys, args...) })
+}
+
+func (c *combined) Eval(ctx context.Context, script string, keys []string, args ...any) *redis.Cmd {
+	return c.run(ctx, func(p redis.Pipeliner) *redis.Cmd { return p.Eval(ctx, script, keys, args...) },
+		func() *redis.Cmd { return c.Client.Eval(ctx, script, keys, args...) })
+}
+
+func (c *combined) run(ctx context.Context, queue func(redis.Pipeliner) *redis.Cmd, alone func() *redis.Cmd) *redis.Cmd {
+	call, _ := ctx.Value(existsKey{}).(*existsCall)
+	// After a NOSCRIPT, redis_rate retries with EVAL: the deny-list was read.
+	if call == nil || call.done || c.off.Load() {
+		return alone()
+	}
+	var sel, back *redis.StatusCmd
+	var ex *redis.IntCmd
+	var cmd *redis.Cmd
+	_, _ = c.Client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		sel = p.Select(ctx, c.denyDB)
+		ex = p.Exists(ctx, call.keys...)
+		back = p.Select(ctx, c.db)
+		cmd = queue(p)
+		return nil
+	})
+	call.done = true
+	switch {
+	case isRefusal(sel.Err()) || isRefusal(back.Err()):
+		err := errors.Join(sel.Err(), back.Err())
+		if c.off.CompareAndSwap(false, true) {
+			c.log.Warn("Redis refused SELECT in a transaction: the deny-list and the rate limit are read in separate round trips from now on", "err", err)
+		}
+		call.done = false
+		return alone()
+	case sel.Err() != nil:
+		call.out.Err = sel.Err()
+	case back.Err() != nil:
+		call.out.Err = back.Err()
+	default:
+		call.out.N, call.out.Err = ex.Result()
+	}
+	return cmd
+}
+
+// isRefusal tells a Redis error reply (the server said no) from a transport
+// failure.
+func isRefusal(err error) bool {
+	var re redis.Error
+	return err != nil && errors.As(err, &re) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
 }
