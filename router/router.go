@@ -120,6 +120,7 @@ func New(cfg Config, log *slog.Logger) (*Router, error) {
 		if err != nil {
 			return fail(fmt.Errorf("DENYLIST_REDIS_URL: %w", err))
 		}
+		opt.Protocol = 2 // RESP2: no push-notification processing per command
 		r.deny = redis.NewClient(opt)
 	}
 	if cfg.RateLimit {
@@ -131,6 +132,7 @@ func New(cfg Config, log *slog.Logger) (*Router, error) {
 		// milliseconds before the limiter fails open, not seconds.
 		opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = 250*time.Millisecond, 250*time.Millisecond, 250*time.Millisecond
 		opt.MaxRetries = -1
+		opt.Protocol = 2
 		r.rdb = redis.NewClient(opt)
 		// With the deny-list on the same server, its per-request read rides
 		// in the rate limit's round trip.

@@ -109,6 +109,10 @@ func New(g *Graph, opts Options) (*Engine, error) {
 	transport.MaxIdleConns = 1024
 	transport.MaxIdleConnsPerHost = 256
 	transport.Proxy = nil // subgraphs are internal; an ambient proxy setting must not reroute them
+	// Subgraphs speak HTTP/1.1 over plain TCP: no HTTP/2 attempts, and enough
+	// idle keep-alive connections per subgraph for a busy router's concurrency.
+	transport.ForceAttemptHTTP2 = false
+	transport.IdleConnTimeout = 2 * time.Minute
 	e.httpClient = &http.Client{Timeout: opts.SubgraphTimeout, Transport: transport}
 	// Subscriptions and upgrades must not carry the request timeout.
 	streamingClient := &http.Client{Transport: transport}
