@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"supergraph/platform/config"
@@ -21,7 +22,17 @@ func main() {
 	}
 }
 
+// gcPercent is the router's GOGC unless the environment sets one. The router
+// keeps little live heap (plans, prepared operations, remembered tokens: a few
+// MiB) and allocates a lot per request, so the default 100 has the collector
+// run very often; 400 cuts its CPU by about three quarters for a few tens of
+// MiB more heap. GOMEMLIMIT, when set, still bounds it.
+const gcPercent = 400
+
 func run() error {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
 	cfg, err := router.LoadConfig()
 	if err != nil {
 		return err

@@ -158,7 +158,8 @@ func New(g *Graph, opts Options) (*Engine, error) {
 		if d, ok := opts.SubgraphTimeouts[name]; ok && d > 0 {
 			res.Timeout = d
 		}
-		return &http.Client{Timeout: res.Timeout, Transport: newSubgraphTransport(name, transport, res, opts.Observer, opts.Logger)}
+		// No Client.Timeout: the subgraph transport applies res.Timeout itself.
+		return &http.Client{Transport: newSubgraphTransport(name, transport, res, opts.Observer, opts.Logger)}
 	}
 	planConfig, subgraphs, err := buildPlanConfiguration(rc, buildOptions{
 		urlOverrides: opts.URLOverrides,

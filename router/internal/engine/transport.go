@@ -93,7 +93,37 @@ func newSubgraphTransport(name string, base http.RoundTripper, cfg Resilience, o
 	return t
 }
 
+// RoundTrip bounds the whole exchange, retries and reading the body included,
+// by the subgraph's timeout. It does so itself, not with http.Client.Timeout:
+// for a RoundTripper that is not net/http's own, the client enforces that
+// timeout with a goroutine, a timer and a reflection per request.
 func (t *subgraphTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if t.cfg.Timeout <= 0 {
+		return t.roundTrip(req)
+	}
+	ctx, cancel := context.WithTimeout(req.Context(), t.cfg.Timeout)
+	resp, err := t.roundTrip(req.WithContext(ctx))
+	if err != nil || resp == nil || resp.Body == nil {
+		cancel()
+		return resp, err
+	}
+	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+// cancelBody releases the request's deadline when the body is closed.
+type cancelBody struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
+}
+
+func (t *subgraphTransport) roundTrip(req *http.Request) (*http.Response, error) {
 	retries := 0
 	if t.cfg.Retries > 0 && req.Context().Value(opTypeKey{}) == Query {
 		retries = t.cfg.Retries
