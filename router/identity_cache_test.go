@@ -37,7 +37,12 @@ func testRevocationAppliesToTheNextRequest(t *testing.T, e *env) {
 	} {
 		jti, sid := fmt.Sprint("jti-", time.Now().UnixNano()), fmt.Sprint("sid-", time.Now().UnixNano())
 		tok := e.issuer.token(id, func(o *tokenOpts) { o.jti, o.sid = jti, sid })
-		for range 3 {
+		for i := range 3 {
+			if i == 2 {
+				// Redis forgot the rate limit script: the combined round trip
+				// gets NOSCRIPT and the script is sent again.
+				require.NoError(t, e.deny.ScriptFlush(context.Background()).Err())
+			}
 			res := e.post(`{ me { id } }`, nil, bearer(tok)...)
 			require.Equal(t, http.StatusOK, res.Status, string(res.Raw))
 		}
