@@ -166,3 +166,6 @@ func copyIntoZero(dst, src reflect.Value) {
 		}
 	}
 }
+
+// LogSettings returns the log format and level (for server.Main).
+func (s Service) LogSettings() (format, level string) { return s.LogFormat, s.LogLevel }

@@ -5,34 +5,16 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net"
-	"os"
 
-	"supergraph/platform/config"
-	"supergraph/platform/logging"
 	"supergraph/platform/server"
 	"supergraph/worker"
 )
 
-func main() {
-	ctx, stop := server.SignalContext()
-	defer stop()
-	cfg := worker.DefaultConfig()
-	if err := config.Load(&cfg, worker.EnvPrefix); err != nil {
-		fmt.Fprintln(os.Stderr, "worker:", err)
-		os.Exit(2)
-	}
-	log := logging.New(os.Stderr, cfg.LogFormat, cfg.LogLevel, "worker")
-	if err := run(ctx, cfg, log); err != nil {
-		log.Error("exit", "err", err)
-		os.Exit(1)
-	}
-}
+func main() { server.Main("worker", worker.EnvPrefix, worker.DefaultConfig(), run) }
 
-func run(ctx context.Context, cfg worker.Config, log *slog.Logger) error {
-	config.Log(log, cfg, worker.EnvPrefix)
+func run(ctx context.Context, cfg worker.Config, log *slog.Logger, _ []string) error {
 	w, err := worker.New(ctx, cfg, log)
 	if err != nil {
 		return err

@@ -8,31 +8,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 
-	"supergraph/platform/config"
-	"supergraph/platform/logging"
 	"supergraph/platform/server"
 	"supergraph/subgraphs/freelance"
 )
 
-func main() {
-	ctx, stop := server.SignalContext()
-	defer stop()
-	cfg := freelance.DefaultConfig()
-	if err := config.Load(&cfg, freelance.EnvPrefix); err != nil {
-		fmt.Fprintln(os.Stderr, "freelance:", err)
-		os.Exit(2)
-	}
-	log := logging.New(os.Stderr, cfg.LogFormat, cfg.LogLevel, "freelance")
-	if err := run(ctx, cfg, log, os.Args[1:]); err != nil {
-		log.Error("exit", "err", err)
-		os.Exit(1)
-	}
-}
+func main() { server.Main("freelance", freelance.EnvPrefix, freelance.DefaultConfig(), run) }
 
 func run(ctx context.Context, cfg freelance.Config, log *slog.Logger, args []string) error {
-	config.Log(log, cfg, freelance.EnvPrefix)
 	app, err := freelance.New(ctx, cfg, log)
 	if err != nil {
 		return err

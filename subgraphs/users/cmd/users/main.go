@@ -4,34 +4,16 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net"
-	"os"
 
-	"supergraph/platform/config"
-	"supergraph/platform/logging"
 	"supergraph/platform/server"
 	"supergraph/subgraphs/users"
 )
 
-func main() {
-	ctx, stop := server.SignalContext()
-	defer stop()
-	cfg := users.DefaultConfig()
-	if err := config.Load(&cfg, users.EnvPrefix); err != nil {
-		fmt.Fprintln(os.Stderr, "users:", err)
-		os.Exit(2)
-	}
-	log := logging.New(os.Stderr, cfg.LogFormat, cfg.LogLevel, "users")
-	if err := run(ctx, cfg, log, os.Args[1:]); err != nil {
-		log.Error("exit", "err", err)
-		os.Exit(1)
-	}
-}
+func main() { server.Main("users", users.EnvPrefix, users.DefaultConfig(), run) }
 
 func run(ctx context.Context, cfg users.Config, log *slog.Logger, args []string) error {
-	config.Log(log, cfg, users.EnvPrefix)
 	app, err := users.New(ctx, cfg, log)
 	if err != nil {
 		return err
