@@ -191,15 +191,6 @@ func DefaultConfig() Config {
 	}
 }
 
-// LoadConfig reads the router's configuration from the environment.
-func LoadConfig() (Config, error) {
-	cfg := DefaultConfig()
-	if err := config.Load(&cfg, EnvPrefix); err != nil {
-		return Config{}, err
-	}
-	return cfg, nil
-}
-
 // Validate checks the router's settings.
 func (c Config) Validate() error {
 	errs := []error{c.Service.Validate()}
