@@ -49,7 +49,7 @@ generate-playground: ## rebuild the router's embedded GraphiQL from pinned npm p
 .PHONY: bench
 bench: ## measure the router vs the subgraphs and the gig catalogue page: RPS, p50/p99, CPU per request, peak RSS (needs PostgreSQL and Redis)
 	@scripts/services.sh ensure
-	cd e2e && E2E_BENCH=1 go test -count=1 -run '^TestBench(Gigs)?$$' -v -timeout 20m .
+	cd e2e && go test -tags bench -count=1 -run '^(TestBench|TestBenchGigs|TestLatency)$$' -v -timeout 20m .
 
 .PHONY: bench-fanout
 bench-fanout: ## live-notification fan-out through the router (needs make run in another shell; ulimit -n 65536)
@@ -72,6 +72,7 @@ lint: bin/staticcheck ## gofmt, go vet, staticcheck and the import rules
 	@# gqlgen's executable schema is generated and verified by regeneration;
 	@# staticcheck flags loops in it that are gqlgen's to fix, so it is skipped.
 	@for m in $(MODULES); do (cd $$m && go vet ./... && $(CURDIR)/bin/staticcheck $$(go list ./... | grep -v '/graph/generated$$')); done
+	@cd e2e && go vet -tags bench . && $(CURDIR)/bin/staticcheck -tags bench .
 	@cd tools && export GOWORK=off && go vet ./devrun ./deploycheck ./schemacheck && $(CURDIR)/bin/staticcheck ./devrun ./deploycheck ./schemacheck
 
 bin/staticcheck: tools/go.mod

@@ -1,3 +1,5 @@
+//go:build bench
+
 package e2e_test
 
 import (
@@ -38,11 +40,8 @@ const gigsPage = `{ gigs(first: 20) { edges { node { title freelancer { username
 // the same database whose cache entries expire after a millisecond, behind a
 // second router, so every request misses it and loads the profiles from
 // PostgreSQL (and writes them back) — the cost of a cache that never helps.
-// Run with E2E_BENCH=1 (BENCH_DURATION, default 5s).
+// Built only with the bench tag: `make bench` (BENCH_DURATION, default 5s).
 func TestBenchGigs(t *testing.T) {
-	if os.Getenv("E2E_BENCH") == "" {
-		t.Skip("set E2E_BENCH=1 to measure (make bench)")
-	}
 	dur := 5 * time.Second
 	if d, err := time.ParseDuration(os.Getenv("BENCH_DURATION")); err == nil {
 		dur = d

@@ -1,3 +1,5 @@
+//go:build bench
+
 package e2e_test
 
 import (
@@ -29,11 +31,8 @@ import (
 // the router as its own process (built from cmd/router, so its CPU time and
 // peak RSS are its own), and the load generator (bench/loadgen) pinned to one
 // core with taskset, one user per connection so that de-duplication does not
-// flatter the figures. Run with E2E_BENCH=1 (BENCH_DURATION, default 5s).
+// flatter the figures. Built only with the bench tag: `make bench` (BENCH_DURATION, default 5s).
 func TestBench(t *testing.T) {
-	if os.Getenv("E2E_BENCH") == "" {
-		t.Skip("set E2E_BENCH=1 to measure (make bench)")
-	}
 	dur := 5 * time.Second
 	if d, err := time.ParseDuration(os.Getenv("BENCH_DURATION")); err == nil {
 		dur = d

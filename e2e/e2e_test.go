@@ -8,8 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"sort"
 	"testing"
 	"time"
 
@@ -234,32 +232,4 @@ func TestCrossSubgraphEntityJoin(t *testing.T) {
 		map[string]any{"name": "early-" + id, "grantedFor": id},
 	}}, r.Data["me"])
 	require.EqualValues(t, 1, e.badges.EntityRequests.Load())
-}
-
-// TestLatency measures `{ me { id } }` through the router against the users
-// subgraph directly, one connection, sequential requests. It is a measurement,
-// not a test: run it with `E2E_LATENCY=1 go test -run TestLatency -v ./...` in e2e/.
-func TestLatency(t *testing.T) {
-	if os.Getenv("E2E_LATENCY") == "" {
-		t.Skip("set E2E_LATENCY=1 to measure")
-	}
-	e := setup(t)
-	id, access, _ := e.register("latency_user")
-	direct := e.users.As(subgraphtestPrincipal(id))
-	measure := func(do func()) time.Duration {
-		for range 200 {
-			do()
-		}
-		var d []time.Duration
-		for range 2000 {
-			start := time.Now()
-			do()
-			d = append(d, time.Since(start))
-		}
-		sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
-		return d[len(d)/2]
-	}
-	viaRouter := measure(func() { e.router(access, `{ me { id } }`, nil) })
-	onSubgraph := measure(func() { e.direct(direct.Assertion, `{ me { id } }`) })
-	t.Logf("{ me { id } } p50, 1 connection: router %v, subgraph directly %v, router overhead %v", viaRouter, onSubgraph, viaRouter-onSubgraph)
 }
