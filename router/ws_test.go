@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -309,4 +310,40 @@ func TestSubscriptionOverSSE(t *testing.T) {
 		bearer(e.issuer.token(id, func(o *tokenOpts) { o.ttl = time.Second }))...)
 	require.Equal(t, "complete", names[len(names)-1])
 	require.Contains(t, data[len(data)-2], "UNAUTHENTICATED")
+}
+
+// TestIdleConnectionsHoldNoGoroutine: an idle connection is only a socket
+// and a few structs (the poller reads it when a message arrives), which is
+// what lets one router hold tens of thousands of subscribers; and every idle
+// connection still answers as soon as it speaks.
+func TestIdleConnectionsHoldNoGoroutine(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("readiness polling is Linux-only; elsewhere each connection reads on a goroutine")
+	}
+	e := setup(t)
+	id := e.userIDs()[0]
+	const conns = 100
+	// Warm up: one full connection, so pools and background loops exist.
+	warm := e.dial("graphql-transport-ws", nil)
+	warm.init(map[string]any{"Authorization": "Bearer " + e.issuer.token(id)})
+	before := runtime.NumGoroutine()
+
+	clients := make([]*wsClient, conns)
+	for i := range clients {
+		clients[i] = e.dial("graphql-transport-ws", nil)
+		clients[i].init(map[string]any{"Authorization": "Bearer " + e.issuer.token(id)})
+		clients[i].send(map[string]any{"type": "ping"})
+		require.Equal(t, "pong", clients[i].mustRead()["type"])
+	}
+	// The handlers of the last messages may still be returning.
+	require.Eventually(t, func() bool { return runtime.NumGoroutine()-before < conns/10 }, 5*time.Second, 10*time.Millisecond,
+		"%d idle connections added %d goroutines", conns, runtime.NumGoroutine()-before)
+
+	for i, c := range clients {
+		c.send(map[string]any{"id": "s", "type": "subscribe", "payload": map[string]any{
+			"query": `subscription { ticks(count: 1, intervalMs: 1) { n } }`}})
+		m := c.mustRead()
+		require.Equal(t, "next", m["type"], "connection %d: %v", i, m)
+		require.Equal(t, "complete", c.mustRead()["type"])
+	}
 }

@@ -28,6 +28,9 @@ type Service struct {
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
 	// DevDir holds development state such as generated keys (git-ignored).
 	DevDir string `env:"DEV_DIR" envDefault:".dev"`
+	// DebugAddr serves Go's profiler (net/http/pprof) on its own listener when
+	// set; keep it on loopback. Empty, the default, serves nothing.
+	DebugAddr string `env:"DEBUG_ADDR"`
 }
 
 // Validate checks the fields every service needs.
@@ -169,3 +172,6 @@ func copyIntoZero(dst, src reflect.Value) {
 
 // LogSettings returns the log format and level (for server.Main).
 func (s Service) LogSettings() (format, level string) { return s.LogFormat, s.LogLevel }
+
+// DebugListen tells where to serve the profiler ("" for nowhere).
+func (s Service) DebugListen() string { return s.DebugAddr }

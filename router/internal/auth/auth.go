@@ -352,7 +352,7 @@ func (v *Verifier) denyOutcome(ctx context.Context, n int64, err error) (bool, e
 // Watch returns a context that ends when the principal's token expires or is
 // revoked (checked every interval), with ErrExpiredToken or ErrRevokedToken as
 // its cause; long-lived subscriptions run under it. Anonymous principals are
-// never cut off. Call cancel to release the watch.
+// never cut off. Call cancel to release the watch: the parent ending does not.
 //
 // No goroutine is kept per watch: expiry is a timer, and one sweeper per
 // interval reads the deny-list for every watched token at once (pipelined, each
@@ -369,15 +369,10 @@ func (v *Verifier) Watch(ctx context.Context, p identity.Principal, interval tim
 	}
 	sw := v.sweeperFor(interval)
 	sw.add(w)
-	stop := context.AfterFunc(ctx, func() {
-		if w.expiry != nil {
-			w.expiry.Stop()
-		}
-		sw.remove(w)
-	})
+	// Released by cancel alone (the parent ending does not): an AfterFunc
+	// on the parent would cost every idle subscriber another allocation.
 	return ctx, func() {
 		cancelCause(context.Canceled)
-		stop()
 		if w.expiry != nil {
 			w.expiry.Stop()
 		}

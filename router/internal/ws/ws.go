@@ -23,6 +23,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/coder/websocket"
@@ -91,18 +92,32 @@ type Options struct {
 
 // Handler accepts and serves WebSocket connections.
 type Handler struct {
-	opts  Options
-	mu    sync.Mutex
-	conns map[*conn]struct{}
-	down  bool
+	opts   Options
+	poller poller // nil: every connection reads on a goroutine of its own
+	mu     sync.Mutex
+	conns  map[int64]*conn
+	down   bool
 }
 
-// NewHandler returns a Handler.
+// poller reports, once per arm, that a connection has input (poll_linux.go).
+type poller interface {
+	arm(c *conn) error
+	close()
+}
+
+// NewHandler returns a Handler. Call Shutdown to release it.
 func NewHandler(opts Options) *Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{opts: opts, conns: make(map[*conn]struct{})}
+	h := &Handler{opts: opts, conns: make(map[int64]*conn)}
+	p, err := newPoller(h.lookup)
+	if err != nil {
+		opts.Logger.Info("websocket readiness polling unavailable: one goroutine per connection", "err", err)
+	} else {
+		h.poller = p
+	}
+	return h
 }
 
 // IsUpgrade reports whether r asks for a WebSocket.
@@ -137,14 +152,14 @@ func (h *Handler) originAllowed(r *http.Request) bool {
 	return err == nil && strings.EqualFold(u.Host, r.Host)
 }
 
-// ServeHTTP upgrades r and returns: the connection is served on a goroutine
-// of its own until it closes, then closed is called (nil: nothing to call).
-// ServeHTTP reports whether it upgraded; if not, it answered the request and
-// closed is not called.
+// ServeHTTP upgrades r and returns: the connection is served until it closes,
+// then closed is called (nil: nothing to call). ServeHTTP reports whether it
+// upgraded; if not, it answered the request and closed is not called.
 //
 // Returning frees everything net/http keeps for a request (its 4 KiB buffers,
-// the request, the deep stack of its goroutine): an idle subscriber then costs
-// a small goroutine, a socket and a few small structs.
+// the request, the deep stack of its goroutine), and messages are read on
+// short-lived goroutines when the poller says they have arrived: an idle
+// subscriber costs a socket and a few small structs.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, requestID string, closed func()) bool {
 	if !h.originAllowed(r) {
 		http.Error(w, "origin not allowed", http.StatusForbidden)
@@ -154,7 +169,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, requestID st
 	if h.opts.ClientIP != nil {
 		clientIP = h.opts.ClientIP(r)
 	}
-	c, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{
+	hj := &smallBuffers{ResponseWriter: w}
+	c, err := websocket.Accept(hj, r, &websocket.AcceptOptions{
 		Subprotocols:       []string{ProtocolTransportWS, ProtocolLegacyWS},
 		InsecureSkipVerify: true, // checked above, against the CORS allow-list
 	})
@@ -180,24 +196,23 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, requestID st
 		tracestate:  r.Header.Get("Tracestate"),
 		ops:         make(map[string]*operation),
 		id:          resolve.ConnectionIDs.Inc(),
+		br:          hj.br,
+		closed:      closed,
 	}
-	if !h.track(cn) {
-		_ = c.Close(websocket.StatusGoingAway, "server shutting down")
-		return true
+	if sc, ok := hj.netConn.(syscall.Conn); ok {
+		cn.raw, _ = sc.SyscallConn()
 	}
 	if f := h.opts.Connections; f != nil {
 		f(1)
 	}
-	go func() {
-		cn.serve()
-		h.untrack(cn)
-		if f := h.opts.Connections; f != nil {
-			f(-1)
-		}
-		if closed != nil {
-			closed()
-		}
-	}()
+	cn.start()
+	if !h.track(cn) {
+		cn.close(websocket.StatusGoingAway, "server shutting down")
+		return true
+	}
+	cn.reading.Lock()
+	cn.await()
+	cn.reading.Unlock()
 	return true
 }
 
@@ -207,10 +222,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, requestID st
 // 70 MiB less. Larger messages simply take more system calls.
 const wsBufferSize = 512
 
-// smallBuffers hijacks with wsBufferSize buffers instead of net/http's.
-type smallBuffers struct{ http.ResponseWriter }
+// smallBuffers hijacks with wsBufferSize buffers instead of net/http's, and
+// keeps the connection and its reader for the poller.
+type smallBuffers struct {
+	http.ResponseWriter
+	netConn net.Conn
+	br      *bufio.Reader
+}
 
-func (s smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+func (s *smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	conn, brw, err := http.NewResponseController(s.ResponseWriter).Hijack()
 	if err != nil {
 		return nil, nil, err
@@ -226,10 +246,11 @@ func (s smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 			return nil, nil, err
 		}
 	}
+	s.netConn, s.br = conn, br
 	return conn, bufio.NewReadWriter(br, bufio.NewWriterSize(conn, wsBufferSize)), nil
 }
 
-func (s smallBuffers) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+func (s *smallBuffers) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 func (h *Handler) track(c *conn) bool {
 	h.mu.Lock()
@@ -237,14 +258,20 @@ func (h *Handler) track(c *conn) bool {
 	if h.down {
 		return false
 	}
-	h.conns[c] = struct{}{}
+	h.conns[c.id] = c
 	return true
 }
 
 func (h *Handler) untrack(c *conn) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	delete(h.conns, c)
+	delete(h.conns, c.id)
+}
+
+func (h *Handler) lookup(id int64) *conn {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.conns[id]
 }
 
 // Shutdown closes every connection with 1001 Going Away and refuses new ones.
@@ -252,7 +279,7 @@ func (h *Handler) Shutdown() {
 	h.mu.Lock()
 	h.down = true
 	conns := make([]*conn, 0, len(h.conns))
-	for c := range h.conns {
+	for _, c := range h.conns {
 		conns = append(conns, c)
 	}
 	h.mu.Unlock()
@@ -261,6 +288,9 @@ func (h *Handler) Shutdown() {
 		wg.Go(func() { c.close(websocket.StatusGoingAway, "server shutting down") })
 	}
 	wg.Wait()
+	if h.poller != nil {
+		h.poller.close()
+	}
 }
 
 // message is a protocol message in either protocol.
@@ -289,17 +319,29 @@ type conn struct {
 	tracestate  string
 
 	ctx       context.Context // ends when the connection ends (or its token dies)
+	cancel    context.CancelFunc
 	principal identity.Principal
-	// id identifies the connection's subscriptions to the resolver.
+	// id identifies the connection to the poller and its subscriptions to
+	// the resolver.
 	id int64
 	// wg tracks queries and mutations in flight; subscriptions hold no
 	// goroutine of their own (the resolver drives them).
 	wg sync.WaitGroup
-	// stopWatch releases the token watch; pinger sends keep-alives. Neither
-	// holds a goroutine while idle: an idle connection costs one goroutine
-	// (its read loop) plus the resolver's per-subscription worker.
+	// stopWatch releases the token watch; pinger sends keep-alives;
+	// initTimer enforces the init timeout. None holds a goroutine while idle.
 	stopWatch context.CancelFunc
 	pinger    *time.Timer
+	initTimer *time.Timer
+	closed    func()
+	ended     sync.Once
+
+	// Reading: raw and br are the socket and its buffered reader, polled
+	// for input; reading holds the (one) goroutine reading at a time, and
+	// orders what one reader did before the next.
+	raw     syscall.RawConn
+	br      *bufio.Reader
+	polled  bool
+	reading sync.Mutex
 
 	mu        sync.Mutex
 	initiated bool
@@ -309,11 +351,10 @@ type conn struct {
 	seq       int
 }
 
-func (c *conn) serve() {
-	base, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	c.ctx = base
-	initTimer := time.AfterFunc(c.h.opts.InitTimeout, func() {
+// start sets the connection up; then its first message is awaited.
+func (c *conn) start() {
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.initTimer = time.AfterFunc(c.h.opts.InitTimeout, func() {
 		c.mu.Lock()
 		done := c.initiated
 		c.mu.Unlock()
@@ -321,49 +362,105 @@ func (c *conn) serve() {
 			c.close(CloseInitTimeout, "Connection initialisation timeout")
 		}
 	})
-	defer initTimer.Stop()
-
-	for {
-		typ, data, err := c.ws.Read(base)
-		if err != nil {
-			break
-		}
-		if typ != websocket.MessageText {
-			c.close(CloseBadRequest, "Binary messages are not supported")
-			break
-		}
-		var m message
-		if err := json.Unmarshal(data, &m); err != nil || m.Type == "" {
-			c.close(CloseBadRequest, "Invalid message received")
-			break
-		}
-		if !c.handleShallow(m) {
-			break
-		}
-	}
-	cancel()
-	if c.pinger != nil {
-		c.pinger.Stop()
-	}
-	if c.stopWatch != nil {
-		c.stopWatch()
-	}
-	c.wg.Wait()
-	c.ws.CloseNow()
 }
 
-// handleShallow processes one message, the costly ones (authentication,
-// parsing, planning, starting a subscription) on a short-lived goroutine:
-// the read loop lives as long as the connection and its stack, once grown by
-// deep work, stays grown; kept shallow it stays small.
-func (c *conn) handleShallow(m message) bool {
-	switch m.Type {
-	case "connection_init", "subscribe", "start":
-		done := make(chan bool, 1)
-		go func() { done <- c.handle(m) }()
-		return <-done
+// await has the next input read when it arrives: reported by the poller, or
+// without one on a goroutine waiting for it. The caller holds c.reading: the
+// reader woken next waits until the one arming has finished.
+func (c *conn) await() {
+	if c.h.poller == nil {
+		go c.onReadable()
+		return
+	}
+	if err := c.h.poller.arm(c); err != nil {
+		c.end() // the socket is gone
+	}
+}
+
+// onReadable reads and handles messages while they are buffered, then awaits
+// more. A message split over several packets is waited for here; so is the
+// next data message after a WebSocket-level ping, which the library answers
+// inside Read.
+func (c *conn) onReadable() {
+	c.reading.Lock()
+	defer c.reading.Unlock()
+	for {
+		if !c.readOne() {
+			c.end()
+			return
+		}
+		if c.h.poller != nil && !c.buffered() {
+			break
+		}
+	}
+	c.await()
+}
+
+// buffered reports whether input is waiting in the reader (no poller would
+// report it). Not once the connection is closing: its closing handshake reads
+// on, on its own goroutine, and close marks it under c.mu before it starts.
+func (c *conn) buffered() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return !c.closing && c.br.Buffered() > 0
+}
+
+// readOne reads and handles one message; false ends the connection.
+func (c *conn) readOne() bool {
+	// No context: one with a deadline or cancellation would cost a timer per
+	// idle connection; closing the connection ends the read.
+	typ, data, err := c.ws.Read(context.Background())
+	if err != nil {
+		return false
+	}
+	if typ != websocket.MessageText {
+		c.close(CloseBadRequest, "Binary messages are not supported")
+		return false
+	}
+	var m message
+	if err := json.Unmarshal(data, &m); err != nil || m.Type == "" {
+		c.close(CloseBadRequest, "Invalid message received")
+		return false
 	}
 	return c.handle(m)
+}
+
+// end releases the connection once: its operations end (running ones are
+// cancelled, subscriptions let go at the resolver), the socket closes, and
+// closed is called when the last operation has returned.
+func (c *conn) end() {
+	c.ended.Do(func() {
+		c.cancel()
+		c.initTimer.Stop()
+		if c.pinger != nil {
+			c.pinger.Stop()
+		}
+		if c.stopWatch != nil {
+			c.stopWatch()
+		}
+		c.mu.Lock()
+		ops := make([]*operation, 0, len(c.ops))
+		for _, o := range c.ops {
+			ops = append(ops, o)
+		}
+		c.mu.Unlock()
+		for _, o := range ops {
+			o.end()
+		}
+		c.ws.CloseNow()
+		c.h.untrack(c)
+		// end may run on an operation's goroutine (a failed keep-alive, say):
+		// wait for them elsewhere.
+		go func() {
+			c.wg.Wait()
+			if f := c.h.opts.Connections; f != nil {
+				f(-1)
+			}
+			if c.closed != nil {
+				c.closed()
+			}
+		}()
+	})
 }
 
 // handle processes one message; false ends the connection.
@@ -483,6 +580,7 @@ func (c *conn) keepAlive() {
 		ka = message{Type: "ka"}
 	}
 	if err := c.send(ka); err != nil {
+		c.end() // the peer is gone without a word
 		return
 	}
 	c.pinger.Reset(c.h.opts.KeepAlive)
@@ -540,11 +638,12 @@ func (c *conn) onSubscribe(m message) bool {
 	}
 
 	ctx, cancel := context.WithCancel(c.ctx)
-	o := &operation{c: c, id: m.ID, cancel: cancel}
+	o := &operation{c: c, id: m.ID, ctx: ctx, cancel: cancel, subscribed: op.Type == engine.Subscription}
 	c.mu.Lock()
-	c.ops[m.ID] = o
 	c.seq++
 	seq := c.seq
+	o.sub = resolve.SubscriptionIdentifier{ConnectionID: c.id, SubscriptionID: int64(seq)}
+	c.ops[m.ID] = o
 	rid := fmt.Sprintf("%s.%d", c.requestID, seq)
 	c.mu.Unlock()
 
@@ -561,23 +660,16 @@ func (c *conn) onSubscribe(m message) bool {
 	if f := c.h.opts.Subscriptions; f != nil {
 		f(1)
 	}
-	o.ctx = ctx
-	o.sub = resolve.SubscriptionIdentifier{ConnectionID: c.id, SubscriptionID: int64(seq)}
-	// Whatever ends the operation (the client's complete, the connection
-	// closing, the token dying, the upstream ending) cancels ctx; then the
-	// resolver lets go of the subscription and of its upstream trigger.
-	context.AfterFunc(ctx, func() {
-		c.h.opts.Executor.Unsubscribe(o.sub)
-		c.forget(o)
-		if f := c.h.opts.Subscriptions; f != nil {
-			f(-1)
-		}
-	})
 	err = c.h.opts.Executor.SubscribeAsync(ctx, op, engine.ExecOptions{Headers: headers, InitialPayload: headers.InitialPayload()}, o, o.sub)
 	if err != nil && ctx.Err() == nil {
 		c.h.opts.Logger.Error("subscription", "err", err, "request_id", rid)
 		o.fail(engine.NewRequestError(http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "internal server error").Errors)
-		cancel()
+		o.end()
+	}
+	if ctx.Err() != nil {
+		// Ended while starting, maybe before the resolver knew it: let go
+		// again (the resolver ignores an unknown id).
+		c.h.opts.Executor.Unsubscribe(o.sub)
 	}
 	return true
 }
@@ -593,7 +685,7 @@ func (c *conn) onComplete(id string) {
 		o.mu.Lock()
 		o.done = true // the client ended it: no complete goes back
 		o.mu.Unlock()
-		o.cancel()
+		o.end()
 	}
 }
 
@@ -629,7 +721,8 @@ func (c *conn) send(m message) error {
 	return c.ws.Write(ctx, websocket.MessageText, b)
 }
 
-// close closes the connection once with code and reason.
+// close closes the connection once with code and reason (after the closing
+// handshake, or its timeout) and ends it.
 func (c *conn) close(code websocket.StatusCode, reason string) {
 	c.mu.Lock()
 	if c.closing {
@@ -639,21 +732,41 @@ func (c *conn) close(code websocket.StatusCode, reason string) {
 	c.closing = true
 	c.mu.Unlock()
 	_ = c.ws.Close(code, reason)
+	c.end()
 }
 
 // operation is one running operation; it is the resolver's subscription writer.
 type operation struct {
 	c      *conn
 	id     string
+	ctx    context.Context
 	cancel context.CancelFunc
-	// ctx and sub are set for subscriptions: the operation's context and its
-	// identifier at the resolver.
-	ctx context.Context
-	sub resolve.SubscriptionIdentifier
+	// subscribed: a subscription, known to the resolver as sub.
+	subscribed bool
+	sub        resolve.SubscriptionIdentifier
+	ended      sync.Once
 
 	mu   sync.Mutex
 	buf  []byte
 	done bool
+}
+
+// end ends the operation once, whatever ended it (the client's complete, the
+// connection ending, the upstream completing, a failed start): its context
+// is cancelled and a subscription is let go at the resolver, which frees its
+// upstream trigger when it was the last. (A token dying cancels the context
+// first and then closes the connection, which ends here.)
+func (o *operation) end() {
+	o.ended.Do(func() {
+		o.cancel()
+		o.c.forget(o)
+		if o.subscribed {
+			o.c.h.opts.Executor.Unsubscribe(o.sub)
+			if f := o.c.h.opts.Subscriptions; f != nil {
+				f(-1)
+			}
+		}
+	})
 }
 
 var _ resolve.SubscriptionResponseWriter = (*operation)(nil)
@@ -713,8 +826,8 @@ func (o *operation) Complete() {
 		_ = o.c.send(message{ID: o.id, Type: "complete"})
 	}
 	o.mu.Unlock()
-	if o.ctx != nil {
-		o.cancel()
+	if o.subscribed {
+		o.end()
 	}
 }
 
@@ -736,7 +849,7 @@ func (o *operation) Heartbeat() error { return nil }
 // operation's own context ended (then the client is told nothing: it ended
 // the operation itself, or the connection is gone).
 func (o *operation) Close(kind resolve.SubscriptionCloseKind) {
-	if o.ctx != nil && o.ctx.Err() != nil {
+	if o.ctx.Err() != nil {
 		return
 	}
 	if kind == resolve.SubscriptionCloseKindDownstreamServiceError {
