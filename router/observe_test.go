@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"github.com/stretchr/testify/assert"
 	"io"
 	"log/slog"
 	"net/http"
@@ -217,4 +219,39 @@ func TestWebSocketAccessLogLineWhenItCloses(t *testing.T) {
 	c.conn.CloseNow()
 	require.Eventually(t, func() bool { return len(logged()) == 1 }, 5*time.Second, 10*time.Millisecond)
 	require.Equal(t, float64(http.StatusSwitchingProtocols), logged()[0]["status"])
+}
+
+// TestOperationNameSurvivesLaterRequests: a prepared operation's name is its
+// own copy, not a view into the pooled parser input that concurrent and later
+// requests reuse (access logs once read "$a: " for "Mine").
+func TestOperationNameSurvivesLaterRequests(t *testing.T) {
+	t.Parallel()
+	var buf syncBuffer
+	e := setup(t, withLog(&buf))
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := range 25 {
+				// A new text each time (prepared in full) and a repeated one
+				// (from the prepared-operation cache), with literals to extract.
+				q := fmt.Sprintf(`query Op%d { user(id: "%d") { id } latestReview { body } }`, w, i)
+				if i%2 == 1 {
+					q = fmt.Sprintf(`query Op%d { latestReview { body } }`, w)
+				}
+				res := e.post(q, nil, "X-Request-Id", fmt.Sprintf("op%d-%d", w, i))
+				assert.Equal(t, http.StatusOK, res.Status, string(res.Raw))
+			}
+		})
+	}
+	wg.Wait()
+	n := 0
+	for _, l := range buf.lines("request") {
+		id, _ := l["request_id"].(string)
+		want, _, ok := strings.Cut(id, "-")
+		if ok && strings.HasPrefix(want, "op") {
+			require.Equal(t, "Op"+want[2:], l["operation_name"], "%v", l)
+			n++
+		}
+	}
+	require.Equal(t, 100, n)
 }

@@ -378,7 +378,9 @@ func (e *Engine) prepare(req Request, vars []byte, parsed *astjson.Value) (*Oper
 	if err := e.limits.Check(doc, opRef); err != nil {
 		return nil, nil, limitError(err)
 	}
-	op := &Operation{Name: doc.OperationDefinitionNameString(opRef)}
+	// Cloned: the name points into the pooled document's input, which the
+	// next request overwrites (access logs read "$a: " for "Mine").
+	op := &Operation{Name: strings.Clone(doc.OperationDefinitionNameString(opRef))}
 	switch doc.OperationDefinitions[opRef].OperationType {
 	case ast.OperationTypeQuery:
 		op.Type = Query
