@@ -368,7 +368,9 @@ func (c *conn) start() {
 // without one on a goroutine waiting for it. The caller holds c.reading: the
 // reader woken next waits until the one arming has finished.
 func (c *conn) await() {
-	if c.h.poller == nil {
+	// Input already buffered (a client may send connection_init right behind
+	// its upgrade request) is never reported by a poller.
+	if c.h.poller == nil || c.buffered() {
 		go c.onReadable()
 		return
 	}
@@ -660,7 +662,11 @@ func (c *conn) onSubscribe(m message) bool {
 	if f := c.h.opts.Subscriptions; f != nil {
 		f(1)
 	}
-	err = c.h.opts.Executor.SubscribeAsync(ctx, op, engine.ExecOptions{Headers: headers, InitialPayload: headers.InitialPayload()}, o, o.sub)
+	// The resolver gets a context that never ends: a subscription is ended by
+	// Unsubscribe alone. (Its worker stops reading its queue when the context
+	// ends, and until the Unsubscribe is processed further updates would fill
+	// that queue and block the resolver's event loop for every subscriber.)
+	err = c.h.opts.Executor.SubscribeAsync(context.WithoutCancel(ctx), op, engine.ExecOptions{Headers: headers, InitialPayload: headers.InitialPayload()}, o, o.sub)
 	if err != nil && ctx.Err() == nil {
 		c.h.opts.Logger.Error("subscription", "err", err, "request_id", rid)
 		o.fail(engine.NewRequestError(http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "internal server error").Errors)
@@ -804,7 +810,7 @@ func (o *operation) Write(p []byte) (int, error) {
 func (o *operation) Flush() error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if len(o.buf) == 0 || o.done {
+	if len(o.buf) == 0 || o.done || o.ctx.Err() != nil {
 		o.buf = o.buf[:0]
 		return nil
 	}
