@@ -6,6 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net"
 	"net/http"
 	"runtime"
 	"strings"
@@ -346,4 +348,39 @@ func TestIdleConnectionsHoldNoGoroutine(t *testing.T) {
 		require.Equal(t, "next", m["type"], "connection %d: %v", i, m)
 		require.Equal(t, "complete", c.mustRead()["type"])
 	}
+}
+
+// TestInitSentRightBehindTheUpgrade: a client may send connection_init in the
+// same packet as its upgrade request, without waiting for the 101; the router
+// finds it already buffered and answers.
+func TestInitSentRightBehindTheUpgrade(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(e.url, "http://"))
+	require.NoError(t, err)
+	defer conn.Close()
+	payload := []byte(`{"type":"connection_init"}`)
+	frame := []byte{0x81, 0x80 | byte(len(payload)), 1, 2, 3, 4} // FIN text, masked
+	for i, b := range payload {
+		frame = append(frame, b^frame[2+i%4])
+	}
+	req := "GET /graphql HTTP/1.1\r\nHost: " + strings.TrimPrefix(e.url, "http://") + "\r\n" +
+		"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n"
+	_, err = conn.Write(append([]byte(req), frame...))
+	require.NoError(t, err)
+
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(5*time.Second)))
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusSwitchingProtocols, resp.StatusCode)
+	head := make([]byte, 2)
+	_, err = io.ReadFull(br, head)
+	require.NoError(t, err, "no answer to the buffered connection_init")
+	require.Equal(t, byte(0x81), head[0])
+	body := make([]byte, head[1])
+	_, err = io.ReadFull(br, body)
+	require.NoError(t, err)
+	require.JSONEq(t, `{"type":"connection_ack"}`, string(body))
 }

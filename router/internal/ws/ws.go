@@ -211,7 +211,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, requestID st
 		return true
 	}
 	cn.reading.Lock()
-	cn.await()
+	if hj.pending {
+		// The client sent more right behind its upgrade request (say its
+		// connection_init): it is already read from the socket, where no
+		// poller would report it.
+		go cn.onReadable()
+	} else {
+		cn.await()
+	}
 	cn.reading.Unlock()
 	return true
 }
@@ -228,6 +235,7 @@ type smallBuffers struct {
 	http.ResponseWriter
 	netConn net.Conn
 	br      *bufio.Reader
+	pending bool // bytes past the request were read with it
 }
 
 func (s *smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
@@ -246,7 +254,7 @@ func (s *smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 			return nil, nil, err
 		}
 	}
-	s.netConn, s.br = conn, br
+	s.netConn, s.br, s.pending = conn, br, len(pending) > 0
 	return conn, bufio.NewReadWriter(br, bufio.NewWriterSize(conn, wsBufferSize)), nil
 }
 
@@ -368,9 +376,7 @@ func (c *conn) start() {
 // without one on a goroutine waiting for it. The caller holds c.reading: the
 // reader woken next waits until the one arming has finished.
 func (c *conn) await() {
-	// Input already buffered (a client may send connection_init right behind
-	// its upgrade request) is never reported by a poller.
-	if c.h.poller == nil || c.buffered() {
+	if c.h.poller == nil {
 		go c.onReadable()
 		return
 	}
