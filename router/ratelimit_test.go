@@ -1,8 +1,10 @@
 package router_test
 
 import (
+	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -129,4 +131,47 @@ func TestRateLimitFailClosed(t *testing.T) {
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, ra, 1)
 	require.Zero(t, e.accounts.Requests.Load())
+}
+
+// TestRateLimitLeasesSpareRedisButKeepTheBudget: with a budget that is large
+// against the operation's cost, a replica takes leases of a fiftieth of it and
+// asks Redis once per lease, not once per operation; the budget still ends
+// exactly where it would have.
+func TestRateLimitLeasesSpareRedisButKeepTheBudget(t *testing.T) {
+	t.Parallel()
+	// 500 costly operations an hour: a lease is 180 units, ten operations.
+	e := setup(t, rateLimited(500*18, time.Hour))
+	ip := []string{"X-Forwarded-For", "10.0.0.9"}
+	scripts := func() int {
+		info, err := e.deny.Info(context.Background(), "commandstats").Result()
+		require.NoError(t, err)
+		n := 0
+		for line := range strings.Lines(info) {
+			if rest, ok := strings.CutPrefix(line, "cmdstat_evalsha:calls="); ok {
+				n, err = strconv.Atoi(rest[:strings.IndexByte(rest, ',')])
+				require.NoError(t, err)
+			}
+		}
+		return n
+	}
+
+	before := scripts()
+	for i := range 30 {
+		res := e.post(costly, nil, ip...)
+		require.Equal(t, http.StatusOK, res.Status, string(res.Raw))
+		remaining, err := strconv.Atoi(res.Header.Get("RateLimit-Remaining"))
+		require.NoError(t, err)
+		// Exact but for what refilled meanwhile (2.5 units a second).
+		require.InDelta(t, 9000-18*(i+1), remaining, 5, "operation %d", i)
+	}
+	require.Equal(t, 3, scripts()-before, "30 operations, 3 leases")
+
+	allowed := 30
+	for e.post(costly, nil, ip...).Status == http.StatusOK {
+		allowed++
+		require.Less(t, allowed, 600, "the budget never ends")
+	}
+	// The budget refills by 2.5 units a second meanwhile: a few operations.
+	require.GreaterOrEqual(t, allowed, 500)
+	require.LessOrEqual(t, allowed, 505, "leases never spend more than the budget")
 }

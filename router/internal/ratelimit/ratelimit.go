@@ -3,6 +3,13 @@
 // a budget refills continuously instead of resetting at window edges, and a
 // burst of a whole budget is allowed after a quiet spell.
 //
+// A replica does not ask Redis for every operation: it takes a lease of a
+// fiftieth of a principal's budget at a time (spent in Redis at once, so the
+// shared budget is never exceeded) and spends it locally. What a replica still
+// holds unspent is unavailable to the others, at most one lease each; small
+// budgets and costly operations (a lease under four operations' worth) are
+// asked for one by one, so limits stay exact where they are tight.
+//
 // When Redis is unreachable the limiter fails open (the router keeps serving,
 // logged and counted) unless configured to fail closed. A circuit breaker stops
 // it from waiting on a dead Redis for every request.
@@ -13,10 +20,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/redis/go-redis/v9"
 	"github.com/sony/gobreaker/v2"
 
@@ -64,6 +73,7 @@ var ErrUnavailable = errors.New("rate limiter unavailable")
 // Limiter decides whether a principal may spend cost units now.
 type Limiter struct {
 	opts     Options
+	leases   *lru.Cache[string, *lease]
 	combined *combined
 	rl       *redis_rate.Limiter
 	breaker  *gobreaker.CircuitBreaker[*redis_rate.Result]
@@ -81,8 +91,10 @@ func New(opts Options) *Limiter {
 	} else {
 		c.off.Store(true)
 	}
+	leases, _ := lru.New[string, *lease](leaseCacheSize)
 	return &Limiter{
 		opts:     opts,
+		leases:   leases,
 		combined: c,
 		rl:       redis_rate.NewLimiter(c),
 		breaker: gobreaker.NewCircuitBreaker[*redis_rate.Result](gobreaker.Settings{
@@ -145,12 +157,80 @@ func (l *Limiter) AllowExists(ctx context.Context, p identity.Principal, clientI
 	return d, ex, err
 }
 
+// Leases: a fiftieth of a budget each, for at most leaseCacheSize principals
+// per replica (the least recently seen lose theirs).
+const (
+	leaseDivisor   = 50
+	leaseCacheSize = 100_000
+)
+
+// lease is budget a replica took from Redis and spends locally.
+type lease struct {
+	mu    sync.Mutex
+	units int
+	// Redis's remaining budget and reset time when the lease was taken.
+	remaining int
+	resetAt   time.Time
+}
+
 func (l *Limiter) allow(ctx context.Context, p identity.Principal, clientIP string, cost int) (Decision, error) {
-	budget := l.Budget(p)
-	limit := redis_rate.Limit{Rate: budget, Burst: budget, Period: l.opts.Window}
+	budget, key := l.Budget(p), Key(p, clientIP)
 	cost = max(cost, 1)
+	size := budget / leaseDivisor
+	if size < 4*cost {
+		return l.ask(ctx, key, budget, cost)
+	}
+	if d, ok := l.spendLeased(key, budget, cost); ok {
+		return d, nil
+	}
+	d, err := l.ask(ctx, key, budget, size)
+	switch {
+	case err != nil || d.Unchecked:
+		return d, err
+	case !d.Allowed:
+		// Less than a lease is left: ask for exactly this operation.
+		return l.ask(ctx, key, budget, cost)
+	}
+	l.keepLeased(key, size-cost, d)
+	d.Remaining += size - cost
+	return d, nil
+}
+
+// spendLeased spends cost from key's lease, if it holds that much.
+func (l *Limiter) spendLeased(key string, budget, cost int) (Decision, bool) {
+	ls, ok := l.leases.Get(key)
+	if !ok {
+		return Decision{}, false
+	}
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if ls.units < cost {
+		return Decision{}, false
+	}
+	ls.units -= cost
+	return Decision{Allowed: true, Limit: budget, Remaining: ls.remaining + ls.units, Reset: max(time.Until(ls.resetAt), 0)}, true
+}
+
+// keepLeased adds units to key's lease.
+func (l *Limiter) keepLeased(key string, units int, d Decision) {
+	ls, ok := l.leases.Get(key)
+	if !ok {
+		ls = &lease{}
+		if prev, found, _ := l.leases.PeekOrAdd(key, ls); found {
+			ls = prev
+		}
+	}
+	ls.mu.Lock()
+	ls.units += units
+	ls.remaining, ls.resetAt = d.Remaining, time.Now().Add(d.Reset)
+	ls.mu.Unlock()
+}
+
+// ask spends cost units of key's budget in Redis.
+func (l *Limiter) ask(ctx context.Context, key string, budget, cost int) (Decision, error) {
+	limit := redis_rate.Limit{Rate: budget, Burst: budget, Period: l.opts.Window}
 	res, err := l.breaker.Execute(func() (*redis_rate.Result, error) {
-		return l.rl.AllowN(ctx, Key(p, clientIP), limit, cost)
+		return l.rl.AllowN(ctx, key, limit, cost)
 	})
 	if err != nil {
 		if ctx.Err() != nil {
