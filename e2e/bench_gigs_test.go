@@ -46,6 +46,7 @@ func TestBenchGigs(t *testing.T) {
 	if d, err := time.ParseDuration(os.Getenv("BENCH_DURATION")); err == nil {
 		dur = d
 	}
+	subgraphGC(t)
 	dir := t.TempDir()
 	for _, b := range [][2]string{{"router", "supergraph/router/cmd/router"}, {"loadgen", "./bench/loadgen"}} {
 		out, err := exec.Command("go", "build", "-o", filepath.Join(dir, b[0]), b[1]).CombinedOutput()

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"supergraph/platform/config"
 	"supergraph/platform/identity"
 	"supergraph/platform/keys"
 	"supergraph/platform/subgraph/subgraphtest"
@@ -37,6 +39,7 @@ func TestBench(t *testing.T) {
 	if d, err := time.ParseDuration(os.Getenv("BENCH_DURATION")); err == nil {
 		dur = d
 	}
+	subgraphGC(t)
 	dir := t.TempDir()
 	for _, b := range [][2]string{{"router", "supergraph/router/cmd/router"}, {"loadgen", "./bench/loadgen"}} {
 		out, err := exec.Command("go", "build", "-o", filepath.Join(dir, b[0]), b[1]).CombinedOutput()
@@ -155,6 +158,17 @@ func TestBench(t *testing.T) {
 	t.Logf("router/direct throughput at 16 connections: %.0f%% (target ≥ 60%%)", 100*r16.RPS/d16.RPS)
 	t.Logf("rate limiting costs %.1f%% throughput (target ≤ 5%%)", 100*(1-r16.RPS/o16.RPS))
 	t.Logf("router peak RSS: %s (rate limit on), %s (off)", peakRSS(t, pidOn), peakRSS(t, pidOff))
+}
+
+// subgraphGC gives this process, which hosts the subgraphs, the GC target
+// their binaries run with (server.Main applies config.Subgraph.GCPercent).
+func subgraphGC(t *testing.T) {
+	var c config.Subgraph
+	config.Defaults(&c)
+	if os.Getenv("GOGC") == "" {
+		prev := debug.SetGCPercent(c.GCTarget())
+		t.Cleanup(func() { debug.SetGCPercent(prev) })
+	}
 }
 
 func cpuTicks(t *testing.T, pid int) int64 {

@@ -135,7 +135,15 @@ type Subgraph struct {
 	// QueueRedisURL is the task queue's Redis (asynq), where the outbox relay
 	// hands events to the worker.
 	QueueRedisURL string `env:"QUEUE_REDIS_URL" secret:"url"`
+	// GCPercent is the garbage collector's target (what GOGC sets, which wins
+	// when set). Subgraphs keep small heaps and allocate a lot per request
+	// (gqlgen builds and marshals every field): at 400 the heap may grow to
+	// five times what is live, a few tens of MiB, for a quarter of the GC work.
+	GCPercent int `env:"GC_PERCENT" envDefault:"400"`
 }
+
+// GCTarget is the GC percentage server.Main applies.
+func (s Subgraph) GCTarget() int { return s.GCPercent }
 
 // Defaults sets every field of cfg (a pointer to a struct) that has an
 // envDefault tag to that default, ignoring the environment. Services call it

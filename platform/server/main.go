@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"supergraph/platform/config"
@@ -44,6 +45,9 @@ func Main[C serviceConfig](name, envPrefix string, cfg C, run func(ctx context.C
 	format, level := cfg.LogSettings()
 	log := logging.New(os.Stderr, format, level, name)
 	config.Log(log, cfg, envPrefix)
+	if g, ok := any(cfg).(interface{ GCTarget() int }); ok && g.GCTarget() > 0 && os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(g.GCTarget())
+	}
 	if addr := cfg.DebugListen(); addr != "" {
 		go serveDebug(log, addr)
 	}
