@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"supergraph/platform/config"
+	"supergraph/platform/gctune"
 	"supergraph/platform/identity"
 	"supergraph/platform/keys"
 	"supergraph/platform/subgraph/subgraphtest"
@@ -160,14 +161,15 @@ func TestBench(t *testing.T) {
 	t.Logf("router peak RSS: %s (rate limit on), %s (off)", peakRSS(t, pidOn), peakRSS(t, pidOff))
 }
 
-// subgraphGC gives this process, which hosts the subgraphs, the GC target
-// their binaries run with (server.Main applies config.Subgraph.GCPercent).
+// subgraphGC gives this process, which hosts the subgraphs, the GC tuning
+// their binaries run with (server.Main: config.Service.GCHeadroomMiB).
 func subgraphGC(t *testing.T) {
 	var c config.Subgraph
 	config.Defaults(&c)
-	if os.Getenv("GOGC") == "" {
-		prev := debug.SetGCPercent(c.GCTarget())
-		t.Cleanup(func() { debug.SetGCPercent(prev) })
+	if os.Getenv("GOGC") == "" && c.GCHeadroom() > 0 {
+		prev := debug.SetGCPercent(100)
+		tuner := gctune.Start(100, c.GCHeadroom())
+		t.Cleanup(func() { tuner.Stop(); debug.SetGCPercent(prev) })
 	}
 }
 

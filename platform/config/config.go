@@ -31,6 +31,10 @@ type Service struct {
 	// DebugAddr serves Go's profiler (net/http/pprof) on its own listener when
 	// set; keep it on loopback. Empty, the default, serves nothing.
 	DebugAddr string `env:"DEBUG_ADDR"`
+	// GCHeadroomMiB keeps the garbage collector's heap goal at least this far
+	// above the live heap (platform/gctune); GOGC, when set, wins; 0 leaves
+	// Go's default.
+	GCHeadroomMiB int `env:"GC_HEADROOM_MIB" envDefault:"64"`
 }
 
 // Validate checks the fields every service needs.
@@ -135,15 +139,7 @@ type Subgraph struct {
 	// QueueRedisURL is the task queue's Redis (asynq), where the outbox relay
 	// hands events to the worker.
 	QueueRedisURL string `env:"QUEUE_REDIS_URL" secret:"url"`
-	// GCPercent is the garbage collector's target (what GOGC sets, which wins
-	// when set). Subgraphs keep small heaps and allocate a lot per request
-	// (gqlgen builds and marshals every field): at 400 the heap may grow to
-	// five times what is live, a few tens of MiB, for a quarter of the GC work.
-	GCPercent int `env:"GC_PERCENT" envDefault:"400"`
 }
-
-// GCTarget is the GC percentage server.Main applies.
-func (s Subgraph) GCTarget() int { return s.GCPercent }
 
 // Defaults sets every field of cfg (a pointer to a struct) that has an
 // envDefault tag to that default, ignoring the environment. Services call it
@@ -183,3 +179,6 @@ func (s Service) LogSettings() (format, level string) { return s.LogFormat, s.Lo
 
 // DebugListen tells where to serve the profiler ("" for nowhere).
 func (s Service) DebugListen() string { return s.DebugAddr }
+
+// GCHeadroom is the heap headroom in bytes server.Main keeps (0: none).
+func (s Service) GCHeadroom() uint64 { return uint64(max(s.GCHeadroomMiB, 0)) << 20 }

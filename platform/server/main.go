@@ -7,10 +7,10 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
-	"runtime/debug"
 	"time"
 
 	"supergraph/platform/config"
+	"supergraph/platform/gctune"
 	"supergraph/platform/logging"
 )
 
@@ -18,6 +18,7 @@ import (
 type serviceConfig interface {
 	LogSettings() (format, level string)
 	DebugListen() string
+	GCHeadroom() uint64
 }
 
 // serveDebug serves the profiler for as long as the process lives.
@@ -45,8 +46,8 @@ func Main[C serviceConfig](name, envPrefix string, cfg C, run func(ctx context.C
 	format, level := cfg.LogSettings()
 	log := logging.New(os.Stderr, format, level, name)
 	config.Log(log, cfg, envPrefix)
-	if g, ok := any(cfg).(interface{ GCTarget() int }); ok && g.GCTarget() > 0 && os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(g.GCTarget())
+	if h := cfg.GCHeadroom(); h > 0 && os.Getenv("GOGC") == "" {
+		gctune.Start(100, h)
 	}
 	if addr := cfg.DebugListen(); addr != "" {
 		go serveDebug(log, addr)
