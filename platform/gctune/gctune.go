@@ -45,16 +45,19 @@ func (t *Tuner) Percent() int {
 // Stop ends the tuning.
 func (t *Tuner) Stop() { t.stopped.Store(true) }
 
+// sentinel carries the finalizer; it holds a pointer, so it never shares a
+// tiny-allocator block whose other objects could keep it alive.
+type sentinel struct{ t *Tuner }
+
 // arm runs tune after the next collection: a finalizer runs once the object
 // it is set on is found unreachable, which takes a collection.
 func (t *Tuner) arm() {
-	sentinel := new([16]byte)
-	runtime.SetFinalizer(sentinel, func(*[16]byte) {
-		if t.stopped.Load() {
+	runtime.SetFinalizer(&sentinel{t}, func(s *sentinel) {
+		if s.t.stopped.Load() {
 			return
 		}
-		t.tune()
-		t.arm()
+		s.t.tune()
+		s.t.arm()
 	})
 }
 
