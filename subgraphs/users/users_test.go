@@ -277,6 +277,9 @@ func TestUpdateProfileInvalidatesCache(t *testing.T) {
 	require.Equal(t, "UNAUTHENTICATED", e.Do(e.Anonymous(), m, map[string]any{"in": in}).Code(t))
 	e.Do(e.as(alice.Access), m, map[string]any{"in": in}).NoErrors(t)
 
+	// Twice: from the database (and back into the cache), then from the
+	// cache, whose new text must not be answered with the old decoded profile.
+	e.Do(e.Anonymous(), q, map[string]any{"id": alice.ID}).NoErrors(t)
 	r := e.Do(e.Anonymous(), q, map[string]any{"id": alice.ID}).NoErrors(t)
 	u := r.Data["user"].(map[string]any)
 	require.Equal(t, "Alice A.", u["displayName"])

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
@@ -44,11 +45,22 @@ type Service struct {
 	passwords *Passwords
 	cfg       Config
 	log       *slog.Logger
+	// decoded remembers the last profile decoded from each cache entry's
+	// text: the entry in Redis stays the truth (a changed text is decoded
+	// afresh), only decoding the same JSON again is saved; it was half the
+	// CPU of resolving a page of users from the cache.
+	decoded *lru.Cache[uuid.UUID, decodedUser]
+}
+
+type decodedUser struct {
+	raw  string
+	user User
 }
 
 // New returns a Service.
 func New(pool *pgxpool.Pool, rdb *redis.Client, issuer *Issuer, passwords *Passwords, cfg Config, log *slog.Logger) *Service {
-	return &Service{pool: pool, q: store.New(pool), rdb: rdb, issuer: issuer, passwords: passwords, cfg: cfg, log: log}
+	decoded, _ := lru.New[uuid.UUID, decodedUser](10_000)
+	return &Service{pool: pool, q: store.New(pool), rdb: rdb, issuer: issuer, passwords: passwords, cfg: cfg, log: log, decoded: decoded}
 }
 
 // User is an account as the rest of the service sees it: never with its
@@ -381,11 +393,20 @@ func (s *Service) Users(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]Use
 	var missing []uuid.UUID
 	for i, v := range cached {
 		str, ok := v.(string)
-		var u User
-		if !ok || json.Unmarshal([]byte(str), &u) != nil {
+		if !ok {
 			missing = append(missing, ids[i])
 			continue
 		}
+		if d, hit := s.decoded.Get(ids[i]); hit && d.raw == str {
+			out[ids[i]] = d.user
+			continue
+		}
+		var u User
+		if json.Unmarshal([]byte(str), &u) != nil || u.ID != ids[i] {
+			missing = append(missing, ids[i])
+			continue
+		}
+		s.decoded.Add(ids[i], decodedUser{raw: str, user: u})
 		out[u.ID] = u
 	}
 	if len(missing) == 0 {
