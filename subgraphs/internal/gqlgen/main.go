@@ -13,8 +13,11 @@ import (
 	"strings"
 
 	"github.com/99designs/gqlgen/api"
+	"github.com/99designs/gqlgen/codegen"
 	"github.com/99designs/gqlgen/codegen/config"
 	"github.com/goccy/go-yaml"
+	"github.com/vektah/gqlparser/v2/ast"
+	"golang.org/x/tools/imports"
 )
 
 func main() {
@@ -76,5 +79,63 @@ func generate(shared []byte, name string) error {
 	if err != nil {
 		return err
 	}
-	return api.Generate(cfg)
+	leaves := &scalarObjects{}
+	if err := api.Generate(cfg, api.AddPlugin(leaves)); err != nil {
+		return err
+	}
+	return sequentialLists(cfg.Exec.Filename, leaves.names)
+}
+
+// scalarObjects collects the object types whose fields are all scalars or
+// enums with no resolver: marshalling one can never wait on anything.
+type scalarObjects struct{ names []string }
+
+func (*scalarObjects) Name() string { return "scalar-objects" }
+
+func (p *scalarObjects) GenerateCode(data *codegen.Data) error {
+	for _, o := range data.Objects {
+		plain := len(o.Fields) > 0
+		for _, f := range o.Fields {
+			kind := f.TypeReference.Definition.Kind
+			plain = plain && !f.IsConcurrent() && (kind == ast.Scalar || kind == ast.Enum)
+		}
+		if plain {
+			p.names = append(p.names, o.Name)
+		}
+	}
+	return nil
+}
+
+// sequentialLists makes the generated code marshal lists of those types
+// element after element (gqlserver.MarshalSlice) instead of on a goroutine
+// per element, which gqlgen does for every list of objects.
+func sequentialLists(file string, names []string) error {
+	src, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	changed := false
+	for _, name := range names {
+		for _, nullability := range []string{"N", "O"} {
+			head := []byte("func (ec *executionContext) marshal" + nullability + name + "2ᚕ")
+			start := bytes.Index(src, head)
+			if start < 0 {
+				continue
+			}
+			end := start + bytes.Index(src[start:], []byte("\n}\n"))
+			body := bytes.Replace(src[start:end], []byte("graphql.MarshalSliceConcurrently("), []byte("gqlserver.MarshalSlice("), 1)
+			if len(body) != end-start {
+				src = append(src[:start:start], append(body, src[end:]...)...)
+				changed = true
+			}
+		}
+	}
+	if !changed {
+		return nil
+	}
+	src = bytes.Replace(src, []byte("import (\n"), []byte("import (\n\t\"supergraph/platform/gqlserver\"\n"), 1)
+	if src, err = imports.Process(file, src, nil); err != nil {
+		return err
+	}
+	return os.WriteFile(file, src, 0o644)
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"supergraph/platform/gqlserver"
 	"supergraph/subgraphs/freelance/graph/model"
 	"sync/atomic"
 	"time"
@@ -10792,7 +10793,7 @@ func (ec *executionContext) marshalNGigPackage2supergraphᚋsubgraphsᚋfreelanc
 }
 
 func (ec *executionContext) marshalNGigPackage2ᚕsupergraphᚋsubgraphsᚋfreelanceᚋgraphᚋmodelᚐGigPackageᚄ(ctx context.Context, sel ast.SelectionSet, v []model.GigPackage) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := gqlserver.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNGigPackage2supergraphᚋsubgraphsᚋfreelanceᚋgraphᚋmodelᚐGigPackage(ctx, sel, v[i])
@@ -11664,7 +11665,7 @@ func (ec *executionContext) marshalOMoneyAmount2ᚕsupergraphᚋsubgraphsᚋfree
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := gqlserver.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNMoneyAmount2supergraphᚋsubgraphsᚋfreelanceᚋgraphᚋmodelᚐMoneyAmount(ctx, sel, v[i])
@@ -11861,7 +11862,7 @@ func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgq
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := gqlserver.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__EnumValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValue(ctx, sel, v[i])
