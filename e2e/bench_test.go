@@ -129,6 +129,7 @@ func TestBench(t *testing.T) {
 		cmd := exec.Command("taskset", "-c", "1", filepath.Join(dir, "loadgen"), "-url", url, "-c", strconv.Itoa(conns),
 			"-d", dur.String(), "-warmup", "1s", "-query", query, "-header", header, "-values", values)
 		cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
+		cmd.Stderr = os.Stderr
 		out, err := cmd.Output()
 		require.NoError(t, err, "%s", out)
 		var r result

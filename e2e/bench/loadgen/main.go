@@ -17,6 +17,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -51,6 +52,7 @@ func main() {
 	start := time.Now()
 	measureFrom, end := start.Add(*warmup), start.Add(*warmup+*dur)
 	var mu sync.Mutex
+	var reported atomic.Bool // the first failure is printed, to stderr
 	var all []time.Duration
 	errs := 0
 	var wg sync.WaitGroup
@@ -71,10 +73,15 @@ func main() {
 				}
 				resp, err := client.Do(req)
 				ok := err == nil
+				what := fmt.Sprint(err)
 				if err == nil {
 					b, _ := io.ReadAll(resp.Body)
 					resp.Body.Close()
 					ok = resp.StatusCode == http.StatusOK && !bytes.Contains(b, []byte(`"errors"`))
+					what = fmt.Sprintf("%d %.300s", resp.StatusCode, b)
+				}
+				if !ok && reported.CompareAndSwap(false, true) {
+					fmt.Fprintln(os.Stderr, "loadgen: first failed request:", what)
 				}
 				if t0.Before(measureFrom) {
 					continue
