@@ -14,17 +14,20 @@ import (
 	"supergraph/router"
 )
 
-// TestRevocationAppliesToTheNextRequest: a token the router has verified (and
-// remembers) is refused as soon as the deny-list names it or its session.
+// TestRevocationAppliesToTheNextRequest: with ROUTER_DENYLIST_CHECK_INTERVAL
+// 0, a token the router has verified (and remembers) is refused as soon as
+// the deny-list names it or its session.
 //
 // With rate limiting the deny-list is read in the rate limit's round trip
-// (same Redis server); without, on its own.
+// when the limiter asks Redis (same server); otherwise on its own.
 func TestRevocationAppliesToTheNextRequest(t *testing.T) {
 	t.Parallel()
 	for _, limited := range []bool{true, false} {
 		t.Run(fmt.Sprint("rate_limit=", limited), func(t *testing.T) {
 			t.Parallel()
-			testRevocationAppliesToTheNextRequest(t, setup(t, func(_ *env, c *router.Config) { c.RateLimit = limited }))
+			testRevocationAppliesToTheNextRequest(t, setup(t, func(_ *env, c *router.Config) {
+				c.RateLimit, c.DenyListCheckInterval = limited, 0
+			}))
 		})
 	}
 }
@@ -117,4 +120,20 @@ func TestConcurrentSubscribersNeverShareAnotherUsersUpstream(t *testing.T) {
 	opened := len(e.accounts.Protocols())
 	require.GreaterOrEqual(t, opened, len(ids)*tokensPerUser)
 	require.Less(t, opened, len(subs), "subscribers of one token share their upstream")
+}
+
+// TestRevocationMadeElsewhereAppliesWithinTheInterval: by default a cleared
+// token skips the deny-list for a second; a revocation it did not make
+// itself (another device signing out everywhere) applies within that.
+func TestRevocationMadeElsewhereAppliesWithinTheInterval(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	tok := e.issuer.token(e.userIDs()[2], func(o *tokenOpts) { o.jti = "elsewhere" })
+	require.Equal(t, http.StatusOK, e.post(`{ me { id } }`, nil, bearer(tok)...).Status)
+	require.NoError(t, e.deny.Set(context.Background(), identity.DenyTokenKey("elsewhere"), "1", time.Hour).Err())
+	revokedAt := time.Now()
+	require.Eventually(t, func() bool {
+		return e.post(`{ me { id } }`, nil, bearer(tok)...).Status == http.StatusUnauthorized
+	}, 3*time.Second, 20*time.Millisecond)
+	require.Less(t, time.Since(revokedAt), router.DefaultConfig().DenyListCheckInterval+500*time.Millisecond)
 }
