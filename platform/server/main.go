@@ -44,7 +44,8 @@ func Main[C serviceConfig](name, envPrefix string, cfg C, run func(ctx context.C
 		os.Exit(2)
 	}
 	format, level := cfg.LogSettings()
-	log := logging.New(os.Stderr, format, level, name)
+	out := logging.NewBuffered(os.Stderr, 100*time.Millisecond)
+	log := logging.New(out, format, level, name)
 	config.Log(log, cfg, envPrefix)
 	if h := cfg.GCHeadroom(); h > 0 && os.Getenv("GOGC") == "" {
 		gctune.Start(100, h)
@@ -56,7 +57,8 @@ func Main[C serviceConfig](name, envPrefix string, cfg C, run func(ctx context.C
 	err := run(ctx, cfg, log, os.Args[1:])
 	stop()
 	if err != nil {
-		log.Error("exit", "err", err)
+		log.Error("exit", "err", err) // written through at once
 		os.Exit(1)
 	}
+	_ = out.Flush()
 }
