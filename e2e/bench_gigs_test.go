@@ -4,7 +4,6 @@ package e2e_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -47,11 +46,7 @@ func TestBenchGigs(t *testing.T) {
 		dur = d
 	}
 	subgraphGC(t)
-	dir := t.TempDir()
-	for _, b := range [][2]string{{"router", "supergraph/router/cmd/router"}, {"loadgen", "./bench/loadgen"}} {
-		out, err := exec.Command("go", "build", "-o", filepath.Join(dir, b[0]), b[1]).CombinedOutput()
-		require.NoError(t, err, "%s", out)
-	}
+	dir := benchBinaries(t)
 
 	p := newPlatform(t)
 	p.startSubgraphs()
@@ -119,13 +114,6 @@ func TestBenchGigs(t *testing.T) {
 	tokenFile := filepath.Join(dir, "tokens")
 	require.NoError(t, os.WriteFile(tokenFile, []byte(strings.Join(tokens, "\n")), 0o600))
 
-	type result struct {
-		RPS float64 `json:"rps"`
-		P50 float64 `json:"p50_ms"`
-		P99 float64 `json:"p99_ms"`
-		N   int     `json:"requests"`
-		Err int     `json:"errors"`
-	}
 	// assertionFile holds one fresh internal assertion per buyer (they live
 	// a minute), for loading the freelance subgraph without the router.
 	assertionFile := func() string {
@@ -141,20 +129,13 @@ func TestBenchGigs(t *testing.T) {
 	}
 	// CPU per request, µs, of a process over a run from ticks (1/100 s)
 	// that include the warm-up second: divide by all requests of the run.
-	perRequest := func(ticks int64, r result) float64 {
+	perRequest := func(ticks int64, r loadResult) float64 {
 		return float64(ticks) * 10_000 / (float64(r.N) * (dur + time.Second).Seconds() / dur.Seconds())
 	}
 	self := os.Getpid()
-	run := func(name, url string, pid int, query, header, values string) result {
+	run := func(name, url string, pid int, query, header, values string) loadResult {
 		router0, subgraphs0 := cpuTicks(t, pid), cpuTicks(t, self)
-		cmd := exec.Command("taskset", "-c", "1", filepath.Join(dir, "loadgen"), "-url", url+"/graphql", "-c", "16",
-			"-d", dur.String(), "-warmup", "1s", "-query", query, "-header", header, "-values", values)
-		cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
-		cmd.Stderr = os.Stderr
-		out, err := cmd.Output()
-		require.NoError(t, err, "%s", out)
-		var r result
-		require.NoError(t, json.Unmarshal(out, &r))
+		r := runLoad(t, dir, url+"/graphql", 16, dur, time.Second, query, header, values)
 		t.Logf("%-44s c=16  %6.0f req/s  p50 %6.3f ms  p99 %6.3f ms  errors %d  CPU/req: router %s, subgraphs %s",
 			name, r.RPS, r.P50, r.P99, r.Err, cpuText(perRequest(cpuTicks(t, pid)-router0, r)), cpuText(perRequest(cpuTicks(t, self)-subgraphs0, r)))
 		return r
@@ -162,9 +143,7 @@ func TestBenchGigs(t *testing.T) {
 	// An unmeasured pass through both routers first: whichever ran first
 	// used to measure 5-20 % slower (the processes settling after the seed).
 	for _, u := range []string{warmURL, coldURL} {
-		out, err := exec.Command("taskset", "-c", "1", filepath.Join(dir, "loadgen"), "-url", u+"/graphql", "-c", "16",
-			"-d", "2s", "-warmup", "0s", "-query", gigsPage, "-header", "Authorization", "-values", tokenFile).Output()
-		require.NoError(t, err, "%s", out)
+		runLoad(t, dir, u+"/graphql", 16, 2*time.Second, 0, gigsPage, "Authorization", tokenFile)
 	}
 	// The same page straight from freelance (freelancer ids only: the join
 	// is the router's work), for what the router adds.

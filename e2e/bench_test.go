@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
@@ -41,11 +40,7 @@ func TestBench(t *testing.T) {
 		dur = d
 	}
 	subgraphGC(t)
-	dir := t.TempDir()
-	for _, b := range [][2]string{{"router", "supergraph/router/cmd/router"}, {"loadgen", "./bench/loadgen"}} {
-		out, err := exec.Command("go", "build", "-o", filepath.Join(dir, b[0]), b[1]).CombinedOutput()
-		require.NoError(t, err, "%s", out)
-	}
+	dir := benchBinaries(t)
 
 	base := subgraphtest.New(t, "users", 1)
 	cfg := users.DefaultConfig()
@@ -117,23 +112,12 @@ func TestBench(t *testing.T) {
 	}
 
 	type result struct {
-		RPS   float64 `json:"rps"`
-		P50   float64 `json:"p50_ms"`
-		P99   float64 `json:"p99_ms"`
-		N     int     `json:"requests"`
-		Err   int     `json:"errors"`
+		loadResult
 		CPUus float64 // router CPU per request, µs
 	}
 	run := func(name, url string, pid, conns int, query, header, values string) result {
 		cpu0 := cpuTicks(t, pid)
-		cmd := exec.Command("taskset", "-c", "1", filepath.Join(dir, "loadgen"), "-url", url, "-c", strconv.Itoa(conns),
-			"-d", dur.String(), "-warmup", "1s", "-query", query, "-header", header, "-values", values)
-		cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
-		cmd.Stderr = os.Stderr
-		out, err := cmd.Output()
-		require.NoError(t, err, "%s", out)
-		var r result
-		require.NoError(t, json.Unmarshal(out, &r))
+		r := result{loadResult: runLoad(t, dir, url, conns, dur, time.Second, query, header, values)}
 		if pid > 0 {
 			// Ticks are 1/100 s; the warm-up second is in there too, so
 			// divide by all requests of the run (measured ones scaled up).
@@ -162,16 +146,46 @@ func TestBench(t *testing.T) {
 	t.Logf("router peak RSS: %s (rate limit on), %s (off)", peakRSS(t, pidOn), peakRSS(t, pidOff))
 }
 
-// subgraphGC gives this process, which hosts the subgraphs, the GC tuning
-// their binaries run with (server.Main: config.Service.GCHeadroomMiB).
-func subgraphGC(t *testing.T) {
-	var c config.Subgraph
-	config.Defaults(&c)
-	if os.Getenv("GOGC") == "" && c.GCHeadroom() > 0 {
-		prev := debug.SetGCPercent(100)
-		tuner := gctune.Start(100, c.GCHeadroom())
-		t.Cleanup(func() { tuner.Stop(); debug.SetGCPercent(prev) })
+// benchBinaries builds the router and the load generator into a directory.
+func benchBinaries(t *testing.T) string {
+	dir := t.TempDir()
+	for _, b := range [][2]string{{"router", "supergraph/router/cmd/router"}, {"loadgen", "./bench/loadgen"}} {
+		out, err := exec.Command("go", "build", "-o", filepath.Join(dir, b[0]), b[1]).CombinedOutput()
+		require.NoError(t, err, "%s", out)
 	}
+	return dir
+}
+
+// loadResult is what bench/loadgen reports.
+type loadResult struct {
+	RPS float64 `json:"rps"`
+	P50 float64 `json:"p50_ms"`
+	P99 float64 `json:"p99_ms"`
+	N   int     `json:"requests"`
+	Err int     `json:"errors"`
+}
+
+// runLoad runs the load generator from dir pinned to core 1 (one thread)
+// against url for warmup plus dur, each request sending query with header
+// set to the next line of the values file; its first failure shows on stderr.
+func runLoad(t *testing.T, dir, url string, conns int, dur, warmup time.Duration, query, header, values string) loadResult {
+	cmd := exec.Command("taskset", "-c", "1", filepath.Join(dir, "loadgen"), "-url", url, "-c", strconv.Itoa(conns),
+		"-d", dur.String(), "-warmup", warmup.String(), "-query", query, "-header", header, "-values", values)
+	cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	require.NoError(t, err, "%s", out)
+	var r loadResult
+	require.NoError(t, json.Unmarshal(out, &r))
+	return r
+}
+
+// subgraphGC gives this process, which hosts the subgraphs, the GC tuning
+// their binaries run with (server.Main).
+func subgraphGC(t *testing.T) {
+	var c config.Service
+	config.Defaults(&c)
+	t.Cleanup(gctune.Apply(c.GCHeadroom()))
 }
 
 func cpuTicks(t *testing.T, pid int) int64 {

@@ -9,6 +9,7 @@
 package gctune
 
 import (
+	"os"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
@@ -33,6 +34,18 @@ func Start(minPercent int, headroom uint64) *Tuner {
 		sample: []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/gc/scan/stack:bytes"}, {Name: "/gc/scan/globals:bytes"}}}
 	t.arm()
 	return t
+}
+
+// Apply starts the tuning a service runs with: Go's default proportion and
+// headroom bytes, unless GOGC is set (it wins) or headroom is 0. The returned
+// stop ends it and restores the percentage.
+func Apply(headroom uint64) (stop func()) {
+	if headroom == 0 || os.Getenv("GOGC") != "" {
+		return func() {}
+	}
+	prev := debug.SetGCPercent(100)
+	t := Start(100, headroom)
+	return func() { t.Stop(); debug.SetGCPercent(prev) }
 }
 
 // Percent is the percentage set after the last collection (0 before one).

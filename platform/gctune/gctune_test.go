@@ -33,3 +33,15 @@ func TestPercentFollowsTheLiveHeap(t *testing.T) {
 		"a large live heap keeps Go's proportion: percent %d", tuner.Percent())
 	runtime.KeepAlive(big)
 }
+
+// GOGC in the environment wins: Apply leaves the percentage alone.
+func TestApplyDefersToGOGC(t *testing.T) {
+	t.Setenv("GOGC", "150")
+	prev := debug.SetGCPercent(150)
+	defer debug.SetGCPercent(prev)
+	stop := gctune.Apply(64 << 20)
+	defer stop()
+	runtime.GC()
+	runtime.GC()
+	require.Equal(t, 150, debug.SetGCPercent(150))
+}

@@ -47,9 +47,7 @@ func Main[C serviceConfig](name, envPrefix string, cfg C, run func(ctx context.C
 	out := logging.NewBuffered(os.Stderr, 100*time.Millisecond)
 	log := logging.New(out, format, level, name)
 	config.Log(log, cfg, envPrefix)
-	if h := cfg.GCHeadroom(); h > 0 && os.Getenv("GOGC") == "" {
-		gctune.Start(100, h)
-	}
+	gctune.Apply(cfg.GCHeadroom())
 	if addr := cfg.DebugListen(); addr != "" {
 		go serveDebug(log, addr)
 	}

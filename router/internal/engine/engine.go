@@ -346,8 +346,11 @@ func (e *Engine) Subscribe(ctx context.Context, op *Operation, opts ExecOptions,
 // SubscribeAsync starts a subscription without holding a goroutine for it: the
 // resolver writes updates to w from its own per-subscription worker and calls
 // w.Complete or w.Close when the subscription ends upstream. The caller must
-// call Unsubscribe(id) once it no longer wants updates (ctx ending alone stops
-// the writes but does not release the subscription).
+// call Unsubscribe(id) once it no longer wants updates: that alone ends it.
+// ctx carries values only; its ending is not passed on, because the
+// resolver's worker stops reading its queue when its context ends, and until
+// the Unsubscribe was processed further updates filled that queue and blocked
+// the resolver's event loop for every subscriber.
 func (e *Engine) SubscribeAsync(ctx context.Context, op *Operation, opts ExecOptions, w resolve.SubscriptionResponseWriter, id resolve.SubscriptionIdentifier) error {
 	p, err := e.plan(op)
 	if err != nil {
@@ -357,7 +360,7 @@ func (e *Engine) SubscribeAsync(ctx context.Context, op *Operation, opts ExecOpt
 	if !ok {
 		return ErrNotSubscription
 	}
-	rctx, err := e.resolveContext(ctx, op, opts)
+	rctx, err := e.resolveContext(context.WithoutCancel(ctx), op, opts)
 	if err != nil {
 		return err
 	}

@@ -668,11 +668,7 @@ func (c *conn) onSubscribe(m message) bool {
 	if f := c.h.opts.Subscriptions; f != nil {
 		f(1)
 	}
-	// The resolver gets a context that never ends: a subscription is ended by
-	// Unsubscribe alone. (Its worker stops reading its queue when the context
-	// ends, and until the Unsubscribe is processed further updates would fill
-	// that queue and block the resolver's event loop for every subscriber.)
-	err = c.h.opts.Executor.SubscribeAsync(context.WithoutCancel(ctx), op, engine.ExecOptions{Headers: headers, InitialPayload: headers.InitialPayload()}, o, o.sub)
+	err = c.h.opts.Executor.SubscribeAsync(ctx, op, engine.ExecOptions{Headers: headers, InitialPayload: headers.InitialPayload()}, o, o.sub)
 	if err != nil && ctx.Err() == nil {
 		c.h.opts.Logger.Error("subscription", "err", err, "request_id", rid)
 		o.fail(engine.NewRequestError(http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "internal server error").Errors)
