@@ -127,17 +127,12 @@ func TestBenchGigs(t *testing.T) {
 		require.NoError(t, os.WriteFile(path, []byte(strings.Join(as, "\n")), 0o600))
 		return path
 	}
-	// CPU per request, µs, of a process over a run from ticks (1/100 s)
-	// that include the warm-up second: divide by all requests of the run.
-	perRequest := func(ticks int64, r loadResult) float64 {
-		return float64(ticks) * 10_000 / (float64(r.N) * (dur + time.Second).Seconds() / dur.Seconds())
-	}
 	self := os.Getpid()
 	run := func(name, url string, pid int, query, header, values string) loadResult {
 		router0, subgraphs0 := cpuTicks(t, pid), cpuTicks(t, self)
 		r := runLoad(t, dir, url+"/graphql", 16, dur, time.Second, query, header, values)
 		t.Logf("%-44s c=16  %6.0f req/s  p50 %6.3f ms  p99 %6.3f ms  errors %d  CPU/req: router %s, subgraphs %s",
-			name, r.RPS, r.P50, r.P99, r.Err, cpuText(perRequest(cpuTicks(t, pid)-router0, r)), cpuText(perRequest(cpuTicks(t, self)-subgraphs0, r)))
+			name, r.RPS, r.P50, r.P99, r.Err, cpuText(perRequest(cpuTicks(t, pid)-router0, r, dur)), cpuText(perRequest(cpuTicks(t, self)-subgraphs0, r, dur)))
 		return r
 	}
 	// An unmeasured pass through both routers first: whichever ran first

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -113,20 +114,19 @@ func TestBench(t *testing.T) {
 
 	type result struct {
 		loadResult
-		CPUus float64 // router CPU per request, µs
+		router, subgraphs, loadgen, idle float64 // CPU per request, µs
 	}
 	run := func(name, url string, pid, conns int, query, header, values string) result {
-		cpu0 := cpuTicks(t, pid)
+		router0, subgraphs0, loadgen0, idle0 := cpuTicks(t, pid), cpuTicks(t, os.Getpid()), childTicks(t), idleTicks(t)
 		r := result{loadResult: runLoad(t, dir, url, conns, dur, time.Second, query, header, values)}
 		if pid > 0 {
-			// Ticks are 1/100 s; the warm-up second is in there too, so
-			// divide by all requests of the run (measured ones scaled up).
-			ticks := cpuTicks(t, pid) - cpu0
-			total := float64(r.N) * (dur + time.Second).Seconds() / dur.Seconds()
-			r.CPUus = float64(ticks) * 10_000 / total
+			r.router = perRequest(cpuTicks(t, pid)-router0, r.loadResult, dur)
 		}
-		t.Logf("%-44s c=%-2d  %8.0f req/s  p50 %6.3f ms  p99 %6.3f ms  errors %d  router CPU/req %s",
-			name, conns, r.RPS, r.P50, r.P99, r.Err, cpuText(r.CPUus))
+		r.subgraphs = perRequest(cpuTicks(t, os.Getpid())-subgraphs0, r.loadResult, dur)
+		r.loadgen = perRequest(childTicks(t)-loadgen0, r.loadResult, dur)
+		r.idle = perRequest(idleTicks(t)-idle0, r.loadResult, dur)
+		t.Logf("%-44s c=%-2d  %6.0f req/s  p50 %6.3f ms  p99 %6.3f ms  errors %d  CPU/req: router %s, subgraphs %s, load generator %s, idle %s",
+			name, conns, r.RPS, r.P50, r.P99, r.Err, cpuText(r.router), cpuText(r.subgraphs), cpuText(r.loadgen), cpuText(r.idle))
 		return r
 	}
 
@@ -134,15 +134,40 @@ func TestBench(t *testing.T) {
 	directURL := base.URL + "/graphql"
 	d1 := run("users subgraph directly: { me { id } }", directURL, 0, 1, me, identity.Header, assertionFile())
 	r1 := run("router (rate limit on): { me { id } }", withLimits, pidOn, 1, me, "Authorization", tokenFile)
-	d16 := run("users subgraph directly: { me { id } }", directURL, 0, 16, me, identity.Header, assertionFile())
-	r16 := run("router (rate limit on): { me { id } }", withLimits, pidOn, 16, me, "Authorization", tokenFile)
-	o16 := run("router (rate limit off): { me { id } }", noLimits, pidOff, 16, me, "Authorization", tokenFile)
-	run("router (rate limit on): cross-subgraph", withLimits, pidOn, 16, cross, "Authorization", tokenFile)
-	run("router (rate limit off): cross-subgraph", noLimits, pidOff, 16, cross, "Authorization", tokenFile)
+
+	// The machine's speed drifts between runs, so the 16-connection runs
+	// alternate for BENCH_ROUNDS rounds (default 3) and the medians count.
+	rounds := 3
+	if n, err := strconv.Atoi(os.Getenv("BENCH_ROUNDS")); err == nil && n > 0 {
+		rounds = n
+	}
+	series := map[string][]result{}
+	for range rounds {
+		series["direct"] = append(series["direct"], run("users subgraph directly: { me { id } }", directURL, 0, 16, me, identity.Header, assertionFile()))
+		series["on"] = append(series["on"], run("router (rate limit on): { me { id } }", withLimits, pidOn, 16, me, "Authorization", tokenFile))
+		series["off"] = append(series["off"], run("router (rate limit off): { me { id } }", noLimits, pidOff, 16, me, "Authorization", tokenFile))
+		series["cross on"] = append(series["cross on"], run("router (rate limit on): cross-subgraph", withLimits, pidOn, 16, cross, "Authorization", tokenFile))
+		series["cross off"] = append(series["cross off"], run("router (rate limit off): cross-subgraph", noLimits, pidOff, 16, cross, "Authorization", tokenFile))
+	}
+	median := func(name string, f func(result) float64) float64 {
+		var v []float64
+		for _, r := range series[name] {
+			v = append(v, f(r))
+		}
+		sort.Float64s(v)
+		return v[len(v)/2]
+	}
+	rps := func(r result) float64 { return r.RPS }
+	for _, name := range []string{"direct", "on", "off", "cross on", "cross off"} {
+		t.Logf("median of %d, %-9s %6.0f req/s  p99 %6.3f ms  CPU/req: router %s, subgraphs %s, load generator %s, idle %s", rounds, name+":",
+			median(name, rps), median(name, func(r result) float64 { return r.P99 }),
+			cpuText(median(name, func(r result) float64 { return r.router })), cpuText(median(name, func(r result) float64 { return r.subgraphs })),
+			cpuText(median(name, func(r result) float64 { return r.loadgen })), cpuText(median(name, func(r result) float64 { return r.idle })))
+	}
 
 	t.Logf("router-added p50 at 1 connection: %.3f ms (target ≤ 0.5)", r1.P50-d1.P50)
-	t.Logf("router/direct throughput at 16 connections: %.0f%% (target ≥ 60%%)", 100*r16.RPS/d16.RPS)
-	t.Logf("rate limiting costs %.1f%% throughput (target ≤ 5%%)", 100*(1-r16.RPS/o16.RPS))
+	t.Logf("router/direct throughput at 16 connections: %.0f%% (target ≥ 60%%)", 100*median("on", rps)/median("direct", rps))
+	t.Logf("rate limiting costs %.1f%% throughput (target ≤ 5%%)", 100*(1-median("on", rps)/median("off", rps)))
 	t.Logf("router peak RSS: %s (rate limit on), %s (off)", peakRSS(t, pidOn), peakRSS(t, pidOff))
 }
 
@@ -188,17 +213,47 @@ func subgraphGC(t *testing.T) {
 	t.Cleanup(gctune.Apply(c.GCHeadroom()))
 }
 
+// procStat is /proc/<pid>/stat's fields after the command name (which may
+// hold spaces): f[11] utime, f[12] stime, f[13] cutime, f[14] cstime.
+func procStat(t *testing.T, pid int) []string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	require.NoError(t, err)
+	return strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+}
+
 func cpuTicks(t *testing.T, pid int) int64 {
 	if pid == 0 {
 		return 0
 	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	require.NoError(t, err)
-	// Fields after the command name (which may hold spaces) start after ") ".
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	f := procStat(t, pid)
 	ut, _ := strconv.ParseInt(f[11], 10, 64)
 	st, _ := strconv.ParseInt(f[12], 10, 64)
 	return ut + st
+}
+
+// perRequest is CPU per request (µs) from ticks (1/100 s) over a run of dur
+// plus runLoad's warm-up second: divided by all requests of the run (the
+// measured ones scaled up).
+func perRequest(ticks int64, r loadResult, dur time.Duration) float64 {
+	return float64(ticks) * 10_000 / (float64(r.N) * (dur + time.Second).Seconds() / dur.Seconds())
+}
+
+// childTicks is the CPU time of this process's waited-for children (the load
+// generator runs).
+func childTicks(t *testing.T) int64 {
+	f := procStat(t, os.Getpid())
+	cut, _ := strconv.ParseInt(f[13], 10, 64)
+	cst, _ := strconv.ParseInt(f[14], 10, 64)
+	return cut + cst
+}
+
+// idleTicks is the machine's idle time over all cores.
+func idleTicks(t *testing.T) int64 {
+	b, err := os.ReadFile("/proc/stat")
+	require.NoError(t, err)
+	cpu, _, _ := strings.Cut(string(b), "\n")
+	v, _ := strconv.ParseInt(strings.Fields(cpu)[4], 10, 64)
+	return v
 }
 
 func cpuText(us float64) string {
