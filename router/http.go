@@ -419,13 +419,32 @@ func (r *Router) writeError(w http.ResponseWriter, req *http.Request, media stri
 				r.tel.Rejected("document_limit")
 			}
 		}
-		writeErrors(w, media, rerr.Status, rerr)
+		status := rerr.Status
+		// (media is application/json for an event-stream request's errors too;
+		// event-stream clients keep the 4xx.)
+		if negotiated, _ := negotiate(req.Header.Get("Accept")); negotiated == mediaJSON {
+			status = legacyStatus(rerr)
+		}
+		writeErrors(w, media, status, rerr)
 	case req.Context().Err() != nil:
 		// The client went away; nobody reads an answer.
 	default:
 		r.log.ErrorContext(req.Context(), "execute operation", "err", err, "request_id", w.Header().Get(auth.RequestIDHeader))
 		writeErrors(w, media, http.StatusInternalServerError, engine.NewRequestError(http.StatusInternalServerError, codeInternal, "internal server error"))
 	}
+}
+
+// legacyStatus is the HTTP status of a request error. GraphQL over HTTP asks
+// servers answering as application/json to use 200 when a well-formed request
+// fails to parse, validate or coerce its variables: clients of that media type
+// treat other statuses as transport failures and never show the errors.
+// application/graphql-response+json keeps the 4xx statuses.
+func legacyStatus(rerr *engine.RequestError) int {
+	switch code, _ := rerr.Errors[0].Extensions["code"].(string); code {
+	case engine.CodeParseFailed, engine.CodeValidationFailed, engine.CodeBadUserInput:
+		return http.StatusOK
+	}
+	return rerr.Status
 }
 
 func writeAuthError(w http.ResponseWriter, media string, err error) {

@@ -101,7 +101,11 @@ func TestRequestErrorsAre4xxWithClearMessages(t *testing.T) {
 			if tc.method == "GET" {
 				path += "?" + url.Values{"query": {"{ me { id } }"}, "variables": {"{oops"}}.Encode()
 			}
-			res := e.do(tc.method, path, tc.contentType, []byte(tc.body), tc.headers...)
+			headers := tc.headers
+			if headers == nil {
+				headers = modernAccept
+			}
+			res := e.do(tc.method, path, tc.contentType, []byte(tc.body), headers...)
 			require.Equal(t, tc.status, res.Status, string(res.Raw))
 			require.NotEmpty(t, res.Errors, string(res.Raw))
 			require.Contains(t, res.errorMessage(), tc.message)
@@ -154,14 +158,51 @@ func TestSubgraphDownGivesPartialDataAndNamesIt(t *testing.T) {
 	require.Equal(t, "SUBGRAPH_UNAVAILABLE", res.errorCode(), string(res.Raw))
 }
 
+// GraphQL over HTTP: a client that only accepts application/json gets 200 for
+// a well-formed request that fails to parse, validate or coerce its variables
+// (such clients treat other statuses as transport failures); the errors still
+// say what went wrong. Limits and malformed HTTP requests keep their 4xx.
+func TestLegacyJSONClientsGet200ForGraphQLRequestErrors(t *testing.T) {
+	t.Parallel()
+	e := setup(t, func(_ *env, c *router.Config) { c.MaxDepth = 3 })
+	cases := []struct {
+		name, query string
+		vars        map[string]any
+		status      int
+		code        string
+	}{
+		{"parse error", `{ me { id `, nil, 200, "GRAPHQL_PARSE_FAILED"},
+		{"validation error", `{ nope }`, nil, 200, "GRAPHQL_VALIDATION_FAILED"},
+		{"variable coercion", `query($n: Int) { users(first: $n) { id } }`, map[string]any{"n": "ten"}, 200, "BAD_USER_INPUT"},
+		{"document limit", `{ me { reviews { author { reviews { body } } } } }`, nil, 400, "OPERATION_LIMIT_EXCEEDED"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before := e.accounts.Requests.Load()
+			res := e.post(tc.query, tc.vars, "Accept", "application/json")
+			require.Equal(t, tc.status, res.Status, string(res.Raw))
+			require.Equal(t, "application/json; charset=utf-8", res.ContentType)
+			require.Equal(t, tc.code, res.errorCode(), string(res.Raw))
+			require.NotContains(t, string(res.Raw), `"data"`, "a request that never executed has no data entry")
+			require.Equal(t, before, e.accounts.Requests.Load(), "nothing reached a subgraph")
+
+			for _, accept := range []string{modernAccept[1], "text/event-stream"} {
+				res = e.post(tc.query, tc.vars, "Accept", accept)
+				require.Equal(t, 400, res.Status, "%s: %s", accept, res.Raw)
+				require.Equal(t, tc.code, res.errorCode(), string(res.Raw))
+			}
+		})
+	}
+}
+
 func TestInaccessibleIsNeitherQueryableNorIntrospectable(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
-	res := e.post(`{ adminSecret }`, nil)
+	res := e.post(`{ adminSecret }`, nil, modernAccept...)
 	require.Equal(t, http.StatusBadRequest, res.Status, string(res.Raw))
 	require.Equal(t, "GRAPHQL_VALIDATION_FAILED", res.errorCode())
 
-	res = e.post(`query($id: ID!) { user(id: $id) { internalScore } }`, map[string]any{"id": e.userIDs()[0]})
+	res = e.post(`query($id: ID!) { user(id: $id) { internalScore } }`, map[string]any{"id": e.userIDs()[0]}, modernAccept...)
 	require.Equal(t, http.StatusBadRequest, res.Status, string(res.Raw))
 
 	res = e.post(`{ __type(name: "User") { fields { name } } __schema { queryType { fields { name } } } }`, nil)
@@ -173,6 +214,6 @@ func TestInaccessibleIsNeitherQueryableNorIntrospectable(t *testing.T) {
 	require.NotContains(t, string(res.Raw), "_service")
 	require.EqualValues(t, 0, e.accounts.Requests.Load(), "introspection is answered by the router")
 
-	res = e.post(`{ _entities(representations: [{__typename: "User", id: "1"}]) { __typename } }`, nil)
+	res = e.post(`{ _entities(representations: [{__typename: "User", id: "1"}]) { __typename } }`, nil, modernAccept...)
 	require.Equal(t, http.StatusBadRequest, res.Status, "federation internals are not part of the client schema")
 }

@@ -123,7 +123,7 @@ func TestFragmentBombIsRefusedCheaply(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, res.Status, string(res.Raw))
 	require.Contains(t, res.errorMessage(), "ROUTER_MAX_ALIASES")
 
-	res = e.post(`{ latestReview { ...A } } fragment A on Review { ...B } fragment B on Review { ...A }`, nil)
+	res = e.post(`{ latestReview { ...A } } fragment A on Review { ...B } fragment B on Review { ...A }`, nil, modernAccept...)
 	require.Equal(t, http.StatusBadRequest, res.Status, string(res.Raw))
 }
 
@@ -136,7 +136,7 @@ func TestIntrospectionSwitch(t *testing.T) {
 
 	off := setup(t, func(_ *env, c *router.Config) { c.Introspection = false })
 	for _, q := range []string{introspectionQuery, `{ __type(name: "User") { name } }`, `{ ...I } fragment I on Query { __schema { queryType { name } } }`} {
-		res := off.post(q, nil)
+		res := off.post(q, nil, modernAccept...)
 		require.Equal(t, http.StatusBadRequest, res.Status, string(res.Raw))
 		require.Contains(t, res.errorMessage(), "introspection is disabled")
 	}

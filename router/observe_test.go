@@ -60,7 +60,7 @@ func TestAccessLogLine(t *testing.T) {
 	id := e.userIDs()[0]
 	res := e.post(`query Mine { me { username reviews { body } } }`, nil, append(bearer(e.issuer.token(id)), "X-Request-Id", "req-log-1")...)
 	require.Equal(t, http.StatusOK, res.Status)
-	res = e.post(`{ nope }`, nil, "X-Request-Id", "req-log-2")
+	res = e.post(`{ nope }`, nil, append(modernAccept, "X-Request-Id", "req-log-2")...)
 	require.Equal(t, http.StatusBadRequest, res.Status)
 
 	var ok, bad map[string]any

@@ -412,6 +412,10 @@ func (e *env) do(method, path, contentType string, body []byte, headers ...strin
 	return res
 }
 
+// modernAccept is what current GraphQL clients send: request errors then keep
+// their 4xx statuses (application/json answers them with 200).
+var modernAccept = []string{"Accept", "application/graphql-response+json, application/json;q=0.9"}
+
 func bearer(tok string) []string { return []string{"Authorization", "Bearer " + tok} }
 
 // errorCode returns extensions.code of the first error.

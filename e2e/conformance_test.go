@@ -1,0 +1,89 @@
+package e2e_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestReferenceClients runs the reference implementations of the router's two
+// wire protocols against it, so conformance is judged by the spec's own tools
+// and not only by ours: graphql-http's audit of GraphQL over HTTP (every MUST
+// and SHOULD) and graphql-ws, the graphql-transport-ws reference client
+// (tools/conformance).
+func TestReferenceClients(t *testing.T) {
+	t.Parallel()
+	out, err := exec.Command("../tools/conformance/ensure.sh").CombinedOutput()
+	require.NoError(t, err, "install the reference clients: %s", out)
+
+	p := newPlatform(t)
+	p.startSubgraphs()
+	p.startRouter()
+
+	t.Run("GraphQL over HTTP audit", func(t *testing.T) {
+		var audit struct {
+			Total    int
+			Failures []map[string]any
+		}
+		node(t, exec.Command("node", "conformance.mjs", "http", p.url+"/graphql"), &audit)
+		require.Greater(t, audit.Total, 50, "the audit ran its checks")
+		require.Empty(t, audit.Failures)
+	})
+
+	t.Run("graphql-transport-ws client", func(t *testing.T) {
+		ada := p.register("ada")
+		cmd := exec.Command("node", "conformance.mjs", "ws", p.url+"/graphql", ada.Token)
+		done := make(chan struct{})
+		var res struct {
+			Query struct {
+				Result struct{ Data map[string]any }
+			}
+			Invalid struct {
+				Error []struct {
+					Message    string
+					Extensions map[string]any
+				}
+			}
+			Live struct {
+				Result struct{ Data map[string]any }
+			}
+			Closes []int
+		}
+		go func() { defer close(done); node(t, cmd, &res) }()
+		// The WELCOME is delivered once the client listens, so it arrives live.
+		p.waitSubscribed(ada.ID)
+		p.startWorker()
+		<-done
+
+		require.Equal(t, map[string]any{"me": map[string]any{"id": ada.ID}}, res.Query.Result.Data)
+		require.Len(t, res.Invalid.Error, 1)
+		require.Equal(t, "GRAPHQL_VALIDATION_FAILED", res.Invalid.Error[0].Extensions["code"])
+		require.Contains(t, res.Invalid.Error[0].Message, "nope")
+		require.Equal(t, "WELCOME", dig(res.Live.Result.Data, "notificationAdded", "kind"))
+		require.Equal(t, []int{1000}, res.Closes, "the client's dispose closes normally")
+	})
+}
+
+// node runs a prepared conformance.mjs command in tools/conformance and
+// decodes the JSON it prints into out.
+func node(t *testing.T, cmd *exec.Cmd, out any) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	run := exec.CommandContext(ctx, cmd.Path, cmd.Args[1:]...)
+	run.Dir = "../tools/conformance"
+	var stderr bytes.Buffer
+	run.Stderr = &stderr
+	stdout, err := run.Output()
+	if err != nil {
+		t.Errorf("%v: %v\n%s", cmd.Args, err, stderr.Bytes())
+		return
+	}
+	if err := json.Unmarshal(stdout, out); err != nil {
+		t.Errorf("%v printed %q: %v", cmd.Args, stdout, err)
+	}
+}

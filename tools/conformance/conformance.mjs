@@ -1,0 +1,68 @@
+// Reference clients against a running router; prints one JSON object.
+//
+//   node conformance.mjs http <url>
+//     graphql-http's audit of the GraphQL over HTTP spec: every MUST and SHOULD.
+//   node conformance.mjs ws <url> <token>
+//     graphql-ws (the graphql-transport-ws reference client): a query over the
+//     socket, an invalid subscription, then the first live notificationAdded.
+import { auditServer } from 'graphql-http';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+
+const [mode, url, token] = process.argv.slice(2);
+
+async function http() {
+  const results = await auditServer({ url });
+  return {
+    total: results.length,
+    failures: results.filter((r) => r.status !== 'ok').map((r) => ({ id: r.id, name: r.name, status: r.status, reason: r.reason })),
+  };
+}
+
+// run settles with an operation's last result (or its error) when it
+// completes; a live subscription is unsubscribed after its first result.
+function run(client, payload, { live = false } = {}) {
+  return new Promise((resolve) => {
+    let result;
+    const stop = client.subscribe(payload, {
+      next: (r) => {
+        result = r;
+        if (live) {
+          stop();
+          resolve({ result });
+        }
+      },
+      error: (error) => resolve({ error: Array.isArray(error) ? error : String(error?.message ?? error) }),
+      complete: () => resolve({ result }),
+    });
+  });
+}
+
+async function ws() {
+  const closes = [];
+  let closed;
+  const gone = new Promise((resolve) => (closed = resolve));
+  const client = createClient({
+    url: url.replace(/^http/, 'ws'),
+    webSocketImpl: WebSocket,
+    connectionParams: { Authorization: `Bearer ${token}` },
+    lazy: false, // one socket for every operation
+    retryAttempts: 0,
+    on: { closed: (e) => { closes.push(e?.code); closed(); } },
+  });
+  const out = {};
+  out.query = await run(client, { query: '{ me { id } }' });
+  out.invalid = await run(client, { query: 'subscription { nope }' });
+  out.live = await run(client, { query: 'subscription { notificationAdded { id kind } }' }, { live: true });
+  await client.dispose();
+  await gone;
+  out.closes = closes;
+  return out;
+}
+
+const modes = { http, ws };
+if (!modes[mode] || !url) {
+  console.error('usage: node conformance.mjs http <url> | ws <url> <token>');
+  process.exit(2);
+}
+console.log(JSON.stringify(await modes[mode]()));
