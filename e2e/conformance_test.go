@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
 )
 
 // TestReferenceClients runs the reference implementations of the router's two
@@ -67,6 +70,33 @@ func TestReferenceClients(t *testing.T) {
 		require.Equal(t, "WELCOME", dig(res.Live.Result.Data, "notificationAdded", "kind"))
 		require.Equal(t, []int{1000}, res.Closes, "the client's dispose closes normally")
 	})
+}
+
+// TestApolloComposition composes the platform's subgraphs (graph/graph.yaml)
+// with Apollo Federation's own composition as well as Cosmo's (make
+// generate-graph): the graph must compose there too, without hints.
+func TestApolloComposition(t *testing.T) {
+	t.Parallel()
+	out, err := exec.Command("../tools/conformance/ensure.sh").CombinedOutput()
+	require.NoError(t, err, "install the reference clients: %s", out)
+	raw, err := os.ReadFile("../graph/graph.yaml")
+	require.NoError(t, err)
+	var graph struct {
+		Subgraphs []struct {
+			Name   string
+			Schema struct{ File string }
+		}
+	}
+	require.NoError(t, yaml.Unmarshal(raw, &graph))
+	args := []string{"conformance.mjs", "compose"}
+	for _, s := range graph.Subgraphs {
+		args = append(args, s.Name+"="+filepath.Join("../../graph", s.Schema.File))
+	}
+	require.Len(t, args, 2+3, "the graph lists every subgraph")
+	var res struct{ Errors, Hints []string }
+	node(t, exec.Command("node", args...), &res)
+	require.Empty(t, res.Errors)
+	require.Empty(t, res.Hints)
 }
 
 // node runs a prepared conformance.mjs command in tools/conformance and

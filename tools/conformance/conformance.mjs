@@ -5,11 +5,17 @@
 //   node conformance.mjs ws <url> <token>
 //     graphql-ws (the graphql-transport-ws reference client): a query over the
 //     socket, an invalid subscription, then the first live notificationAdded.
+//   node conformance.mjs compose <name>=<SDL file> ...
+//     Apollo Federation's own composition of those subgraphs: errors and hints.
+import { composeServices } from '@apollo/composition';
+import { readFileSync } from 'node:fs';
+import { parse } from 'graphql';
 import { auditServer } from 'graphql-http';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 
-const [mode, url, token] = process.argv.slice(2);
+const [mode, ...args] = process.argv.slice(2);
+const [url, token] = args;
 
 async function http() {
   const results = await auditServer({ url });
@@ -60,9 +66,21 @@ async function ws() {
   return out;
 }
 
-const modes = { http, ws };
-if (!modes[mode] || !url) {
-  console.error('usage: node conformance.mjs http <url> | ws <url> <token>');
+async function compose() {
+  const services = args.map((arg) => {
+    const [name, file] = arg.split('=');
+    return { name, url: `http://${name}.invalid/graphql`, typeDefs: parse(readFileSync(file, 'utf8')) };
+  });
+  const { errors = [], hints = [] } = composeServices(services);
+  return {
+    errors: errors.map((e) => e.message),
+    hints: hints.map((h) => `${h.definition.code}: ${h.message}`),
+  };
+}
+
+const modes = { http, ws, compose };
+if (!modes[mode] || !args.length) {
+  console.error('usage: node conformance.mjs http <url> | ws <url> <token> | compose <name>=<SDL file> ...');
   process.exit(2);
 }
 console.log(JSON.stringify(await modes[mode]()));

@@ -1403,10 +1403,9 @@ type PageInfo @shareable {
   endCursor: String
 }
 
-"""
-A person with an account, owned by the users subgraph. Freelance adds what
-they offer and what they bought.
-"""
+# Not a description: users, its owner, describes User for the whole graph.
+# A person with an account, owned by the users subgraph. Freelance adds what
+# they offer and what they bought.
 type User @key(fields: "id") {
   id: ID!
   "Gigs, newest first: ACTIVE ones, plus drafts and paused ones for the user themself and STAFF."

@@ -768,12 +768,11 @@ type Broadcast {
   createdAt: DateTime!
 }
 
-"""
-A person with an account, owned by the users subgraph. The notification fields
-are private: only the user themself may read them (FORBIDDEN for anyone else,
-UNAUTHENTICATED when anonymous). They are nullable so that a refused field
-nulls itself, not the whole user.
-"""
+# Not a description: users, its owner, describes User for the whole graph.
+# A person with an account, owned by the users subgraph. The notification fields
+# are private: only the user themself may read them (FORBIDDEN for anyone else,
+# UNAUTHENTICATED when anonymous). They are nullable so that a refused field
+# nulls itself, not the whole user.
 type User @key(fields: "id") {
   id: ID!
   "Newest first."
