@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
+
+	"supergraph/router"
 )
 
 // TestReferenceClients runs the reference implementations of the router's two
@@ -74,7 +76,10 @@ func TestReferenceClients(t *testing.T) {
 
 // TestApolloComposition composes the platform's subgraphs (graph/graph.yaml)
 // with Apollo Federation's own composition as well as Cosmo's (make
-// generate-graph): the graph must compose there too, without hints.
+// generate-graph): the graph must compose there too, without hints. The
+// supergraph SDL it makes (what rover or a conformance suite hands a gateway)
+// is then split back into subgraphs and composed for the router
+// (tools/compose/compose.sh --supergraph), which must serve it like its own.
 func TestApolloComposition(t *testing.T) {
 	t.Parallel()
 	out, err := exec.Command("../tools/conformance/ensure.sh").CombinedOutput()
@@ -93,10 +98,36 @@ func TestApolloComposition(t *testing.T) {
 		args = append(args, s.Name+"="+filepath.Join("../../graph", s.Schema.File))
 	}
 	require.Len(t, args, 2+3, "the graph lists every subgraph")
-	var res struct{ Errors, Hints []string }
+	var res struct {
+		Errors, Hints []string
+		Supergraph    string
+	}
 	node(t, exec.Command("node", args...), &res)
 	require.Empty(t, res.Errors)
 	require.Empty(t, res.Hints)
+	require.Contains(t, res.Supergraph, "@join__graph")
+
+	dir := t.TempDir()
+	supergraph, config := filepath.Join(dir, "supergraph.graphql"), filepath.Join(dir, "out", "config.json")
+	require.NoError(t, os.WriteFile(supergraph, []byte(res.Supergraph), 0o600))
+	out, err = exec.Command("../tools/compose/compose.sh", "--supergraph", supergraph, config).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+
+	p := newPlatform(t)
+	p.startSubgraphs()
+	cfg := p.routerConfig()
+	cfg.GraphConfig = config
+	r, err := router.New(cfg, p.log)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, r.Close()) })
+	p.url = p.serve(r.Serve)
+
+	ada := p.register("ada")
+	d := p.ok(ada.Token, `{ me { username notificationPreferences { email } gigs(first: 1) { edges { node { id } } } } }`, nil)
+	require.Equal(t, map[string]any{"username": "ada", "notificationPreferences": map[string]any{"email": true},
+		"gigs": map[string]any{"edges": []any{}}}, d["me"], "one user across the three subgraphs")
+	res2 := p.post("", `{ me { email } }`, nil)
+	require.Nil(t, dig(res2.Data, "me"), "anonymous: no user")
 }
 
 // node runs a prepared conformance.mjs command in tools/conformance and

@@ -12,25 +12,47 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
+self=$here/$(basename "$0")
+# absolute: a path from the caller's directory made absolute, its directory
+# created if missing.
+absolute() { mkdir -p "$(dirname "$1")" && echo "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"; }
 
 # Without arguments: every graph of the repository (the platform's and the
-# router's and the end-to-end tests' graphs). With arguments: graph.yaml [config.json supergraph.graphql].
-if [[ $# -eq 0 ]]; then
-  "$0" "$root/graph/graph.yaml"
-  "$0" "$root/router/testdata/graph.yaml"
-  "$0" "$root/e2e/testdata/graph.yaml"
+# router's and the end-to-end tests' graphs). With arguments: graph.yaml
+# [config.json supergraph.graphql], or --supergraph an Apollo Federation
+# supergraph SDL (join__ directives) config.json [supergraph.graphql]: its
+# subgraphs are extracted (from-supergraph.mjs) and composed like a graph.yaml.
+if [[ ${1:-} == --supergraph ]]; then
+  [[ $# -ge 3 ]] || { echo "usage: $0 --supergraph <supergraph SDL> <config.json> [supergraph.graphql]" >&2; exit 2; }
+  extracted=$(mktemp -d)
+  trap 'rm -rf "$extracted"' EXIT
+  "$self" --install
+  node "$here/from-supergraph.mjs" "$2" "$extracted"
+  out_config=$(absolute "$3")
+  "$self" "$extracted/graph.yaml" "$out_config" "$(absolute "${4:-$(dirname "$out_config")/supergraph.graphql}")"
   exit
 fi
-input=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-dir=$(dirname "$input")
-out_config=${2:-$dir/config.json}
-out_sdl=${3:-$dir/supergraph.graphql}
-
-cd "$here"
-# Reinstall when the lock file changed since the last install.
-if [[ ! -x node_modules/.bin/wgc || package-lock.json -nt node_modules/.package-lock.json ]]; then
-  npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+if [[ ${1:-} == --install ]]; then
+  cd "$here"
+  # Reinstall when the lock file changed since the last install.
+  if [[ ! -x node_modules/.bin/wgc || package-lock.json -nt node_modules/.package-lock.json ]]; then
+    npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+  fi
+  exit
 fi
+if [[ $# -eq 0 ]]; then
+  "$self" "$root/graph/graph.yaml"
+  "$self" "$root/router/testdata/graph.yaml"
+  "$self" "$root/e2e/testdata/graph.yaml"
+  exit
+fi
+input=$(absolute "$1")
+dir=$(dirname "$input")
+out_config=$(absolute "${2:-$dir/config.json}")
+out_sdl=$(absolute "${3:-$dir/supergraph.graphql}")
+
+"$self" --install
+cd "$here"
 
 dead=http://127.0.0.1:9
 export COSMO_TELEMETRY_DISABLED=true DO_NOT_TRACK=1 DISABLE_UPDATE_CHECK=true \

@@ -6,7 +6,8 @@
 //     graphql-ws (the graphql-transport-ws reference client): a query over the
 //     socket, an invalid subscription, then the first live notificationAdded.
 //   node conformance.mjs compose <name>=<SDL file> ...
-//     Apollo Federation's own composition of those subgraphs: errors and hints.
+//     Apollo Federation's own composition of those subgraphs: errors, hints
+//     and the supergraph SDL.
 import { composeServices } from '@apollo/composition';
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
@@ -71,10 +72,11 @@ async function compose() {
     const [name, file] = arg.split('=');
     return { name, url: `http://${name}.invalid/graphql`, typeDefs: parse(readFileSync(file, 'utf8')) };
   });
-  const { errors = [], hints = [] } = composeServices(services);
+  const { errors = [], hints = [], supergraphSdl } = composeServices(services);
   return {
     errors: errors.map((e) => e.message),
     hints: hints.map((h) => `${h.definition.code}: ${h.message}`),
+    supergraph: supergraphSdl,
   };
 }
 
