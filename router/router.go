@@ -22,6 +22,7 @@ import (
 
 	"supergraph/platform/identity"
 	"supergraph/platform/keys"
+	"supergraph/platform/redisx"
 	"supergraph/router/internal/auth"
 	"supergraph/router/internal/engine"
 	"supergraph/router/internal/health"
@@ -116,7 +117,9 @@ func New(cfg Config, log *slog.Logger) (*Router, error) {
 	}
 
 	if cfg.DenyListRedisURL != "" {
-		opt, err := redis.ParseURL(cfg.DenyListRedisURL)
+		// Request-path timeouts: a hung Redis answers signed-in requests
+		// within a second (503, or admitted when fail-open), not after seconds.
+		opt, err := redisx.Options(cfg.DenyListRedisURL)
 		if err != nil {
 			return fail(fmt.Errorf("DENYLIST_REDIS_URL: %w", err))
 		}

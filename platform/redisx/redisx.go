@@ -5,17 +5,46 @@ package redisx
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 )
 
-// Open returns a client for url, checked with a PING.
-func Open(ctx context.Context, url string) (*redis.Client, error) {
-	opts, err := redis.ParseURL(url)
+// Timeout bounds one Redis command of a request (caches, deny-lists,
+// generations): go-redis' defaults (3 s reads, retried) would make a hung
+// Redis stall every request for seconds, where a cache miss costs
+// milliseconds. URL parameters (dial_timeout, read_timeout, …) still win.
+const Timeout = 500 * time.Millisecond
+
+// Options parses url with request-path timeouts: a command waits at most
+// Timeout and is not retried after a timeout.
+func Options(rawURL string) (*redis.Options, error) {
+	opts, err := redis.ParseURL(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("parse redis url: %w", err)
+	}
+	var params url.Values
+	if u, err := url.Parse(rawURL); err == nil {
+		params = u.Query()
+	}
+	for name, d := range map[string]*time.Duration{"dial_timeout": &opts.DialTimeout, "read_timeout": &opts.ReadTimeout, "write_timeout": &opts.WriteTimeout} {
+		if !params.Has(name) {
+			*d = Timeout
+		}
+	}
+	if !params.Has("max_retries") {
+		opts.MaxRetries = 1
+	}
+	return opts, nil
+}
+
+// Open returns a client for url (Options), checked with a PING.
+func Open(ctx context.Context, url string) (*redis.Client, error) {
+	opts, err := Options(url)
+	if err != nil {
+		return nil, err
 	}
 	client := redis.NewClient(opts)
 	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
