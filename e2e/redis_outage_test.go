@@ -21,8 +21,9 @@ func TestHungRedis(t *testing.T) {
 	p := newPlatform(t)
 	p.startSubgraphs()
 	cfg := p.routerConfig()
-	// Longer than a request-path Redis command may take (redisx.Timeout, one
-	// retry) several times over, shorter than go-redis' own defaults would.
+	// Longer than the request-path Redis commands of a page may take
+	// (redisx.Timeout each) several times over, shorter than go-redis' own
+	// defaults would make them.
 	cfg.SubgraphTimeout = 5 * time.Second
 	r, err := router.New(cfg, p.log)
 	require.NoError(t, err)

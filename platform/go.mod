@@ -43,4 +43,6 @@ require (
 	supergraph/sql v0.0.0
 )
 
+require github.com/sony/gobreaker/v2 v2.4.0
+
 replace supergraph/sql => ../sql

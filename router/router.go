@@ -117,14 +117,14 @@ func New(cfg Config, log *slog.Logger) (*Router, error) {
 	}
 
 	if cfg.DenyListRedisURL != "" {
-		// Request-path timeouts: a hung Redis answers signed-in requests
-		// within a second (503, or admitted when fail-open), not after seconds.
+		// Request-path timeouts and fail-fast: a hung Redis answers signed-in
+		// requests at once (503, or admitted when fail-open), not after seconds.
 		opt, err := redisx.Options(cfg.DenyListRedisURL)
 		if err != nil {
 			return fail(fmt.Errorf("DENYLIST_REDIS_URL: %w", err))
 		}
 		opt.Protocol = 2 // RESP2: no push-notification processing per command
-		r.deny = redis.NewClient(opt)
+		r.deny = redisx.New(opt)
 	}
 	if cfg.RateLimit {
 		opt, err := redis.ParseURL(cfg.RedisURL)

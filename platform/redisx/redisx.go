@@ -19,7 +19,7 @@ import (
 const Timeout = 500 * time.Millisecond
 
 // Options parses url with request-path timeouts: a command waits at most
-// Timeout and is not retried after a timeout.
+// Timeout and is not retried.
 func Options(rawURL string) (*redis.Options, error) {
 	opts, err := redis.ParseURL(rawURL)
 	if err != nil {
@@ -35,18 +35,26 @@ func Options(rawURL string) (*redis.Options, error) {
 		}
 	}
 	if !params.Has("max_retries") {
-		opts.MaxRetries = 1
+		opts.MaxRetries = -1 // none: a command that timed out would time out again
 	}
 	return opts, nil
 }
 
-// Open returns a client for url (Options), checked with a PING.
+// New returns a client that fails fast while its Redis is unreachable
+// (ErrUnavailable after repeated network failures; see breaker).
+func New(opts *redis.Options) *redis.Client {
+	client := redis.NewClient(opts)
+	client.AddHook(newBreaker(opts.Addr))
+	return client
+}
+
+// Open returns a client for url (Options, New), checked with a PING.
 func Open(ctx context.Context, url string) (*redis.Client, error) {
 	opts, err := Options(url)
 	if err != nil {
 		return nil, err
 	}
-	client := redis.NewClient(opts)
+	client := New(opts)
 	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := client.Ping(pingCtx).Err(); err != nil {
