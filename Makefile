@@ -56,9 +56,13 @@ bench-fanout: ## live-notification fan-out through the router (needs make run in
 	go run ./worker/cmd/fanoutbench -url http://127.0.0.1:8080/graphql -n 10000 -users 1000 -rate 100 -duration 30s -pid router=$$(pgrep -xf bin/router),notifications=$$(pgrep -xf bin/notifications)
 
 .PHONY: verify
-verify: generate lint ## regenerate everything and fail on any difference; lint
+verify: generate tidy lint ## regenerate everything and fail on any difference; lint
 	@# go.work.sum is a checksum cache that any go command may extend, not generated code.
 	@git add -N . && git diff --exit-code --stat -- . ':!go.work.sum' || { echo "generated code is stale: run 'make generate' and commit"; exit 1; }
+
+.PHONY: tidy
+tidy: ## go mod tidy in every module (make verify fails when that changes anything)
+	@for m in $(MODULES); do (cd $$m && go mod tidy); done
 
 BASE ?= HEAD
 .PHONY: schema-check
