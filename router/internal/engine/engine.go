@@ -259,6 +259,12 @@ func (e *Engine) plan(op *Operation) (plan.Plan, error) {
 		}
 		p := planner.Plan(&doc, e.routerSchema, op.Name, &report)
 		if report.HasErrors() {
+			if len(report.ExternalErrors) == 0 {
+				// A valid operation the planner cannot plan over these
+				// subgraphs: the client gets a 500 without library details;
+				// operators need them.
+				e.log.Error("cannot plan the operation", "operation", op.Name, "hash", op.Hash(), "err", report.Error())
+			}
 			return nil, errorFromReport(report, http.StatusBadRequest)
 		}
 		postprocess.NewProcessor().Process(p)
