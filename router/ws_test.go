@@ -230,6 +230,27 @@ func TestWebSocketCloseCodes(t *testing.T) {
 	c.send(map[string]any{"type": "connection_init"})
 	code, _ := c.closeCode()
 	require.Equal(t, websocket.StatusCode(4403), code)
+
+	// Only unknown subprotocols offered: 4406. None offered: graphql-transport-ws.
+	for _, offered := range [][]string{{"graphql-sse"}, nil} {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		conn, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(e.url, "http")+"/graphql", &websocket.DialOptions{Subprotocols: offered})
+		cancel()
+		require.NoError(t, err)
+		require.Empty(t, resp.Header.Get("Sec-WebSocket-Protocol"))
+		c := &wsClient{t: t, conn: conn}
+		t.Cleanup(func() { conn.CloseNow() })
+		if offered != nil {
+			code, reason := c.closeCode()
+			require.Equal(t, websocket.StatusCode(4406), code, reason)
+			continue
+		}
+		c.init(nil)
+		c.send(map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{"query": "{ latestReview { body } }"}})
+		m, err := c.read()
+		require.NoError(t, err)
+		require.Equal(t, "next", m["type"], "%v", m)
+	}
 }
 
 func TestSubscriptionEndsWhenTokenExpiresOrIsRevoked(t *testing.T) {

@@ -45,6 +45,7 @@ const (
 	CloseBadRequest          websocket.StatusCode = 4400
 	CloseUnauthorized        websocket.StatusCode = 4401
 	CloseForbidden           websocket.StatusCode = 4403
+	CloseSubprotocol         websocket.StatusCode = 4406
 	CloseInitTimeout         websocket.StatusCode = 4408
 	CloseSubscriberExists    websocket.StatusCode = 4409
 	CloseTooManyInitRequests websocket.StatusCode = 4429
@@ -183,6 +184,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, requestID st
 	// cost far more memory than idle subscriptions save on the wire.
 	proto := c.Subprotocol()
 	if proto == "" {
+		if r.Header.Get("Sec-WebSocket-Protocol") != "" {
+			// Offered only protocols this server does not speak: say so, as
+			// graphql-ws servers do, rather than guess.
+			c.Close(CloseSubprotocol, "subprotocol not acceptable: use graphql-transport-ws or graphql-ws")
+			return false
+		}
+		// None offered: clients that name none get graphql-transport-ws.
 		proto = ProtocolTransportWS
 	}
 	cn := &conn{
