@@ -103,10 +103,13 @@ func (r *Router) setRateHeaders(h http.Header, d *ratelimit.Decision) {
 	if d == nil || d.Limit == 0 {
 		return
 	}
-	h.Set("RateLimit-Limit", strconv.Itoa(d.Limit))
-	h.Set("RateLimit-Remaining", strconv.Itoa(d.Remaining))
-	h.Set("RateLimit-Reset", strconv.Itoa(seconds(d.Reset)))
-	h.Set("RateLimit-Policy", strconv.Itoa(d.Limit)+";w="+strconv.Itoa(seconds(r.cfg.RateLimitWindow)))
+	// Canonical keys set directly: Header.Set would canonicalise (and
+	// allocate) each name on every response.
+	limit := strconv.Itoa(d.Limit)
+	h["Ratelimit-Limit"] = []string{limit}
+	h["Ratelimit-Remaining"] = []string{strconv.Itoa(d.Remaining)}
+	h["Ratelimit-Reset"] = []string{strconv.Itoa(seconds(d.Reset))}
+	h["Ratelimit-Policy"] = []string{limit + ";w=" + strconv.Itoa(seconds(r.cfg.RateLimitWindow))}
 	if !d.Allowed {
 		h.Set("Retry-After", strconv.Itoa(max(seconds(d.RetryAfter), 1)))
 	}
