@@ -154,7 +154,7 @@ func (w *Worker) handleEmail(ctx context.Context, t *asynq.Task) error {
 	}
 	if !found {
 		// The users service's directory event may still be on its way.
-		return w.emailFailed(ctx, n.ID, fmt.Errorf("recipient %s is not in the directory yet", n.RecipientID))
+		return w.emailFailed(ctx, n.ID, fmt.Errorf("recipient %s: %w", n.RecipientID, errNotInDirectoryYet))
 	}
 	if r.Deleted || r.Email == "" {
 		return q.SetEmailStatus(ctx, store.SetEmailStatusParams{ID: n.ID, Status: notify.StatusSkipped, Error: errText(errors.New("no e-mail address"))})
@@ -184,6 +184,11 @@ func (w *Worker) handleEmail(ctx context.Context, t *asynq.Task) error {
 // emailFailed records the failure on the notification (FAILED once the task
 // will not be retried, else still QUEUED with the error for operators) and
 // returns the error for asynq.
+// errNotInDirectoryYet is an e-mail whose recipient's directory entry (an
+// event of the users service) has not arrived yet: expected right after a
+// sign-up, and cured by a retry.
+var errNotInDirectoryYet = errors.New("not in the directory yet")
+
 func (w *Worker) emailFailed(ctx context.Context, id uuid.UUID, cause error) error {
 	cause = final(cause)
 	status := notify.StatusQueued

@@ -192,8 +192,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (w *Worker, err erro
 			maxRetry, _ := asynq.GetMaxRetry(ctx)
 			id, _ := asynq.GetTaskID(ctx)
 			level := slog.LevelWarn
-			if errors.Is(err, asynq.SkipRetry) || retried >= maxRetry {
+			switch {
+			case errors.Is(err, asynq.SkipRetry) || retried >= maxRetry:
 				level = slog.LevelError // archived: an operator has to look
+			case errors.Is(err, errNotInDirectoryYet) && retried == 0:
+				level = slog.LevelInfo // the usual race with a sign-up's directory event
 			}
 			log.Log(ctx, level, "task failed", "task_type", t.Type(), "task_id", id,
 				"retried", retried, "max_retry", maxRetry, "err", err)
