@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,11 +17,11 @@ import (
 	"supergraph/router"
 )
 
-// TestReferenceClients runs the reference implementations of the router's two
-// wire protocols against it, so conformance is judged by the spec's own tools
+// TestReferenceClients runs the reference implementations of the router's
+// wire protocols against it, so conformance is judged by the specs' own tools
 // and not only by ours: graphql-http's audit of GraphQL over HTTP (every MUST
-// and SHOULD) and graphql-ws, the graphql-transport-ws reference client
-// (tools/conformance).
+// and SHOULD), graphql-ws, the graphql-transport-ws reference client, and
+// graphql-sse, the GraphQL over Server-Sent Events one (tools/conformance).
 func TestReferenceClients(t *testing.T) {
 	t.Parallel()
 	out, err := exec.Command("../tools/conformance/ensure.sh").CombinedOutput()
@@ -40,37 +41,48 @@ func TestReferenceClients(t *testing.T) {
 		require.Empty(t, audit.Failures)
 	})
 
-	t.Run("graphql-transport-ws client", func(t *testing.T) {
-		ada := p.register("ada")
-		cmd := exec.Command("node", "conformance.mjs", "ws", p.url+"/graphql", ada.Token)
-		done := make(chan struct{})
-		var res struct {
+	t.Run("graphql-transport-ws and graphql-sse clients", func(t *testing.T) {
+		type result struct {
 			Query struct {
 				Result struct{ Data map[string]any }
 			}
-			Invalid struct {
-				Error []struct {
-					Message    string
-					Extensions map[string]any
-				}
-			}
-			Live struct {
+			Invalid struct{ Error json.RawMessage }
+			Live    struct {
 				Result struct{ Data map[string]any }
 			}
 			Closes []int
 		}
-		go func() { defer close(done); node(t, cmd, &res) }()
-		// The WELCOME is delivered once the client listens, so it arrives live.
+		ada, bea := p.register("ada"), p.register("bea")
+		var ws, sse result
+		var wg sync.WaitGroup
+		wg.Go(func() { node(t, exec.Command("node", "conformance.mjs", "ws", p.url+"/graphql", ada.Token), &ws) })
+		wg.Go(func() { node(t, exec.Command("node", "conformance.mjs", "sse", p.url+"/graphql", bea.Token), &sse) })
+		// The WELCOMEs are delivered once both clients listen, so they arrive live.
 		p.waitSubscribed(ada.ID)
+		p.waitSubscribed(bea.ID)
 		p.startWorker()
-		<-done
+		wg.Wait()
 
-		require.Equal(t, map[string]any{"me": map[string]any{"id": ada.ID}}, res.Query.Result.Data)
-		require.Len(t, res.Invalid.Error, 1)
-		require.Equal(t, "GRAPHQL_VALIDATION_FAILED", res.Invalid.Error[0].Extensions["code"])
-		require.Contains(t, res.Invalid.Error[0].Message, "nope")
-		require.Equal(t, "WELCOME", dig(res.Live.Result.Data, "notificationAdded", "kind"))
-		require.Equal(t, []int{1000}, res.Closes, "the client's dispose closes normally")
+		for _, c := range []struct {
+			name string
+			res  result
+			user account
+		}{{"graphql-ws", ws, ada}, {"graphql-sse", sse, bea}} {
+			require.Equal(t, map[string]any{"me": map[string]any{"id": c.user.ID}}, c.res.Query.Result.Data, c.name)
+			require.Equal(t, "WELCOME", dig(c.res.Live.Result.Data, "notificationAdded", "kind"), c.name)
+		}
+		// graphql-transport-ws reports an invalid operation as an error message...
+		var wsErrs []struct {
+			Message    string
+			Extensions map[string]any
+		}
+		require.NoError(t, json.Unmarshal(ws.Invalid.Error, &wsErrs), "%s", ws.Invalid.Error)
+		require.Len(t, wsErrs, 1)
+		require.Equal(t, "GRAPHQL_VALIDATION_FAILED", wsErrs[0].Extensions["code"])
+		require.Contains(t, wsErrs[0].Message, "nope")
+		require.Equal(t, []int{1000}, ws.Closes, "the client's dispose closes normally")
+		// ...and GraphQL over SSE as a 4xx answer before any event.
+		require.Contains(t, string(sse.Invalid.Error), "Server responded with 400")
 	})
 }
 

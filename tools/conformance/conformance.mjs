@@ -5,6 +5,9 @@
 //   node conformance.mjs ws <url> <token>
 //     graphql-ws (the graphql-transport-ws reference client): a query over the
 //     socket, an invalid subscription, then the first live notificationAdded.
+//   node conformance.mjs sse <url> <token>
+//     graphql-sse (the GraphQL over Server-Sent Events reference client, distinct
+//     connections mode): the same three operations over event streams.
 //   node conformance.mjs compose <name>=<SDL file> ...
 //     Apollo Federation's own composition of those subgraphs: errors, hints
 //     and the supergraph SDL.
@@ -12,6 +15,7 @@ import { composeServices } from '@apollo/composition';
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
 import { auditServer } from 'graphql-http';
+import { createClient as createSSEClient } from 'graphql-sse';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 
@@ -67,6 +71,16 @@ async function ws() {
   return out;
 }
 
+async function sse() {
+  const client = createSSEClient({ url, headers: { Authorization: `Bearer ${token}` }, retryAttempts: 0 });
+  const out = {};
+  out.query = await run(client, { query: '{ me { id } }' });
+  out.invalid = await run(client, { query: 'subscription { nope }' });
+  out.live = await run(client, { query: 'subscription { notificationAdded { id kind } }' }, { live: true });
+  client.dispose();
+  return out;
+}
+
 async function compose() {
   const services = args.map((arg) => {
     const [name, file] = arg.split('=');
@@ -80,9 +94,9 @@ async function compose() {
   };
 }
 
-const modes = { http, ws, compose };
+const modes = { http, ws, sse, compose };
 if (!modes[mode] || !args.length) {
-  console.error('usage: node conformance.mjs http <url> | ws <url> <token> | compose <name>=<SDL file> ...');
+  console.error('usage: node conformance.mjs http <url> | ws|sse <url> <token> | compose <name>=<SDL file> ...');
   process.exit(2);
 }
 console.log(JSON.stringify(await modes[mode]()));
