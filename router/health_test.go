@@ -36,6 +36,22 @@ func TestHealth(t *testing.T) {
 	status, _ = e.health("/health/live")
 	require.Equal(t, http.StatusOK, status)
 
+	// A subgraph that answers GraphQL but reports its own dependencies down
+	// (its database, say) is unhealthy in the report; the router stays ready.
+	e.accounts.Unhealthy.Store(true)
+	require.Eventually(t, func() bool {
+		status, body := e.health("/api/health/")
+		return status == http.StatusOK && body["status"] == "degraded" &&
+			body["subgraphs"].(map[string]any)["accounts"] == "unhealthy"
+	}, 5*time.Second, 100*time.Millisecond)
+	status, _ = e.health("/health/ready")
+	require.Equal(t, http.StatusOK, status)
+	e.accounts.Unhealthy.Store(false)
+	require.Eventually(t, func() bool {
+		_, body := e.health("/api/health/")
+		return body["status"] == "healthy"
+	}, 5*time.Second, 100*time.Millisecond)
+
 	e.stopAcc()
 	require.Eventually(t, func() bool {
 		status, body := e.health("/api/health/")

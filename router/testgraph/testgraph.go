@@ -54,6 +54,9 @@ type Subgraph struct {
 	// OpenWebSockets counts upstream WebSocket connections open right now:
 	// tests use it to prove the router lets go of connections it no longer needs.
 	OpenWebSockets atomic.Int64
+	// Unhealthy makes GET /api/health/ report the subgraph unhealthy (503), as
+	// a real one does when its database is down; GraphQL still answers.
+	Unhealthy atomic.Bool
 
 	mu        sync.Mutex
 	protocols []string
@@ -104,6 +107,16 @@ type gqlResponse struct {
 
 // ServeHTTP answers GraphQL over HTTP (POST JSON) and WebSocket upgrades.
 func (s *Subgraph) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && r.URL.Path == "/api/health/" {
+		status, code := "healthy", http.StatusOK
+		if s.Unhealthy.Load() {
+			status, code = "unhealthy", http.StatusServiceUnavailable
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(code)
+		_ = json.NewEncoder(w).Encode(map[string]string{"status": status, "service": s.Name})
+		return
+	}
 	c := s.ctxFor(r.Context(), r.Header)
 	if r.Header.Get("Upgrade") != "" {
 		s.serveWS(w, r, c)

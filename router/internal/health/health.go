@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
@@ -51,6 +52,9 @@ type Checker struct {
 type snapshot struct {
 	redis     string
 	subgraphs map[string]string
+	// answering lists the subgraphs whose GraphQL endpoint answers, whatever
+	// their own health report says: readiness needs no more.
+	answering map[string]bool
 }
 
 // NewChecker returns a Checker.
@@ -104,7 +108,7 @@ func (c *Checker) check(ctx context.Context) snapshot {
 func (c *Checker) probe() snapshot {
 	ctx, cancel := context.WithTimeout(context.Background(), c.opts.Timeout)
 	defer cancel()
-	s := snapshot{redis: "connected", subgraphs: make(map[string]string, len(c.opts.Subgraphs))}
+	s := snapshot{redis: "connected", subgraphs: make(map[string]string, len(c.opts.Subgraphs)), answering: make(map[string]bool, len(c.opts.Subgraphs))}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	if c.opts.Redis != nil {
@@ -119,8 +123,12 @@ func (c *Checker) probe() snapshot {
 	for _, sg := range c.opts.Subgraphs {
 		wg.Go(func() {
 			st := c.probeSubgraph(ctx, sg)
+			answering := st == StateHealthy
+			if answering && c.reportsUnhealthy(ctx, sg) {
+				st = StateUnhealthy
+			}
 			mu.Lock()
-			s.subgraphs[sg.Name] = st
+			s.subgraphs[sg.Name], s.answering[sg.Name] = st, answering
 			mu.Unlock()
 		})
 	}
@@ -150,6 +158,33 @@ func (c *Checker) probeSubgraph(ctx context.Context, sg Subgraph) string {
 		return StateUnhealthy
 	}
 	return StateHealthy
+}
+
+// reportsUnhealthy asks a subgraph that answers GraphQL for its own health
+// report, GET /api/health/ beside its GraphQL endpoint (the platform's
+// subgraphs serve one: database and Redis), and tells whether it says
+// "unhealthy". A subgraph without one (another graph's) is taken at its
+// GraphQL answer.
+func (c *Checker) reportsUnhealthy(ctx context.Context, sg Subgraph) bool {
+	u, err := url.Parse(sg.URL)
+	if err != nil {
+		return false
+	}
+	u.Path, u.RawQuery = "/api/health/", ""
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return false
+	}
+	resp, err := c.opts.Client.Do(req)
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Status string `json:"status"`
+	}
+	return resp.StatusCode == http.StatusServiceUnavailable &&
+		json.NewDecoder(http.MaxBytesReader(nil, resp.Body, 1<<16)).Decode(&body) == nil && body.Status == "unhealthy"
 }
 
 // report is the body of /api/health/.
@@ -190,12 +225,13 @@ func (c *Checker) Report(service string) http.Handler {
 }
 
 // Ready serves /health/ready: 200 once the graph is loaded (it is, when this
-// handler exists) and every subgraph answers.
+// handler exists) and every subgraph answers GraphQL (a subgraph reporting
+// its own dependencies down still answers, partly: the router serves it).
 func (c *Checker) Ready() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := c.check(r.Context())
-		for _, st := range s.subgraphs {
-			if st != StateHealthy {
+		for name := range s.subgraphs {
+			if !s.answering[name] {
 				writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready", "subgraphs": s.subgraphs})
 				return
 			}
