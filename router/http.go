@@ -83,7 +83,7 @@ func (r *Router) serveGraphQL(w http.ResponseWriter, req *http.Request) {
 	switch req.Method {
 	case http.MethodGet:
 		var gr engine.Request
-		gr, rerr = fromQueryString(req)
+		gr, rerr = r.fromQueryString(req)
 		reqs = []engine.Request{gr}
 	case http.MethodPost:
 		reqs, batch, rerr = r.fromBody(w, req)
@@ -92,7 +92,7 @@ func (r *Router) serveGraphQL(w http.ResponseWriter, req *http.Request) {
 		rerr = engine.NewRequestError(http.StatusMethodNotAllowed, engine.CodeBadRequest, "method %s is not allowed: use GET or POST", req.Method)
 	}
 	if rerr != nil {
-		writeErrors(w, errMedia, rerr.Status, rerr)
+		r.writeError(w, req, errMedia, rerr)
 		return
 	}
 
@@ -249,7 +249,7 @@ func (r *Router) serveBatch(w http.ResponseWriter, req *http.Request, media stri
 }
 
 // fromQueryString reads a GET request's parameters.
-func fromQueryString(req *http.Request) (engine.Request, *engine.RequestError) {
+func (r *Router) fromQueryString(req *http.Request) (engine.Request, *engine.RequestError) {
 	q := req.URL.Query()
 	gr := engine.Request{Query: q.Get("query"), OperationName: q.Get("operationName")}
 	if v := q.Get("variables"); v != "" {
@@ -258,8 +258,13 @@ func fromQueryString(req *http.Request) (engine.Request, *engine.RequestError) {
 		}
 		gr.Variables = []byte(v)
 	}
-	if v := q.Get("extensions"); v != "" && !json.Valid([]byte(v)) {
-		return gr, engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest, "the extensions parameter is not valid JSON")
+	if v := q.Get("extensions"); v != "" {
+		if !json.Valid([]byte(v)) {
+			return gr, engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest, "the extensions parameter is not valid JSON")
+		}
+		if rerr := r.persisted.resolve(req.Context(), &gr, json.RawMessage(v)); rerr != nil {
+			return gr, rerr
+		}
 	}
 	return gr, nil
 }
@@ -309,7 +314,10 @@ func (r *Router) fromBody(w http.ResponseWriter, req *http.Request) ([]engine.Re
 		}
 		reqs := make([]engine.Request, len(items))
 		for i, item := range items {
-			gr, rerr := parseWire(item)
+			gr, ext, rerr := parseWire(item)
+			if rerr == nil {
+				rerr = r.persisted.resolve(req.Context(), &gr, ext)
+			}
 			if rerr != nil {
 				rerr.Errors[0].Message = fmt.Sprintf("batch item %d: %s", i, rerr.Errors[0].Message)
 				return nil, true, rerr
@@ -318,31 +326,34 @@ func (r *Router) fromBody(w http.ResponseWriter, req *http.Request) ([]engine.Re
 		}
 		return reqs, true, nil
 	}
-	gr, rerr := parseWire(body)
+	gr, ext, rerr := parseWire(body)
+	if rerr == nil {
+		rerr = r.persisted.resolve(req.Context(), &gr, ext)
+	}
 	return []engine.Request{gr}, false, rerr
 }
 
-// parseWire reads one request object.
-func parseWire(body []byte) (engine.Request, *engine.RequestError) {
+// parseWire reads one request object and its extensions.
+func parseWire(body []byte) (engine.Request, json.RawMessage, *engine.RequestError) {
 	var wr wireRequest
 	if err := json.Unmarshal(body, &wr); err != nil {
-		return engine.Request{}, engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest, "malformed JSON body: %s", jsonProblem(err))
+		return engine.Request{}, nil, engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest, "malformed JSON body: %s", jsonProblem(err))
 	}
 	var gr engine.Request
 	if err := stringParam(wr.Query, &gr.Query); err != nil {
-		return gr, engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest, "query must be a string")
+		return gr, nil, engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest, "query must be a string")
 	}
 	if err := stringParam(wr.OperationName, &gr.OperationName); err != nil {
-		return gr, engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest, "operationName must be a string or null")
+		return gr, nil, engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest, "operationName must be a string or null")
 	}
 	if !objectOrNull(wr.Variables) {
-		return gr, engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest, "variables must be a JSON object or null")
+		return gr, nil, engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest, "variables must be a JSON object or null")
 	}
 	if !objectOrNull(wr.Extensions) {
-		return gr, engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest, "extensions must be a JSON object or null")
+		return gr, nil, engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest, "extensions must be a JSON object or null")
 	}
 	gr.Variables = wr.Variables
-	return gr, nil
+	return gr, wr.Extensions, nil
 }
 
 func jsonProblem(err error) string {
@@ -441,7 +452,7 @@ func (r *Router) writeError(w http.ResponseWriter, req *http.Request, media stri
 // application/graphql-response+json keeps the 4xx statuses.
 func legacyStatus(rerr *engine.RequestError) int {
 	switch code, _ := rerr.Errors[0].Extensions["code"].(string); code {
-	case engine.CodeParseFailed, engine.CodeValidationFailed, engine.CodeBadUserInput:
+	case engine.CodeParseFailed, engine.CodeValidationFailed, engine.CodeBadUserInput, codePersistedQueryNotFound:
 		return http.StatusOK
 	}
 	return rerr.Status

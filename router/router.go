@@ -43,8 +43,9 @@ type Router struct {
 	// principal reused for half its lifetime.
 	assertions *auth.Assertions
 	deny       *redis.Client
-	rdb        *redis.Client // DB 0: rate limits
+	rdb        *redis.Client // DB 0: rate limits, persisted queries
 	limiter    *ratelimit.Limiter
+	persisted  *persistedQueries
 	tel        *telemetry.Telemetry
 	health     *health.Checker
 	ws         *ws.Handler
@@ -126,7 +127,7 @@ func New(cfg Config, log *slog.Logger) (*Router, error) {
 		opt.Protocol = 2 // RESP2: no push-notification processing per command
 		r.deny = redisx.New(opt)
 	}
-	if cfg.RateLimit {
+	if cfg.RedisURL != "" {
 		opt, err := redis.ParseURL(cfg.RedisURL)
 		if err != nil {
 			return fail(fmt.Errorf("REDIS_URL: %w", err))
@@ -136,11 +137,14 @@ func New(cfg Config, log *slog.Logger) (*Router, error) {
 		opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = 250*time.Millisecond, 250*time.Millisecond, 250*time.Millisecond
 		opt.MaxRetries = -1
 		opt.Protocol = 2
-		r.rdb = redis.NewClient(opt)
+		r.rdb = redisx.New(opt)
+	}
+	r.persisted = newPersistedQueries(r.rdb, log)
+	if cfg.RateLimit {
 		// With the deny-list on the same server, its per-request read rides
 		// in the rate limit's round trip.
 		var denyDB *int
-		if r.deny != nil && sameServer(r.deny.Options(), opt) {
+		if r.deny != nil && sameServer(r.deny.Options(), r.rdb.Options()) {
 			denyDB = &r.deny.Options().DB
 		}
 		r.limiter = ratelimit.New(ratelimit.Options{
