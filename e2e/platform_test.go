@@ -35,7 +35,7 @@ func TestPlatformWelcome(t *testing.T) {
 	// WELCOME is sure to arrive live rather than before it.
 	ada := p.register("ada")
 	ws := p.dial(ada.Token)
-	op := ws.subscribe(`subscription { notificationAdded { `+notificationFields+` } }`, nil)
+	op := ws.Subscribe(`subscription { notificationAdded { `+notificationFields+` } }`, nil)
 	p.waitSubscribed(ada.ID)
 	p.startWorker()
 
@@ -145,11 +145,11 @@ func (p *platform) step(token, action, orderID, status string) map[string]any {
 
 // subscribeAfterWelcome waits for the user's WELCOME and subscribes to what
 // follows it, so the stream holds only what the test causes.
-func (p *platform) subscribeAfterWelcome(a account) (*wsClient, string) {
+func (p *platform) subscribeAfterWelcome(a account) (wsClient, string) {
 	p.t.Helper()
 	welcome := p.waitNotification(a.Token, "WELCOME")
 	ws := p.dial(a.Token)
-	op := ws.subscribe(`subscription($after: ID) { notificationAdded(after: $after) { `+notificationFields+` } }`,
+	op := ws.Subscribe(`subscription($after: ID) { notificationAdded(after: $after) { `+notificationFields+` } }`,
 		map[string]any{"after": welcome["id"]})
 	p.waitSubscribed(a.ID)
 	return ws, op
@@ -157,8 +157,7 @@ func (p *platform) subscribeAfterWelcome(a account) (*wsClient, string) {
 
 // collect reads n notifications of op (in whatever order the worker
 // delivered them) and returns them sorted by kind.
-func (c *wsClient) collect(op string, n int) []map[string]any {
-	c.t.Helper()
+func (c wsClient) collect(op string, n int) []map[string]any {
 	var out []map[string]any
 	for range n {
 		out = append(out, c.notification(op))
@@ -282,8 +281,8 @@ func TestPlatformFreelanceStory(t *testing.T) {
 		require.Eventually(t, func() bool { return p.mailsTo(who.Email) == want }, 15*time.Second, 10*time.Millisecond,
 			"%s: every notification is mailed: %v", who.Username, p.mailSubjects(who.Email))
 	}
-	fayWS.quiet(200 * time.Millisecond)
-	bobWS.quiet(time.Millisecond) // the wait above covered both
+	fayWS.Quiet(200 * time.Millisecond)
+	bobWS.Quiet(time.Millisecond) // the wait above covered both
 }
 
 func (p *platform) mailSubjects(addr string) []string {
@@ -320,7 +319,7 @@ func TestPlatformReconnectAfter(t *testing.T) {
 	ws, op := p.subscribeAfterWelcome(fay)
 	order()
 	last := ws.notification(op)["id"]
-	ws.close()
+	ws.Close()
 
 	// Away: two notifications are stored while nobody listens.
 	order()
@@ -340,7 +339,7 @@ func TestPlatformReconnectAfter(t *testing.T) {
 			errs <- err
 		}
 	})
-	op = ws.subscribe(`subscription($after: ID) { notificationAdded(after: $after) { id kind } }`, map[string]any{"after": last})
+	op = ws.Subscribe(`subscription($after: ID) { notificationAdded(after: $after) { id kind } }`, map[string]any{"after": last})
 	wg.Wait()
 	close(errs)
 	for err := range errs {
@@ -353,7 +352,7 @@ func TestPlatformReconnectAfter(t *testing.T) {
 		require.Equal(t, "ORDER_PLACED", n["kind"])
 		seen[n["id"].(string)]++
 	}
-	ws.quiet(300 * time.Millisecond)
+	ws.Quiet(300 * time.Millisecond)
 
 	// Exactly the five after `last` in the stored list, each once.
 	all := p.notificationNodes(fay.Token)
@@ -386,7 +385,7 @@ func TestPlatformManySubscribers(t *testing.T) {
 	}
 	category := p.categoryID("logo-design")
 	gigs := make([]string, n)
-	streams := make([]*wsClient, n)
+	streams := make([]wsClient, n)
 	ops := make([]string, n)
 	for i, u := range users {
 		gigs[i] = p.createGig(u.Token, fmt.Sprintf("Gig number %02d", i), category, "ACTIVE")
@@ -413,9 +412,9 @@ func TestPlatformManySubscribers(t *testing.T) {
 		require.Equal(t, fmt.Sprintf("New order: Gig number %02d", i), got["title"], "user %d", i)
 	}
 	// One wait covers every stream: anything misrouted has arrived by then.
-	streams[0].quiet(200 * time.Millisecond)
+	streams[0].Quiet(200 * time.Millisecond)
 	for _, s := range streams[1:] {
-		s.quiet(time.Millisecond)
+		s.Quiet(time.Millisecond)
 	}
 }
 
@@ -467,9 +466,9 @@ func TestPlatformAuthorization(t *testing.T) {
 		require.Equal(t, []string{"UNAUTHENTICATED"}, r.codes())
 
 		ws := p.dial("")
-		op := ws.subscribe(`subscription { notificationAdded { id } }`, nil)
-		errs := ws.refusal(op)
-		require.Equal(t, "UNAUTHENTICATED", errs[0].Extensions["code"], "%+v", errs)
+		op := ws.Subscribe(`subscription { notificationAdded { id } }`, nil)
+		refusal := ws.OpError(op)
+		require.Equal(t, "UNAUTHENTICATED", refusal.Extensions["code"], "%+v", refusal)
 
 		r = p.post("not-a-token", `{ me { id } }`, nil)
 		require.Equal(t, http.StatusUnauthorized, r.Status)
@@ -497,9 +496,9 @@ func TestPlatformAuthorization(t *testing.T) {
 		require.Contains(t, r.codes(), "FORBIDDEN")
 
 		ws := p.dialWith(map[string]any{identity.Header: a})
-		op := ws.subscribe(`subscription { notificationAdded { id } }`, nil)
-		errs := ws.refusal(op)
-		require.Equal(t, "UNAUTHENTICATED", errs[0].Extensions["code"], "%+v", errs)
+		op := ws.Subscribe(`subscription { notificationAdded { id } }`, nil)
+		refusal := ws.OpError(op)
+		require.Equal(t, "UNAUTHENTICATED", refusal.Extensions["code"], "%+v", refusal)
 
 		// A token signed by anyone but the users service is refused.
 		_, other, err := ed25519.GenerateKey(nil)

@@ -30,8 +30,8 @@ type WSMessage struct {
 	Payload json.RawMessage `json:"payload,omitempty"`
 }
 
-// wsTimeout bounds every wait for a message.
-const wsTimeout = 10 * time.Second
+// wsTimeout bounds every wait for a message (a worker may be delivering it).
+const wsTimeout = 15 * time.Second
 
 // DialWS connects to the subgraph's /graphql as c.
 func (e *Env) DialWS(c Caller) *WS { return DialWS(e.T, e.URL, c) }
@@ -39,6 +39,17 @@ func (e *Env) DialWS(c Caller) *WS { return DialWS(e.T, e.URL, c) }
 // DialWS connects to baseURL's /graphql and completes the connection_init
 // handshake, carrying c's assertion in the init payload as the router does.
 func DialWS(t *testing.T, baseURL string, c Caller) *WS {
+	t.Helper()
+	payload := map[string]any{}
+	if c.Assertion != "" {
+		payload[identity.Header] = c.Assertion
+	}
+	return DialWSWith(t, baseURL, payload)
+}
+
+// DialWSWith connects to baseURL's /graphql (a subgraph's or the router's)
+// and completes the connection_init handshake with payload.
+func DialWSWith(t *testing.T, baseURL string, payload map[string]any) *WS {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), wsTimeout)
 	defer cancel()
@@ -48,12 +59,9 @@ func DialWS(t *testing.T, baseURL string, c Caller) *WS {
 	conn.SetReadLimit(1 << 20)
 	t.Cleanup(func() { conn.CloseNow() })
 	w := &WS{t: t, conn: conn}
-	payload := map[string]any{}
-	if c.Assertion != "" {
-		payload[identity.Header] = c.Assertion
-	}
 	w.send(ctx, WSMessage{Type: "connection_init", Payload: w.json(payload)})
-	require.Equal(t, "connection_ack", w.read(ctx).Type)
+	m := w.read(ctx)
+	require.Equal(t, "connection_ack", m.Type, "payload %s", m.Payload)
 	return w
 }
 
@@ -122,6 +130,20 @@ func (w *WS) Next(id string) Response {
 	require.NoError(w.t, json.Unmarshal(w.Expect(id, "next").Payload, &r))
 	return r
 }
+
+// Event reads the next result of operation id, which must carry no errors,
+// and returns its data's field (an event of a subscription to field).
+func (w *WS) Event(id, field string) map[string]any {
+	w.t.Helper()
+	r := w.Next(id)
+	require.Empty(w.t, r.Errors)
+	v, ok := r.Data[field].(map[string]any)
+	require.True(w.t, ok, "data %v", r.Data)
+	return v
+}
+
+// Close ends the connection normally, as a client going away does.
+func (w *WS) Close() { _ = w.conn.Close(websocket.StatusNormalClosure, "") }
 
 // OpError reads the refusal of operation id: gqlgen reports resolver errors
 // in a "next" payload (then "complete"), the protocol's "error" message
