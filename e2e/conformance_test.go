@@ -13,8 +13,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
-
-	"supergraph/router"
 )
 
 // TestReferenceClients runs the reference implementations of the router's
@@ -24,8 +22,7 @@ import (
 // graphql-sse, the GraphQL over Server-Sent Events one (tools/conformance).
 func TestReferenceClients(t *testing.T) {
 	t.Parallel()
-	out, err := exec.Command("../tools/conformance/ensure.sh").CombinedOutput()
-	require.NoError(t, err, "install the reference clients: %s", out)
+	installConformanceTools(t)
 
 	p := newPlatform(t)
 	p.startSubgraphs()
@@ -36,7 +33,7 @@ func TestReferenceClients(t *testing.T) {
 			Total    int
 			Failures []map[string]any
 		}
-		node(t, exec.Command("node", "conformance.mjs", "http", p.url+"/graphql"), &audit)
+		conformance(t, &audit, "http", p.url+"/graphql")
 		require.Greater(t, audit.Total, 50, "the audit ran its checks")
 		require.Empty(t, audit.Failures)
 	})
@@ -55,8 +52,8 @@ func TestReferenceClients(t *testing.T) {
 		ada, bea := p.register("ada"), p.register("bea")
 		var ws, sse result
 		var wg sync.WaitGroup
-		wg.Go(func() { node(t, exec.Command("node", "conformance.mjs", "ws", p.url+"/graphql", ada.Token), &ws) })
-		wg.Go(func() { node(t, exec.Command("node", "conformance.mjs", "sse", p.url+"/graphql", bea.Token), &sse) })
+		wg.Go(func() { conformance(t, &ws, "ws", p.url+"/graphql", ada.Token) })
+		wg.Go(func() { conformance(t, &sse, "sse", p.url+"/graphql", bea.Token) })
 		// The WELCOMEs are delivered once both clients listen, so they arrive live.
 		p.waitSubscribed(ada.ID)
 		p.waitSubscribed(bea.ID)
@@ -94,8 +91,7 @@ func TestReferenceClients(t *testing.T) {
 // (tools/compose/compose.sh --supergraph), which must serve it like its own.
 func TestApolloComposition(t *testing.T) {
 	t.Parallel()
-	out, err := exec.Command("../tools/conformance/ensure.sh").CombinedOutput()
-	require.NoError(t, err, "install the reference clients: %s", out)
+	installConformanceTools(t)
 	raw, err := os.ReadFile("../graph/graph.yaml")
 	require.NoError(t, err)
 	var graph struct {
@@ -105,16 +101,16 @@ func TestApolloComposition(t *testing.T) {
 		}
 	}
 	require.NoError(t, yaml.Unmarshal(raw, &graph))
-	args := []string{"conformance.mjs", "compose"}
+	args := []string{"compose"}
 	for _, s := range graph.Subgraphs {
 		args = append(args, s.Name+"="+filepath.Join("../../graph", s.Schema.File))
 	}
-	require.Len(t, args, 2+3, "the graph lists every subgraph")
+	require.Len(t, args, 1+3, "the graph lists every subgraph")
 	var res struct {
 		Errors, Hints []string
 		Supergraph    string
 	}
-	node(t, exec.Command("node", args...), &res)
+	conformance(t, &res, args...)
 	require.Empty(t, res.Errors)
 	require.Empty(t, res.Hints)
 	require.Contains(t, res.Supergraph, "@join__graph")
@@ -122,17 +118,14 @@ func TestApolloComposition(t *testing.T) {
 	dir := t.TempDir()
 	supergraph, config := filepath.Join(dir, "supergraph.graphql"), filepath.Join(dir, "out", "config.json")
 	require.NoError(t, os.WriteFile(supergraph, []byte(res.Supergraph), 0o600))
-	out, err = exec.Command("../tools/compose/compose.sh", "--supergraph", supergraph, config).CombinedOutput()
+	out, err := exec.Command("../tools/compose/compose.sh", "--supergraph", supergraph, config).CombinedOutput()
 	require.NoError(t, err, "%s", out)
 
 	p := newPlatform(t)
 	p.startSubgraphs()
 	cfg := p.routerConfig()
 	cfg.GraphConfig = config
-	r, err := router.New(cfg, p.log)
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, r.Close()) })
-	p.url = p.serve(r.Serve)
+	p.startRouterWith(cfg)
 
 	ada := p.register("ada")
 	d := p.ok(ada.Token, `{ me { username notificationPreferences { email } gigs(first: 1) { edges { node { id } } } } }`, nil)
@@ -142,21 +135,28 @@ func TestApolloComposition(t *testing.T) {
 	require.Nil(t, dig(res2.Data, "me"), "anonymous: no user")
 }
 
-// node runs a prepared conformance.mjs command in tools/conformance and
-// decodes the JSON it prints into out.
-func node(t *testing.T, cmd *exec.Cmd, out any) {
+// installConformanceTools installs the pinned npm packages (and Node.js as
+// root on Debian when missing) that conformance runs.
+func installConformanceTools(t *testing.T) {
+	out, err := exec.Command("../tools/conformance/ensure.sh").CombinedOutput()
+	require.NoError(t, err, "install the reference clients: %s", out)
+}
+
+// conformance runs tools/conformance/conformance.mjs with args and decodes
+// the JSON it prints into out. It may run on a goroutine of the test.
+func conformance(t *testing.T, out any, args ...string) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	run := exec.CommandContext(ctx, cmd.Path, cmd.Args[1:]...)
-	run.Dir = "../tools/conformance"
+	cmd := exec.CommandContext(ctx, "node", append([]string{"conformance.mjs"}, args...)...)
+	cmd.Dir = "../tools/conformance"
 	var stderr bytes.Buffer
-	run.Stderr = &stderr
-	stdout, err := run.Output()
+	cmd.Stderr = &stderr
+	stdout, err := cmd.Output()
 	if err != nil {
-		t.Errorf("%v: %v\n%s", cmd.Args, err, stderr.Bytes())
+		t.Errorf("conformance.mjs %v: %v\n%s", args, err, stderr.Bytes())
 		return
 	}
 	if err := json.Unmarshal(stdout, out); err != nil {
-		t.Errorf("%v printed %q: %v", cmd.Args, stdout, err)
+		t.Errorf("conformance.mjs %v printed %q: %v", args, stdout, err)
 	}
 }

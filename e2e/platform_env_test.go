@@ -219,7 +219,13 @@ func (p *platform) routerConfig() router.Config {
 // startRouter runs the router in-process.
 func (p *platform) startRouter() {
 	p.t.Helper()
-	r, err := router.New(p.routerConfig(), p.log)
+	p.startRouterWith(p.routerConfig())
+}
+
+// startRouterWith runs the router in-process with cfg (routerConfig, changed).
+func (p *platform) startRouterWith(cfg router.Config) {
+	p.t.Helper()
+	r, err := router.New(cfg, p.log)
 	require.NoError(p.t, err)
 	p.t.Cleanup(func() { require.NoError(p.t, r.Close()) })
 	p.url = p.serve(r.Serve)

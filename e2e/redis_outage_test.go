@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"supergraph/router"
 )
 
 // TestHungRedis: Redis stops answering without closing anything (a hung
@@ -25,10 +23,7 @@ func TestHungRedis(t *testing.T) {
 	// (redisx.Timeout each) several times over, shorter than go-redis' own
 	// defaults would make them.
 	cfg.SubgraphTimeout = 5 * time.Second
-	r, err := router.New(cfg, p.log)
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, r.Close()) })
-	p.url = p.serve(r.Serve)
+	p.startRouterWith(cfg)
 
 	ana := p.register("ana", "FREELANCER")
 	p.createGig(ana.Token, "I will draw your logo", p.categoryID("logo-design"), "ACTIVE")

@@ -31,6 +31,14 @@ const (
 	persistedQueryKeyPrefix    = "router:apq:"
 )
 
+// clientRequest is an operation as read from the wire, with the persisted-query
+// hash its query is to be stored under once the router admits it (so only
+// valid operations their sender may run are kept).
+type clientRequest struct {
+	engine.Request
+	persistAs string
+}
+
 type persistedQueries struct {
 	rdb   *redis.Client // nil: this replica's cache only
 	local *lru.Cache[string, string]
@@ -44,8 +52,8 @@ func newPersistedQueries(rdb *redis.Client, log *slog.Logger) *persistedQueries 
 
 // resolve reads extensions.persistedQuery of a request: with no query it
 // fills in the one stored under the hash; with a query, it checks the hash and
-// stores the query under it. Requests without it pass untouched.
-func (p *persistedQueries) resolve(ctx context.Context, gr *engine.Request, extensions json.RawMessage) *engine.RequestError {
+// marks the query to be stored (admitted). Requests without it pass untouched.
+func (p *persistedQueries) resolve(ctx context.Context, gr *clientRequest, extensions json.RawMessage) *engine.RequestError {
 	var ext struct {
 		PersistedQuery *struct {
 			Version    int    `json:"version"`
@@ -76,8 +84,16 @@ func (p *persistedQueries) resolve(ctx context.Context, gr *engine.Request, exte
 	if hex.EncodeToString(sum[:]) != hash {
 		return engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest, "provided sha does not match query")
 	}
-	p.store(ctx, hash, gr.Query)
+	gr.persistAs = hash
 	return nil
+}
+
+// admitted stores gr's query under its hash when it came with one: call it
+// once the operation passed validation, its cost and rate limits.
+func (p *persistedQueries) admitted(ctx context.Context, gr clientRequest) {
+	if gr.persistAs != "" {
+		p.store(ctx, gr.persistAs, gr.Query)
+	}
 }
 
 // lookup finds a stored query; Redis failing is a miss (the client then

@@ -15,7 +15,8 @@ import (
 
 // TestAutomaticPersistedQueries follows Apollo's APQ protocol as its clients
 // do: the hash alone first, then hash and query once, then the hash alone by
-// POST and GET; the query is kept in Redis DB 0 for the other replicas.
+// POST and GET; the query is kept in Redis DB 0 for the other replicas, once
+// the router admitted it.
 func TestAutomaticPersistedQueries(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
@@ -41,6 +42,15 @@ func TestAutomaticPersistedQueries(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, res.Status, string(res.Raw))
 	require.Equal(t, "PERSISTED_QUERY_NOT_FOUND", res.errorCode())
 	require.Equal(t, before, e.reviews.Requests.Load(), "no subgraph is asked")
+
+	// Only operations the router admits are kept: an invalid one is not.
+	const invalid = `{ nope }`
+	invalidSum := sha256.Sum256([]byte(invalid))
+	invalidHash := hex.EncodeToString(invalidSum[:])
+	res = post(map[string]any{"query": invalid, "extensions": ext(1, invalidHash)}, modernAccept...)
+	require.Equal(t, "GRAPHQL_VALIDATION_FAILED", res.errorCode(), string(res.Raw))
+	res = post(map[string]any{"extensions": ext(1, invalidHash)})
+	require.Equal(t, "PERSISTED_QUERY_NOT_FOUND", res.errorCode(), string(res.Raw))
 
 	res = post(map[string]any{"query": query, "extensions": ext(1, hash)})
 	require.Equal(t, http.StatusOK, res.Status, string(res.Raw))

@@ -38,12 +38,17 @@ func TestHealth(t *testing.T) {
 
 	// A subgraph that answers GraphQL but reports its own dependencies down
 	// (its database, say) is unhealthy in the report; the router stays ready.
+	// accountsDegraded waits for the report to show accounts in state.
+	accountsDegraded := func(state string) {
+		t.Helper()
+		require.Eventually(t, func() bool {
+			status, body := e.health("/api/health/")
+			return status == http.StatusOK && body["status"] == "degraded" &&
+				body["subgraphs"].(map[string]any)["accounts"] == state
+		}, 5*time.Second, 100*time.Millisecond, "accounts %s", state)
+	}
 	e.accounts.Unhealthy.Store(true)
-	require.Eventually(t, func() bool {
-		status, body := e.health("/api/health/")
-		return status == http.StatusOK && body["status"] == "degraded" &&
-			body["subgraphs"].(map[string]any)["accounts"] == "unhealthy"
-	}, 5*time.Second, 100*time.Millisecond)
+	accountsDegraded("unhealthy")
 	status, _ = e.health("/health/ready")
 	require.Equal(t, http.StatusOK, status)
 	e.accounts.Unhealthy.Store(false)
@@ -53,11 +58,7 @@ func TestHealth(t *testing.T) {
 	}, 5*time.Second, 100*time.Millisecond)
 
 	e.stopAcc()
-	require.Eventually(t, func() bool {
-		status, body := e.health("/api/health/")
-		return status == http.StatusOK && body["status"] == "degraded" &&
-			body["subgraphs"].(map[string]any)["accounts"] == "unreachable"
-	}, 5*time.Second, 100*time.Millisecond)
+	accountsDegraded("unreachable")
 	status, _ = e.health("/health/ready")
 	require.Equal(t, http.StatusServiceUnavailable, status)
 	status, _ = e.health("/health/live")

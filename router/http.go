@@ -77,14 +77,14 @@ func (r *Router) serveGraphQL(w http.ResponseWriter, req *http.Request) {
 		errMedia = mediaJSON
 	}
 
-	var reqs []engine.Request
+	var reqs []clientRequest
 	var rerr *engine.RequestError
 	batch := false
 	switch req.Method {
 	case http.MethodGet:
-		var gr engine.Request
+		var gr clientRequest
 		gr, rerr = r.fromQueryString(req)
-		reqs = []engine.Request{gr}
+		reqs = []clientRequest{gr}
 	case http.MethodPost:
 		reqs, batch, rerr = r.fromBody(w, req)
 	default:
@@ -132,7 +132,7 @@ func (r *Router) serveGraphQL(w http.ResponseWriter, req *http.Request) {
 	}
 	gr := reqs[0]
 
-	op, err := r.engine.Prepare(gr)
+	op, err := r.engine.Prepare(gr.Request)
 	if err != nil {
 		if !denied() {
 			r.writeError(w, req, errMedia, err)
@@ -166,6 +166,7 @@ func (r *Router) serveGraphQL(w http.ResponseWriter, req *http.Request) {
 		r.writeError(w, req, errMedia, err)
 		return
 	}
+	r.persisted.admitted(req.Context(), gr)
 
 	if media == mediaEventStream {
 		r.serveSSE(w, req, op, principal, headers)
@@ -196,7 +197,7 @@ func (r *Router) serveGraphQL(w http.ResponseWriter, req *http.Request) {
 // gets its errors in its slot and the others still run. They run one after the
 // other, so a batch costs the subgraphs no more concurrency than its sender
 // could get with one connection.
-func (r *Router) serveBatch(w http.ResponseWriter, req *http.Request, media string, reqs []engine.Request, principal identity.Principal, headers *auth.SubgraphHeaders) {
+func (r *Router) serveBatch(w http.ResponseWriter, req *http.Request, media string, reqs []clientRequest, principal identity.Principal, headers *auth.SubgraphHeaders) {
 	clientIP := r.clientIP(req)
 	var out bytes.Buffer
 	out.WriteByte('[')
@@ -204,7 +205,7 @@ func (r *Router) serveBatch(w http.ResponseWriter, req *http.Request, media stri
 		if i > 0 {
 			out.WriteByte(',')
 		}
-		op, err := r.engine.Prepare(gr)
+		op, err := r.engine.Prepare(gr.Request)
 		if err == nil && op.Type == engine.Subscription {
 			err = engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest, "a batch cannot start subscriptions")
 		}
@@ -212,6 +213,9 @@ func (r *Router) serveBatch(w http.ResponseWriter, req *http.Request, media stri
 			var d *ratelimit.Decision
 			d, err = r.admit(req.Context(), op, principal, clientIP, nil)
 			r.setRateHeaders(w.Header(), d)
+		}
+		if err == nil {
+			r.persisted.admitted(req.Context(), gr)
 		}
 		if err == nil {
 			var buf bytes.Buffer
@@ -249,9 +253,9 @@ func (r *Router) serveBatch(w http.ResponseWriter, req *http.Request, media stri
 }
 
 // fromQueryString reads a GET request's parameters.
-func (r *Router) fromQueryString(req *http.Request) (engine.Request, *engine.RequestError) {
+func (r *Router) fromQueryString(req *http.Request) (clientRequest, *engine.RequestError) {
 	q := req.URL.Query()
-	gr := engine.Request{Query: q.Get("query"), OperationName: q.Get("operationName")}
+	gr := clientRequest{Request: engine.Request{Query: q.Get("query"), OperationName: q.Get("operationName")}}
 	if v := q.Get("variables"); v != "" {
 		if !json.Valid([]byte(v)) {
 			return gr, engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest, "the variables parameter is not valid JSON")
@@ -273,7 +277,7 @@ func (r *Router) fromQueryString(req *http.Request) (engine.Request, *engine.Req
 // array) of at most MaxBatchSize. Only application/json is accepted: every CORS
 // "simple" content type (text/plain, form encodings) is refused, so a cross-site
 // page cannot send a GraphQL request without a preflight (CSRF).
-func (r *Router) fromBody(w http.ResponseWriter, req *http.Request) ([]engine.Request, bool, *engine.RequestError) {
+func (r *Router) fromBody(w http.ResponseWriter, req *http.Request) ([]clientRequest, bool, *engine.RequestError) {
 	ct := req.Header.Get("Content-Type")
 	mt, params, err := mime.ParseMediaType(ct)
 	if ct == "" || err != nil || mt != mediaJSON {
@@ -312,12 +316,9 @@ func (r *Router) fromBody(w http.ResponseWriter, req *http.Request) ([]engine.Re
 			rerr.Errors[0].Extensions["limit"] = map[string]any{"name": "batch size", "setting": "ROUTER_MAX_BATCH_SIZE", "max": r.cfg.MaxBatchSize, "actual": len(items)}
 			return nil, true, rerr
 		}
-		reqs := make([]engine.Request, len(items))
+		reqs := make([]clientRequest, len(items))
 		for i, item := range items {
-			gr, ext, rerr := parseWire(item)
-			if rerr == nil {
-				rerr = r.persisted.resolve(req.Context(), &gr, ext)
-			}
+			gr, rerr := r.readWire(req.Context(), item)
 			if rerr != nil {
 				rerr.Errors[0].Message = fmt.Sprintf("batch item %d: %s", i, rerr.Errors[0].Message)
 				return nil, true, rerr
@@ -326,11 +327,20 @@ func (r *Router) fromBody(w http.ResponseWriter, req *http.Request) ([]engine.Re
 		}
 		return reqs, true, nil
 	}
-	gr, ext, rerr := parseWire(body)
+	gr, rerr := r.readWire(req.Context(), body)
+	return []clientRequest{gr}, false, rerr
+}
+
+// readWire reads one request object and resolves its persisted query.
+func (r *Router) readWire(ctx context.Context, body []byte) (clientRequest, *engine.RequestError) {
+	var gr clientRequest
+	var ext json.RawMessage
+	var rerr *engine.RequestError
+	gr.Request, ext, rerr = parseWire(body)
 	if rerr == nil {
-		rerr = r.persisted.resolve(req.Context(), &gr, ext)
+		rerr = r.persisted.resolve(ctx, &gr, ext)
 	}
-	return []engine.Request{gr}, false, rerr
+	return gr, rerr
 }
 
 // parseWire reads one request object and its extensions.

@@ -106,14 +106,14 @@ func TestRateLimitFailsOpenWithoutRedis(t *testing.T) {
 	require.Equal(t, http.StatusTooManyRequests, e.post(costly, nil, ip...).Status)
 
 	e.redis.Stop()
-	for range 5 { // enough to open the limiter's breaker too
+	for range 5 { // enough to open the Redis client's breaker too
 		res := e.post(costly, nil, ip...)
 		require.Equal(t, http.StatusOK, res.Status, "fail-open: served while Redis is down: %s", res.Raw)
 		require.Empty(t, res.Errors)
 	}
 
 	// Back with Redis (empty: the test server keeps nothing), limits apply again
-	// once the breaker lets a probe through.
+	// once the client's breaker lets a probe through.
 	e.redis.Restart()
 	require.Eventually(t, func() bool {
 		return e.post(costly, nil, ip...).Status == http.StatusTooManyRequests

@@ -22,6 +22,7 @@ absolute() { mkdir -p "$(dirname "$1")" && echo "$(cd "$(dirname "$1")" && pwd)/
 # [config.json supergraph.graphql], or --supergraph an Apollo Federation
 # supergraph SDL (join__ directives) config.json [supergraph.graphql]: its
 # subgraphs are extracted (from-supergraph.mjs) and composed like a graph.yaml.
+# (--install, used by the others, only installs the pinned packages.)
 if [[ ${1:-} == --supergraph ]]; then
   [[ $# -ge 3 ]] || { echo "usage: $0 --supergraph <supergraph SDL> <config.json> [supergraph.graphql]" >&2; exit 2; }
   extracted=$(mktemp -d)

@@ -11,8 +11,8 @@
 // asked for one by one, so limits stay exact where they are tight.
 //
 // When Redis is unreachable the limiter fails open (the router keeps serving,
-// logged and counted) unless configured to fail closed. A circuit breaker stops
-// it from waiting on a dead Redis for every request.
+// logged and counted) unless configured to fail closed. Its Redis client fails
+// fast while Redis is unreachable (redisx.New), so no request waits on a dead one.
 package ratelimit
 
 import (
@@ -27,13 +27,14 @@ import (
 	"github.com/go-redis/redis_rate/v10"
 	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/redis/go-redis/v9"
-	"github.com/sony/gobreaker/v2"
 
 	"supergraph/platform/identity"
 )
 
 // Options configure a Limiter.
 type Options struct {
+	// Redis should fail fast while unreachable (redisx.New): the limiter asks
+	// it on the request path.
 	Redis  *redis.Client
 	Window time.Duration
 	// AnonymousBudget is the budget of each client IP without a token;
@@ -76,7 +77,6 @@ type Limiter struct {
 	leases   *lru.Cache[string, *lease]
 	combined *combined
 	rl       *redis_rate.Limiter
-	breaker  *gobreaker.CircuitBreaker[*redis_rate.Result]
 	lastLog  atomic.Int64
 }
 
@@ -97,12 +97,6 @@ func New(opts Options) *Limiter {
 		leases:   leases,
 		combined: c,
 		rl:       redis_rate.NewLimiter(c),
-		breaker: gobreaker.NewCircuitBreaker[*redis_rate.Result](gobreaker.Settings{
-			Name: "ratelimit-redis",
-			// Three failures in a row open it; a second later one probe may try again.
-			ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= 3 },
-			Timeout:     time.Second,
-		}),
 	}
 }
 
@@ -229,9 +223,7 @@ func (l *Limiter) keepLeased(key string, units int, d Decision) {
 // ask spends cost units of key's budget in Redis.
 func (l *Limiter) ask(ctx context.Context, key string, budget, cost int) (Decision, error) {
 	limit := redis_rate.Limit{Rate: budget, Burst: budget, Period: l.opts.Window}
-	res, err := l.breaker.Execute(func() (*redis_rate.Result, error) {
-		return l.rl.AllowN(ctx, key, limit, cost)
-	})
+	res, err := l.rl.AllowN(ctx, key, limit, cost)
 	if err != nil {
 		if ctx.Err() != nil {
 			return Decision{}, ctx.Err()
