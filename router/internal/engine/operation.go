@@ -156,6 +156,9 @@ var kits = sync.Pool{New: func() any {
 // @skip/@include included). A remembered operation only has its variables
 // completed (the literals normalization extracted, defaults) and validated
 // against the normalized document, which per-request values still need.
+// A document with a variable inside an object or list literal is prepared in
+// full every time (see literalHoldsVariable): its normalization depends on
+// that variable's value.
 func (e *Engine) Prepare(req Request) (*Operation, error) {
 	if len(strings.TrimSpace(req.Query)) == 0 {
 		return nil, NewRequestError(http.StatusBadRequest, CodeBadRequest, "the request has no query")
@@ -392,6 +395,8 @@ func (e *Engine) prepare(req Request, vars []byte, parsed *astjson.Value) (*Oper
 		return nil, nil, NewRequestError(http.StatusBadRequest, CodeBadRequest, "unsupported operation type")
 	}
 
+	// Checked before normalization rewrites the literals.
+	valueDependent := literalHoldsVariable(doc)
 	// Copy: the document keeps and may rewrite its variables.
 	doc.Input.Variables = append([]byte(nil), vars...)
 	k.normalizer.NormalizeNamedOperation(doc, e.clientSchema, []byte(op.Name), &report)
@@ -418,11 +423,35 @@ func (e *Engine) prepare(req Request, vars []byte, parsed *astjson.Value) (*Oper
 	op.normalized = k.printed.String()
 	op.id = xxhash.Sum64String(op.normalized)
 	op.Variables = append([]byte(nil), doc.Input.Variables...)
+	if valueDependent {
+		return op, nil, nil
+	}
 	c := remember(parsed, op.Variables)
 	if c != nil {
 		c.name, c.typ, c.normalized, c.id = op.Name, op.Type, op.normalized, op.id
 	}
 	return op, c, nil
+}
+
+// literalHoldsVariable reports whether a variable sits inside an object or
+// list literal anywhere in the document. Normalization extracts such a
+// literal into a variable of its own whose value embeds this request's value
+// of the client variable (and merges literals that happen to be equal), so
+// the outcome belongs to this request alone and must not be remembered.
+func literalHoldsVariable(doc *ast.Document) bool {
+	for i := range doc.ObjectFields {
+		if doc.ObjectFields[i].Value.Kind == ast.ValueKindVariable {
+			return true
+		}
+	}
+	for i := range doc.ListValues {
+		for _, ref := range doc.ListValues[i].Refs {
+			if doc.Values[ref].Kind == ast.ValueKindVariable {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // CodeLimitExceeded rejects a document over one of the router's document limits.
