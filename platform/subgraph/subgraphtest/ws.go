@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,6 +22,15 @@ type WS struct {
 	t    *testing.T
 	conn *websocket.Conn
 	next atomic.Int64
+	mux  mux // Exec's state
+}
+
+// mux routes messages to the Exec calls waiting for them.
+type mux struct {
+	once    sync.Once
+	mu      sync.Mutex
+	waiting map[string]chan WSMessage
+	err     error // why the connection's reader stopped
 }
 
 // WSMessage is one protocol message.
@@ -187,4 +197,106 @@ func (w *WS) Quiet(d time.Duration) {
 			w.t.Fatalf("unexpected message: %s", b)
 		}
 	}
+}
+
+// Exec runs one query or mutation (payload is the subscribe message's
+// payload: query, variables, operationName, extensions) and returns its
+// result; the protocol's "error" message comes back as a Response with
+// errors. Unlike the other methods it is safe for concurrent use and returns
+// failures instead of failing the test, so that many goroutines can share the
+// connection; once Exec was called, the connection is read by Exec alone.
+func (w *WS) Exec(ctx context.Context, payload map[string]any) (Response, error) {
+	w.mux.once.Do(func() {
+		w.mux.waiting = map[string]chan WSMessage{}
+		go w.route()
+	})
+	id := fmt.Sprint(w.next.Add(1))
+	ch := make(chan WSMessage, 2)
+	w.mux.mu.Lock()
+	if err := w.mux.err; err != nil {
+		w.mux.mu.Unlock()
+		return Response{}, err
+	}
+	w.mux.waiting[id] = ch
+	w.mux.mu.Unlock()
+	defer func() {
+		w.mux.mu.Lock()
+		delete(w.mux.waiting, id)
+		w.mux.mu.Unlock()
+	}()
+	body, err := json.Marshal(WSMessage{ID: id, Type: "subscribe", Payload: mustJSON(payload)})
+	if err != nil {
+		return Response{}, err
+	}
+	if err := w.conn.Write(ctx, websocket.MessageText, body); err != nil {
+		return Response{}, err
+	}
+	var out Response
+	for {
+		select {
+		case <-ctx.Done():
+			return Response{}, ctx.Err()
+		case m, ok := <-ch:
+			if !ok {
+				return Response{}, fmt.Errorf("connection closed: %w", w.mux.err)
+			}
+			switch m.Type {
+			case "next":
+				if err := json.Unmarshal(m.Payload, &out); err != nil {
+					return Response{}, fmt.Errorf("next %s: %w", m.Payload, err)
+				}
+			case "error":
+				if err := json.Unmarshal(m.Payload, &out.Errors); err != nil {
+					return Response{}, fmt.Errorf("error %s: %w", m.Payload, err)
+				}
+				return out, nil
+			case "complete":
+				return out, nil
+			default:
+				return Response{}, fmt.Errorf("unexpected %s message: %s", m.Type, m.Payload)
+			}
+		}
+	}
+}
+
+// route reads every message for Exec until the connection ends.
+func (w *WS) route() {
+	ctx := context.Background()
+	for {
+		_, b, err := w.conn.Read(ctx)
+		var m WSMessage
+		if err == nil {
+			err = json.Unmarshal(b, &m)
+		}
+		if err != nil {
+			w.mux.mu.Lock()
+			w.mux.err = err
+			for id, ch := range w.mux.waiting {
+				close(ch)
+				delete(w.mux.waiting, id)
+			}
+			w.mux.mu.Unlock()
+			return
+		}
+		switch m.Type {
+		case "ping":
+			_ = w.conn.Write(ctx, websocket.MessageText, mustJSON(WSMessage{Type: "pong"}))
+			continue
+		case "pong":
+			continue
+		}
+		w.mux.mu.Lock()
+		if ch, ok := w.mux.waiting[m.ID]; ok {
+			ch <- m // room for next and complete; nothing else follows them
+		}
+		w.mux.mu.Unlock()
+	}
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only values of this package's own making
+	}
+	return b
 }

@@ -29,8 +29,9 @@ type Case struct {
 // Pools supply the values arguments take, so that generated operations hit
 // real data instead of random strings that match nothing.
 type Pools struct {
-	// ByName gives the values of an argument or input field by its name
-	// ("search", "id", "first"); a name found here wins over its type.
+	// ByName gives the values of an argument or input field by its
+	// qualified name ("Query.gig.id", "GigFilter.search") or its name alone
+	// ("first"), tried in that order before its type.
 	ByName map[string][]any
 	// ByType gives the values of a scalar by its name ("ID", "String").
 	ByType map[string][]any
@@ -69,6 +70,19 @@ func (g *Generator) Fields(root string) []string {
 	return out
 }
 
+// Nestable reports whether a root field takes an input object or a list:
+// arguments that can hold nested variables.
+func (g *Generator) Nestable(root, field string) bool {
+	f := g.schema.Types[root].Fields.ForName(field)
+	for _, a := range f.Arguments {
+		def := g.schema.Types[a.Type.Name()]
+		if a.Type.Elem != nil || (def != nil && def.Kind == ast.InputObject) {
+			return true
+		}
+	}
+	return false
+}
+
 // op is the operation being built.
 type op struct {
 	g    *Generator
@@ -76,7 +90,7 @@ type op struct {
 	// types and names give each variable's type and the argument or input
 	// field it stands for (which picks its pool).
 	types map[string]*ast.Type
-	names map[string]string
+	names map[string][2]string // parent, name
 }
 
 // Operation builds a document of type opType ("query" or "mutation") that
@@ -91,13 +105,13 @@ func (g *Generator) Operation(opType, field string, sets int) Case {
 	if f == nil {
 		panic(fmt.Sprintf("opgen: no field %s.%s", rootName, field))
 	}
-	o := &op{g: g, types: map[string]*ast.Type{}, names: map[string]string{}}
+	o := &op{g: g, types: map[string]*ast.Type{}, names: map[string][2]string{}}
 	var b strings.Builder
 	if g.rnd.IntN(3) == 0 {
 		b.WriteString("r: ")
 	}
 	b.WriteString(field)
-	o.arguments(&b, f.Arguments)
+	o.arguments(&b, rootName+"."+field, f.Arguments)
 	o.selection(&b, f.Type, 1)
 	body := b.String()
 
@@ -124,7 +138,7 @@ func (g *Generator) Operation(opType, field string, sets int) Case {
 	for range sets {
 		vars := map[string]any{}
 		for v, t := range o.types {
-			vars[v] = g.value(t, o.names[v], true)
+			vars[v] = g.value(t, o.names[v][0], o.names[v][1], true)
 		}
 		c.Vars = append(c.Vars, vars)
 	}
@@ -132,36 +146,38 @@ func (g *Generator) Operation(opType, field string, sets int) Case {
 }
 
 // arguments writes an argument list, leaving out optional arguments at random.
-func (o *op) arguments(b *strings.Builder, args ast.ArgumentDefinitionList) {
+func (o *op) arguments(b *strings.Builder, parent string, args ast.ArgumentDefinitionList) {
 	var parts []string
 	for _, a := range args {
 		if !a.Type.NonNull && o.g.rnd.IntN(3) == 0 {
 			continue
 		}
-		parts = append(parts, a.Name+": "+o.position(a.Type, a.Name))
+		parts = append(parts, a.Name+": "+o.position(a.Type, parent, a.Name))
 	}
 	if len(parts) > 0 {
 		b.WriteString("(" + strings.Join(parts, ", ") + ")")
 	}
 }
 
-// position writes a value of type t for the argument or input field name:
-// a literal, a variable, or (objects and lists) a literal holding more
-// positions.
-func (o *op) position(t *ast.Type, name string) string {
+// position writes a value of type t for the argument or input field name of
+// parent: a literal, a variable, or (objects and lists) a literal holding
+// more positions.
+func (o *op) position(t *ast.Type, parent, name string) string {
 	named := o.g.schema.Types[t.Name()]
 	nestable := t.Elem != nil || (named != nil && named.Kind == ast.InputObject)
-	switch k := o.g.rnd.IntN(3); {
+	// Nested positions are where a literal's normalization depends on a
+	// variable's value: they get half the chances.
+	switch k := o.g.rnd.IntN(4); {
 	case k == 0:
-		return literal(o.g.value(t, name, false), t, o.g.schema)
+		return literal(o.g.value(t, parent, name, false), t, o.g.schema)
 	case k == 1 || !nestable:
-		return o.variable(t, name)
+		return o.variable(t, parent, name)
 	}
 	if t.Elem != nil {
 		n := 1 + o.g.rnd.IntN(2)
 		items := make([]string, n)
 		for i := range items {
-			items[i] = o.position(t.Elem, name)
+			items[i] = o.position(t.Elem, parent, name)
 		}
 		return "[" + strings.Join(items, ", ") + "]"
 	}
@@ -170,16 +186,16 @@ func (o *op) position(t *ast.Type, name string) string {
 		if !f.Type.NonNull && o.g.rnd.IntN(2) == 0 {
 			continue
 		}
-		fields = append(fields, f.Name+": "+o.position(f.Type, f.Name))
+		fields = append(fields, f.Name+": "+o.position(f.Type, named.Name, f.Name))
 	}
 	return "{" + strings.Join(fields, ", ") + "}"
 }
 
 // variable declares a variable of type t named after the position.
-func (o *op) variable(t *ast.Type, name string) string {
+func (o *op) variable(t *ast.Type, parent, name string) string {
 	v := "v" + strconv.Itoa(len(o.types)) + "_" + name
 	o.types[v] = t
-	o.names[v] = name
+	o.names[v] = [2]string{parent, name}
 	o.defs = append(o.defs, "$"+v+": "+t.String())
 	return "$" + v
 }
@@ -214,7 +230,7 @@ func (o *op) selection(b *strings.Builder, t *ast.Type, depth int) {
 		}
 		b.WriteString(f.Name)
 		if len(f.Arguments) > 0 && o.g.rnd.IntN(2) == 0 {
-			o.arguments(b, f.Arguments)
+			o.arguments(b, def.Name+"."+f.Name, f.Arguments)
 		}
 		if !leaf {
 			o.selection(b, f.Type, depth+1)
@@ -235,7 +251,7 @@ func required(args ast.ArgumentDefinitionList) bool {
 // value is a random value of type t (JSON-shaped: string, int, bool, float,
 // []any, map[string]any or nil). Nullable positions are sometimes null when
 // nullOK.
-func (g *Generator) value(t *ast.Type, name string, nullOK bool) any {
+func (g *Generator) value(t *ast.Type, parent, name string, nullOK bool) any {
 	if !t.NonNull && nullOK && g.rnd.IntN(8) == 0 {
 		return nil
 	}
@@ -243,12 +259,14 @@ func (g *Generator) value(t *ast.Type, name string, nullOK bool) any {
 		n := g.rnd.IntN(3)
 		out := make([]any, n)
 		for i := range out {
-			out[i] = g.value(t.Elem, name, false)
+			out[i] = g.value(t.Elem, parent, name, false)
 		}
 		return out
 	}
-	if pool := g.pools.ByName[name]; len(pool) > 0 {
-		return pool[g.rnd.IntN(len(pool))]
+	for _, key := range []string{parent + "." + name, name} {
+		if pool := g.pools.ByName[key]; len(pool) > 0 {
+			return pool[g.rnd.IntN(len(pool))]
+		}
 	}
 	def := g.schema.Types[t.Name()]
 	switch {
@@ -262,7 +280,7 @@ func (g *Generator) value(t *ast.Type, name string, nullOK bool) any {
 			if !f.Type.NonNull && g.rnd.IntN(2) == 0 {
 				continue
 			}
-			m[f.Name] = g.value(f.Type, f.Name, true)
+			m[f.Name] = g.value(f.Type, def.Name, f.Name, true)
 		}
 		return m
 	}
