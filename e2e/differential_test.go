@@ -434,20 +434,6 @@ func (f *diffFixture) direct(subgraph string, u *diffUser, query, opName string,
 	return doJSON(req)
 }
 
-func doJSON(req *http.Request) (gqlResponse, error) {
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return gqlResponse{}, err
-	}
-	defer resp.Body.Close()
-	var r gqlResponse
-	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
-		return gqlResponse{}, fmt.Errorf("status %d: decode: %w", resp.StatusCode, err)
-	}
-	r.Status = resp.StatusCode
-	return r, nil
-}
-
 // wireRequest is one GraphQL request as a client sends it.
 type wireRequest struct {
 	Query         string         `json:"query,omitempty"`

@@ -320,6 +320,11 @@ func (p *platform) request(method, token, query string, vars map[string]any, hea
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	return doJSON(req)
+}
+
+// doJSON sends req and decodes its GraphQL response.
+func doJSON(req *http.Request) (gqlResponse, error) {
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return gqlResponse{}, err
