@@ -413,7 +413,7 @@ func (r *Router) authenticateDeferred(ctx context.Context, authorization string)
 }
 
 func isAuthError(err error) bool {
-	return err != nil && (errors.Is(err, auth.ErrRevokedToken) || errors.Is(err, auth.ErrRevocationUnknown) ||
+	return err != nil && (errors.Is(err, auth.ErrRevokedToken) || errors.Is(err, auth.ErrUnavailable) ||
 		errors.Is(err, auth.ErrInvalidToken) || errors.Is(err, auth.ErrExpiredToken))
 }
 
@@ -469,7 +469,8 @@ func legacyStatus(rerr *engine.RequestError) int {
 }
 
 func writeAuthError(w http.ResponseWriter, media string, err error) {
-	if errors.Is(err, auth.ErrRevocationUnknown) {
+	if errors.Is(err, auth.ErrUnavailable) {
+		w.Header().Set("Retry-After", "1")
 		writeErrors(w, media, http.StatusServiceUnavailable, engine.NewRequestError(http.StatusServiceUnavailable, codeInternal,
 			"cannot verify the access token right now; retry shortly"))
 		return

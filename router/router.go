@@ -183,6 +183,12 @@ func New(cfg Config, log *slog.Logger) (*Router, error) {
 		Client:    r.engine.HTTPClient(),
 		Redis:     r.deny,
 		Timeout:   cfg.HealthTimeout,
+		Ready: func() error {
+			if !r.verifier.Ready() {
+				return errors.New("the users service's key set (JWKS) has not been fetched yet")
+			}
+			return nil
+		},
 	})
 
 	r.ws = ws.NewHandler(ws.Options{

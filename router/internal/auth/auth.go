@@ -25,14 +25,20 @@ import (
 	"supergraph/platform/identity"
 )
 
-// Errors a token can fail with. All of them answer 401 UNAUTHENTICATED.
+// Errors a token can fail with: 401 UNAUTHENTICATED, except ErrUnavailable (503).
 var (
 	ErrInvalidToken = errors.New("invalid access token")
 	ErrExpiredToken = errors.New("access token expired")
 	ErrRevokedToken = errors.New("access token revoked")
+	// ErrUnavailable means the token cannot be checked right now. It may well
+	// be valid: the client is told to retry (503), not to sign in again.
+	ErrUnavailable = errors.New("cannot verify the access token right now")
 	// ErrRevocationUnknown means the deny-list could not be read; the caller must
 	// not treat the token as valid (fail closed) unless configured otherwise.
-	ErrRevocationUnknown = errors.New("cannot check token revocation")
+	ErrRevocationUnknown = fmt.Errorf("%w: cannot check token revocation", ErrUnavailable)
+	// ErrKeysUnavailable means the users service's key set has not been
+	// fetched yet (the router started before it could be reached).
+	ErrKeysUnavailable = fmt.Errorf("%w: token signing keys not loaded yet", ErrUnavailable)
 )
 
 // Options configure a Verifier.
@@ -62,7 +68,8 @@ type Options struct {
 
 // Verifier validates access tokens. It is safe for concurrent use.
 type Verifier struct {
-	jwks     keyfunc.Keyfunc
+	// keys is nil until the key set was fetched once (see loadKeys).
+	keys     atomic.Pointer[keySet]
 	parser   *jwt.Parser
 	deny     *redis.Client
 	failOpen bool
@@ -97,9 +104,18 @@ type accessClaims struct {
 	jwt.RegisteredClaims
 }
 
-// NewVerifier starts fetching the JWKS in the background. It does not fail when the
-// JWKS is unreachable: anonymous traffic keeps flowing and tokens verify once the
-// keys arrive (a token with an unknown kid triggers a rate-limited refetch).
+// keySet is the fetched JWKS, refreshed by keyfunc in the background until
+// stop is called or the router's context ends.
+type keySet struct {
+	keyfunc.Keyfunc
+	stop context.CancelFunc
+}
+
+// NewVerifier fetches the JWKS once and, when that fails, keeps trying in the
+// background with backoff until it succeeds (Ready reports it): anonymous
+// traffic flows meanwhile and tokens are answered "retry" (ErrKeysUnavailable),
+// never "invalid". Once loaded, the key set is refreshed every JWKSRefresh and
+// a token with an unknown kid triggers a rate-limited refetch (key rotation).
 func NewVerifier(ctx context.Context, opts Options) (*Verifier, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -107,28 +123,8 @@ func NewVerifier(ctx context.Context, opts Options) (*Verifier, error) {
 	if opts.JWKSRefresh <= 0 {
 		opts.JWKSRefresh = 5 * time.Minute
 	}
-	noErrFirst := true
 	log := opts.Logger
-	jwks, err := keyfunc.NewDefaultOverrideCtx(ctx, []string{opts.JWKSURL}, keyfunc.Override{
-		Client:                    &http.Client{Transport: &http.Transport{Proxy: nil}},
-		HTTPTimeout:               3 * time.Second,
-		NoErrorReturnFirstHTTPReq: &noErrFirst,
-		RefreshInterval:           opts.JWKSRefresh,
-		// One refetch per second at most for unknown kids (rotation), and never make
-		// a request wait for one: a forged kid must not stall or amplify traffic.
-		RefreshUnknownKID: rate.NewLimiter(rate.Every(time.Second), 1),
-		RateLimitWaitMax:  time.Millisecond,
-		RefreshErrorHandlerFunc: func(u string) func(context.Context, error) {
-			return func(ctx context.Context, err error) {
-				log.WarnContext(ctx, "JWKS refresh failed", "url", u, "err", err)
-			}
-		},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("jwks: %w", err)
-	}
 	v := &Verifier{
-		jwks: jwks,
 		parser: jwt.NewParser(
 			jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
 			jwt.WithIssuer(opts.Issuer),
@@ -147,12 +143,73 @@ func NewVerifier(ctx context.Context, opts Options) (*Verifier, error) {
 		opts.CacheSize = 10_000
 	}
 	if opts.CacheSize > 0 {
+		var err error
 		v.verified, err = lru.New[string, *verifiedToken](opts.CacheSize)
 		if err != nil {
 			return nil, err
 		}
 	}
+	override := keyfunc.Override{
+		Client:      &http.Client{Transport: &http.Transport{Proxy: nil}},
+		HTTPTimeout: 3 * time.Second,
+		// The first fetch fails loudly: loadKeys retries it.
+		NoErrorReturnFirstHTTPReq: new(false),
+		RefreshInterval:           opts.JWKSRefresh,
+		// One refetch per second at most for unknown kids (rotation), and never make
+		// a request wait for one: a forged kid must not stall or amplify traffic.
+		RefreshUnknownKID: rate.NewLimiter(rate.Every(time.Second), 1),
+		RateLimitWaitMax:  time.Millisecond,
+		RefreshErrorHandlerFunc: func(u string) func(context.Context, error) {
+			return func(ctx context.Context, err error) {
+				log.WarnContext(ctx, "JWKS refresh failed", "url", u, "err", err)
+			}
+		},
+	}
+	if err := v.fetchKeys(ctx, opts.JWKSURL, override); err != nil {
+		log.WarnContext(ctx, "JWKS not reachable yet; signed-in requests get 503 until it is", "url", opts.JWKSURL, "err", err)
+		go v.loadKeys(ctx, opts.JWKSURL, override)
+	}
 	return v, nil
+}
+
+// Ready reports whether the key set has been fetched: until then no token
+// can be verified.
+func (v *Verifier) Ready() bool { return v.keys.Load() != nil }
+
+// fetchKeys fetches the key set once and, on success, installs it with its
+// background refresh, which runs until ctx (the router's) ends.
+func (v *Verifier) fetchKeys(ctx context.Context, url string, override keyfunc.Override) error {
+	attempt, cancel := context.WithCancel(ctx)
+	kf, err := keyfunc.NewDefaultOverrideCtx(attempt, []string{url}, override)
+	if err != nil {
+		cancel() // a failed attempt leaves its refresh goroutine behind otherwise
+		return err
+	}
+	v.keys.Store(&keySet{Keyfunc: kf, stop: cancel})
+	return nil
+}
+
+// loadKeys retries fetchKeys with backoff (100 ms doubling to 5 s) until it
+// succeeds or ctx ends.
+func (v *Verifier) loadKeys(ctx context.Context, url string, override keyfunc.Override) {
+	const maxDelay = 5 * time.Second
+	delay := 100 * time.Millisecond
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+		err := v.fetchKeys(ctx, url, override)
+		if err == nil {
+			v.log.InfoContext(ctx, "JWKS loaded", "url", url)
+			return
+		}
+		if delay == maxDelay {
+			v.log.WarnContext(ctx, "JWKS still not reachable", "url", url, "err", err)
+		}
+		delay = min(2*delay, maxDelay)
+	}
 }
 
 // BearerToken extracts the token from an Authorization header value. ok is false
@@ -189,8 +246,12 @@ func (v *Verifier) Verify(ctx context.Context, token string) (identity.Principal
 			v.verified.Remove(token)
 		}
 	}
+	keys := v.keys.Load()
+	if keys == nil {
+		return identity.Principal{}, ErrKeysUnavailable
+	}
 	var c accessClaims
-	_, err := v.parser.ParseWithClaims(token, &c, v.jwks.KeyfuncCtx(ctx))
+	_, err := v.parser.ParseWithClaims(token, &c, keys.KeyfuncCtx(ctx))
 	if err != nil {
 		if errors.Is(err, jwt.ErrTokenExpired) {
 			return identity.Principal{}, ErrExpiredToken

@@ -30,6 +30,9 @@ type Options struct {
 	// CacheFor reuses a probe result this long, so probes cannot be used to flood
 	// the subgraphs through the router.
 	CacheFor time.Duration
+	// Ready, when set, is asked by /health/ready besides the subgraphs: an
+	// error keeps the router out of rotation and is reported as the reason.
+	Ready func() error
 }
 
 // Subgraph states in reports.
@@ -225,11 +228,17 @@ func (c *Checker) Report(service string) http.Handler {
 }
 
 // Ready serves /health/ready: 200 once the graph is loaded (it is, when this
-// handler exists) and every subgraph answers GraphQL (a subgraph reporting
+// handler exists), Options.Ready has no objection, and every subgraph answers GraphQL (a subgraph reporting
 // its own dependencies down still answers, partly: the router serves it).
 func (c *Checker) Ready() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := c.check(r.Context())
+		if c.opts.Ready != nil {
+			if err := c.opts.Ready(); err != nil {
+				writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready", "reason": err.Error(), "subgraphs": s.subgraphs})
+				return
+			}
+		}
 		for name := range s.subgraphs {
 			if !s.answering[name] {
 				writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready", "subgraphs": s.subgraphs})

@@ -553,7 +553,7 @@ func (c *conn) onInit(m message) bool {
 			reason = "Forbidden: access token expired"
 		case errors.Is(err, auth.ErrRevokedToken):
 			reason = "Forbidden: access token revoked"
-		case errors.Is(err, auth.ErrRevocationUnknown):
+		case errors.Is(err, auth.ErrUnavailable):
 			reason = "Forbidden: cannot verify the access token right now"
 		}
 		if c.legacy {
