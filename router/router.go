@@ -107,6 +107,7 @@ func New(cfg Config, log *slog.Logger) (*Router, error) {
 			MaxAliases:           cfg.MaxAliases,
 			MaxRootFields:        cfg.MaxRootFields,
 			MaxDirectives:        cfg.MaxDirectives,
+			MaxFields:            cfg.MaxFields,
 			DisableIntrospection: !cfg.Introspection,
 		},
 		DefaultListSize:  cfg.CostDefaultListSize,

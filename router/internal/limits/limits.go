@@ -1,5 +1,5 @@
 // Package limits stops abusive GraphQL documents before the router spends work
-// on them: token count before parsing; depth, aliases, root fields and
+// on them: token count before parsing; depth, aliases, root fields, fields and
 // directives on the parsed document, before normalization inlines fragments
 // (where a fragment bomb would explode) and long before planning.
 //
@@ -23,6 +23,10 @@ type Limits struct {
 	MaxAliases    int
 	MaxRootFields int
 	MaxDirectives int
+	// MaxFields bounds the fields of the operation with every fragment
+	// inlined: the work normalization does. A fragment bomb (each fragment
+	// spreading the next twice) is small as sent and explodes only there.
+	MaxFields int
 	// DisableIntrospection refuses __schema and __type (__typename stays allowed:
 	// clients need it for abstract types).
 	DisableIntrospection bool
@@ -31,7 +35,7 @@ type Limits struct {
 // Violation is a document over one limit. Setting names the configuration
 // that raises it, so the client's error and the operator's knob say the same thing.
 type Violation struct {
-	Limit   string // depth, aliases, root fields, tokens, directives, introspection
+	Limit   string // depth, aliases, root fields, fields, tokens, directives, introspection
 	Setting string // e.g. ROUTER_MAX_DEPTH
 	Max     int
 	Actual  int
@@ -88,6 +92,7 @@ func add(a, b int) int { return min(a+b, ceiling) }
 // are only counted for selection sets on the operation's root type.
 type stats struct {
 	depth      int
+	fields     int
 	aliases    int
 	directives int
 	roots      int
@@ -96,6 +101,7 @@ type stats struct {
 
 func (s *stats) merge(o stats) {
 	s.depth = max(s.depth, o.depth)
+	s.fields = add(s.fields, o.fields)
 	s.aliases = add(s.aliases, o.aliases)
 	s.directives = add(s.directives, o.directives)
 	s.roots = add(s.roots, o.roots)
@@ -108,7 +114,10 @@ type fragKey struct {
 }
 
 type checker struct {
-	doc      *ast.Document
+	doc *ast.Document
+	// frags finds fragments by name: the document's own lookup scans every
+	// definition, which a document of many spreads and fragments makes quadratic.
+	frags    map[string]int
 	memo     map[fragKey]stats
 	visiting map[int]bool
 }
@@ -117,7 +126,13 @@ type checker struct {
 // *Violation, ErrFragmentCycle or nil.
 func (l Limits) Check(doc *ast.Document, opRef int) error {
 	op := doc.OperationDefinitions[opRef]
-	c := &checker{doc: doc, memo: map[fragKey]stats{}, visiting: map[int]bool{}}
+	c := &checker{doc: doc, frags: make(map[string]int, len(doc.FragmentDefinitions)), memo: map[fragKey]stats{}, visiting: map[int]bool{}}
+	for i := range doc.FragmentDefinitions {
+		name := doc.FragmentDefinitionNameString(i)
+		if _, dup := c.frags[name]; !dup { // the first definition, as the document's lookup finds
+			c.frags[name] = i
+		}
+	}
 	var s stats
 	if op.HasSelections {
 		var err error
@@ -138,6 +153,8 @@ func (l Limits) Check(doc *ast.Document, opRef int) error {
 		return &Violation{Limit: "aliases", Setting: "ROUTER_MAX_ALIASES", Max: l.MaxAliases, Actual: s.aliases}
 	case l.MaxRootFields > 0 && s.roots > l.MaxRootFields:
 		return &Violation{Limit: "root fields", Setting: "ROUTER_MAX_ROOT_FIELDS", Max: l.MaxRootFields, Actual: s.roots}
+	case l.MaxFields > 0 && s.fields > l.MaxFields:
+		return &Violation{Limit: "fields", Setting: "ROUTER_MAX_FIELDS", Max: l.MaxFields, Actual: s.fields}
 	case l.MaxDirectives > 0 && s.directives > l.MaxDirectives:
 		return &Violation{Limit: "directives", Setting: "ROUTER_MAX_DIRECTIVES", Max: l.MaxDirectives, Actual: s.directives}
 	}
@@ -161,6 +178,7 @@ func (c *checker) selectionSet(ref int, root bool) (stats, error) {
 				}
 			}
 			sub.depth++
+			sub.fields = add(sub.fields, 1)
 			if f.Alias.IsDefined {
 				sub.aliases = add(sub.aliases, 1)
 			}
@@ -193,7 +211,7 @@ func (c *checker) selectionSet(ref int, root bool) (stats, error) {
 // spread measures a fragment spread: each fragment is measured once (per
 // root-ness) and its counts reused for every further spread.
 func (c *checker) spread(ref int, root bool) (stats, error) {
-	frag, ok := c.doc.FragmentDefinitionRef(c.doc.FragmentSpreadNameBytes(ref))
+	frag, ok := c.frags[c.doc.FragmentSpreadNameString(ref)]
 	if !ok {
 		return stats{}, nil // an unknown fragment is for validation to report
 	}
