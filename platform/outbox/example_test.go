@@ -40,8 +40,9 @@ func Example() {
 		return
 	}
 
-	// Built on the service's client, which asynq then never closes.
+	// Built on the service's client, which asynq then never closes; the
+	// relay looks its tasks up on it until asynq has finished them.
 	client := asynq.NewClientFromRedisClient(rdb)
-	relay := outbox.NewRelay(pool, client, log, outbox.RelayOptions{})
+	relay := outbox.NewRelay(pool, client, rdb, log, outbox.RelayOptions{})
 	_ = relay.Run(ctx) // in the service's errgroup; returns nil once ctx is cancelled
 }

@@ -5,6 +5,29 @@
 // The relay enqueues each row with its id as the asynq task id. asynq refuses
 // a second task with an id it still holds, so a row sent twice (a crash
 // between enqueue and marking it sent) still becomes exactly one task.
+//
+// Redis is not trusted to keep what it was given: a restart without
+// persistence, or with the last second of an AOF lost, or a failover to a
+// replica that lagged, drops tasks it had accepted. So the row, not Redis, is
+// the durable copy until asynq has finished with the task. A row goes
+//
+//	unsent --enqueue--> sent --task completed or archived--> confirmed
+//
+// and the relay looks a sent row's task up (Inspector.GetTaskInfo on the
+// outbox id) until it sees it finished: still queued (pending, active,
+// scheduled, retry), it looks again later, ever less often; gone, Redis lost
+// it, and the relay enqueues it again. Only confirmed rows are purged.
+// Completed tasks are kept in Redis for RelayOptions.Retention so that the
+// relay can tell "finished" from "lost". Waiting for "finished" rather than
+// "seen once in Redis" is what makes this hold whatever Redis's persistence:
+// a task seen pending can still be lost a moment later.
+//
+// Delivery is therefore at least once: a task whose handler ran but whose
+// completion Redis lost (or whose completed record expired while every relay
+// was down for longer than Retention) runs again, so handlers must be
+// idempotent on the task id, as the worker's are on the event id. An
+// operator who deletes a task that is not finished yet sees it come back:
+// archive it instead.
 package outbox
 
 import (

@@ -48,6 +48,7 @@ type env struct {
 	pool      *pgxpool.Pool
 	q         *store.Queries
 	redis     *redistest.Server
+	rdb       *redis.Client // asynq's database, failing fast
 	client    *asynq.Client
 	inspector *asynq.Inspector
 	log       *slog.Logger
@@ -64,10 +65,9 @@ func setup(t *testing.T) *env {
 	rdb := redis.NewClient(&redis.Options{Network: "unix", Addr: rs.Addr(), DB: asynqDB, MaxRetries: -1, DialerRetries: 1})
 	t.Cleanup(func() { _ = rdb.Close() })
 	client := asynq.NewClientFromRedisClient(rdb)
-	inspector := asynq.NewInspector(asynq.RedisClientOpt{Network: "unix", Addr: rs.Addr(), DB: asynqDB})
-	t.Cleanup(func() { _ = inspector.Close() })
+	inspector := asynq.NewInspectorFromRedisClient(rdb)
 	return &env{
-		url: url, pool: pool, q: store.New(pool), redis: rs, client: client, inspector: inspector,
+		url: url, pool: pool, q: store.New(pool), redis: rs, rdb: rdb, client: client, inspector: inspector,
 		log: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 }
@@ -92,7 +92,7 @@ func (e *env) relay(opts outbox.RelayOptions, enq outbox.Enqueuer) *outbox.Relay
 	if enq == nil {
 		enq = e.client
 	}
-	return outbox.NewRelay(e.pool, enq, e.log, opts)
+	return outbox.NewRelay(e.pool, enq, e.rdb, e.log, opts)
 }
 
 // run starts r.Run and stops it (waiting for it to return) at the end of the test.
@@ -169,6 +169,22 @@ func (e *env) requireTasks(t *testing.T, queue string, ids ...uuid.UUID) map[str
 		require.Contains(t, got, id.String())
 	}
 	return got
+}
+
+// server starts an asynq server, the worker's stand-in, on the test's Redis
+// with handler; it stops at the end of the test.
+func (e *env) server(t *testing.T, concurrency int, handler asynq.HandlerFunc) {
+	t.Helper()
+	srvRedis := redis.NewClient(&redis.Options{Network: "unix", Addr: e.redis.Addr(), DB: asynqDB})
+	t.Cleanup(func() { _ = srvRedis.Close() }) // after srv.Shutdown: cleanups run last-in first-out
+	srv := asynq.NewServerFromRedisClient(srvRedis, asynq.Config{
+		Queues: tasks.Priorities(), Concurrency: concurrency, ShutdownTimeout: time.Second,
+		// An idle server looks for tasks this often (default 1s).
+		TaskCheckInterval: 10 * time.Millisecond,
+		LogLevel:          asynq.FatalLevel,
+	})
+	require.NoError(t, srv.Start(handler))
+	t.Cleanup(srv.Shutdown)
 }
 
 func welcome(recipient string) tasks.NotificationDeliver {
@@ -276,9 +292,9 @@ func TestAddRejectsInvalidPayload(t *testing.T) {
 	})
 	require.ErrorIs(t, err, outbox.ErrInvalid)
 
-	unsent, err := e.q.ListUnsent(ctx, 10)
+	open, err := e.q.ListOpen(ctx, 10)
 	require.NoError(t, err)
-	require.Empty(t, unsent)
+	require.Empty(t, open)
 }
 
 // crashAfterEnqueue enqueues for real, then reports failure once, as if the
@@ -335,7 +351,7 @@ func TestCrashBetweenEnqueueAndMarkSent(t *testing.T) {
 		before := e.requireTasks(t, tasks.QueueDefault, id)[id.String()]
 
 		// What the database holds when the batch transaction never committed.
-		_, err = e.pool.Exec(ctx, "UPDATE outbox SET sent_at = NULL WHERE id = $1", id)
+		_, err = e.pool.Exec(ctx, "UPDATE outbox SET sent_at = NULL, next_attempt_at = created_at WHERE id = $1", id)
 		require.NoError(t, err)
 		n, err := r.SendDue(ctx)
 		require.NoError(t, err)
@@ -350,29 +366,21 @@ func TestCrashBetweenEnqueueAndMarkSent(t *testing.T) {
 		r := e.relay(fast, nil)
 		var mu sync.Mutex
 		handled := 0
-		srvRedis := redis.NewClient(&redis.Options{Network: "unix", Addr: e.redis.Addr(), DB: asynqDB})
-		t.Cleanup(func() { _ = srvRedis.Close() }) // after srv.Shutdown: cleanups run last-in first-out
-		srv := asynq.NewServerFromRedisClient(srvRedis,
-			asynq.Config{Queues: tasks.Priorities(), Concurrency: 1, ShutdownTimeout: time.Second, LogLevel: asynq.FatalLevel},
-		)
 		id := e.add(t, tasks.TypePushSend, tasks.PushSend{NotificationID: uuid.NewString(), RecipientID: "u"})
 		_, err := r.SendDue(ctx)
 		require.NoError(t, err)
-		// Started after the enqueue: its first dequeue finds the task, instead
-		// of sleeping a second on an empty queue.
-		require.NoError(t, srv.Start(asynq.HandlerFunc(func(context.Context, *asynq.Task) error {
+		e.server(t, 1, func(context.Context, *asynq.Task) error {
 			mu.Lock()
 			defer mu.Unlock()
 			handled++
 			return nil
-		})))
-		t.Cleanup(srv.Shutdown)
+		})
 		require.Eventually(t, func() bool {
 			info, err := e.inspector.GetTaskInfo(tasks.QueueDefault, id.String())
 			return err == nil && info.State == asynq.TaskStateCompleted
 		}, waitFor, tick, "worker did not complete the task")
 
-		_, err = e.pool.Exec(ctx, "UPDATE outbox SET sent_at = NULL WHERE id = $1", id)
+		_, err = e.pool.Exec(ctx, "UPDATE outbox SET sent_at = NULL, next_attempt_at = created_at WHERE id = $1", id)
 		require.NoError(t, err)
 		n, err := r.SendDue(ctx)
 		require.NoError(t, err)
@@ -470,7 +478,7 @@ func TestConcurrentRelays(t *testing.T) {
 	counters := make([]*countingEnqueuer, 2)
 	for i := range counters {
 		counters[i] = &countingEnqueuer{Enqueuer: e.client, enqueued: map[string]int{}}
-		run(t, outbox.NewRelay(openPool(t, e.url), counters[i], e.log, opts))
+		run(t, outbox.NewRelay(openPool(t, e.url), counters[i], e.rdb, e.log, opts))
 	}
 	e.waitSent(t, ids...)
 	e.requireTasks(t, tasks.QueueDefault, ids...)
@@ -514,7 +522,8 @@ func TestNotifyWakesRelay(t *testing.T) {
 	e.requireTasks(t, tasks.QueueDefault, id)
 }
 
-// Purge deletes old sent rows only.
+// Purge deletes old confirmed rows only: a row sent long ago whose task is
+// not finished is still the only durable copy of that task.
 func TestPurge(t *testing.T) {
 	e := setup(t)
 	ctx := context.Background()
@@ -522,10 +531,16 @@ func TestPurge(t *testing.T) {
 	old1 := e.add(t, "test:a", json.RawMessage(`{"n":1}`))
 	old2 := e.add(t, "test:a", json.RawMessage(`{"n":2}`))
 	recent := e.add(t, "test:a", json.RawMessage(`{"n":3}`))
+	sentOnly := e.add(t, "test:a", json.RawMessage(`{"n":4}`))
 	_, err := r.SendDue(ctx)
 	require.NoError(t, err)
-	unsent := e.add(t, "test:a", json.RawMessage(`{"n":4}`), outbox.WithQueue(tasks.QueueLow))
-	_, err = e.pool.Exec(ctx, "UPDATE outbox SET sent_at = now() - interval '2 hours' WHERE id = ANY($1)", []uuid.UUID{old1, old2})
+	unsent := e.add(t, "test:a", json.RawMessage(`{"n":5}`), outbox.WithQueue(tasks.QueueLow))
+	_, err = e.pool.Exec(ctx, `UPDATE outbox SET sent_at = now() - interval '3 hours',
+		confirmed_at = now() - interval '2 hours' WHERE id = ANY($1)`, []uuid.UUID{old1, old2})
+	require.NoError(t, err)
+	_, err = e.pool.Exec(ctx, "UPDATE outbox SET confirmed_at = now() WHERE id = $1", recent)
+	require.NoError(t, err)
+	_, err = e.pool.Exec(ctx, "UPDATE outbox SET sent_at = now() - interval '2 hours' WHERE id = $1", sentOnly)
 	require.NoError(t, err)
 	_, err = e.pool.Exec(ctx, "UPDATE outbox SET created_at = now() - interval '2 hours' WHERE id = $1", unsent)
 	require.NoError(t, err)
@@ -538,5 +553,6 @@ func TestPurge(t *testing.T) {
 		require.ErrorIs(t, err, pgx.ErrNoRows)
 	}
 	e.row(t, recent)
+	e.row(t, sentOnly)
 	e.row(t, unsent)
 }

@@ -40,7 +40,10 @@ type Base struct {
 	Verifier *identity.Verifier
 	// Queue enqueues tasks directly; domain events go through the outbox.
 	Queue *asynq.Client
-	relay *outbox.Relay
+	// queueRedis lets the relay follow the tasks it enqueued until asynq has
+	// finished them (the outbox package doc says why).
+	queueRedis redis.UniversalClient
+	relay      *outbox.Relay
 }
 
 // Open connects everything and applies the migrations of schema (the
@@ -69,7 +72,8 @@ func Open(ctx context.Context, cfg config.Subgraph, schema, service string, log 
 		return nil, err
 	}
 	b.Queue = asynq.NewClient(queueOpt)
-	b.relay = outbox.NewRelay(b.Pool, b.Queue, log, outbox.RelayOptions{})
+	b.queueRedis = queueOpt.MakeRedisClient().(redis.UniversalClient)
+	b.relay = outbox.NewRelay(b.Pool, b.Queue, b.queueRedis, log, outbox.RelayOptions{})
 	return b, nil
 }
 
@@ -119,7 +123,7 @@ func (b *Base) TaskServer(queue string, mux *asynq.ServeMux) server.Background {
 	}
 }
 
-// purgeOutbox deletes sent outbox rows after a week, hourly. Each service's
+// purgeOutbox deletes confirmed outbox rows after a week, hourly. Each service's
 // database has its own outbox, so each service purges its own.
 func (b *Base) purgeOutbox(ctx context.Context) error {
 	ticker := time.NewTicker(time.Hour)
@@ -142,6 +146,9 @@ func (b *Base) purgeOutbox(ctx context.Context) error {
 func (b *Base) Close() {
 	if b.Queue != nil {
 		b.Queue.Close()
+	}
+	if b.queueRedis != nil {
+		b.queueRedis.Close()
 	}
 	if b.Redis != nil {
 		b.Redis.Close()

@@ -33,6 +33,18 @@ func TestComposeFile(t *testing.T) {
 		require.Empty(t, svc.Ports, "%s must not be published", name)
 	}
 
+	// Redis holds the task queue: it persists it (an append-only file on a
+	// volume), so that a restart does not drop pending deliveries.
+	redis := project.Services["redis"]
+	command := " " + strings.Join(redis.Command, " ") + " "
+	require.Contains(t, command, " --appendonly yes ", "redis runs with AOF persistence")
+	require.NotContains(t, command, " --appendfsync no ", "redis fsyncs its AOF")
+	var dataVolume bool
+	for _, v := range redis.Volumes {
+		dataVolume = dataVolume || (v.Type == "volume" && v.Target == "/data")
+	}
+	require.True(t, dataVolume, "redis keeps /data (its AOF) on a named volume")
+
 	// Every service database a container uses is created by the init script.
 	initSQL, err := os.ReadFile("../../deploy/postgres-init.sql")
 	require.NoError(t, err)

@@ -21,4 +21,5 @@ type Outbox struct {
 	LastError     *string
 	NextAttemptAt time.Time
 	SentAt        *time.Time
+	ConfirmedAt   *time.Time
 }

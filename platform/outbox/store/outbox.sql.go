@@ -12,10 +12,40 @@ import (
 	"github.com/google/uuid"
 )
 
+const checkLater = `-- name: CheckLater :exec
+UPDATE outbox
+SET next_attempt_at = now() + LEAST(
+        GREATEST(now() - sent_at, make_interval(secs => $1::float8)),
+        make_interval(secs => $2::float8)),
+    last_error = COALESCE($3::text, last_error)
+WHERE id = ANY($4::uuid[]) AND sent_at IS NOT NULL
+`
+
+type CheckLaterParams struct {
+	MinSeconds float64
+	MaxSeconds float64
+	LastError  *string
+	Ids        []uuid.UUID
+}
+
+// Schedules the next check of sent rows whose tasks are still queued (or
+// could not be looked up: then last_error says why). The interval is the
+// time since the row was sent, between min_seconds and max_seconds, so a task
+// that stays queued long (retrying with backoff) is looked up ever less often.
+func (q *Queries) CheckLater(ctx context.Context, arg CheckLaterParams) error {
+	_, err := q.db.Exec(ctx, checkLater,
+		arg.MinSeconds,
+		arg.MaxSeconds,
+		arg.LastError,
+		arg.Ids,
+	)
+	return err
+}
+
 const claimDue = `-- name: ClaimDue :many
-SELECT id, task_type, payload, queue, max_retry, attempts
+SELECT id, task_type, payload, queue, max_retry, attempts, sent_at
 FROM outbox
-WHERE sent_at IS NULL AND next_attempt_at <= now()
+WHERE confirmed_at IS NULL AND next_attempt_at <= now()
 ORDER BY next_attempt_at
 LIMIT $1::int
 FOR UPDATE SKIP LOCKED
@@ -28,11 +58,13 @@ type ClaimDueRow struct {
 	Queue    string
 	MaxRetry *int32
 	Attempts int32
+	SentAt   *time.Time
 }
 
-// Locks a batch of due, unsent rows for the calling transaction. SKIP LOCKED
-// lets several relays share the table: each takes rows nobody else holds, and
-// a row sent meanwhile by another relay fails the re-checked WHERE.
+// Locks a batch of due, open rows for the calling transaction: unsent ones
+// to enqueue, sent ones whose task is to be checked. SKIP LOCKED lets several
+// relays share the table: each takes rows nobody else holds, and a row
+// confirmed meanwhile by another relay fails the re-checked WHERE.
 func (q *Queries) ClaimDue(ctx context.Context, batchSize int32) ([]ClaimDueRow, error) {
 	rows, err := q.db.Query(ctx, claimDue, batchSize)
 	if err != nil {
@@ -49,6 +81,7 @@ func (q *Queries) ClaimDue(ctx context.Context, batchSize int32) ([]ClaimDueRow,
 			&i.Queue,
 			&i.MaxRetry,
 			&i.Attempts,
+			&i.SentAt,
 		); err != nil {
 			return nil, err
 		}
@@ -61,7 +94,7 @@ func (q *Queries) ClaimDue(ctx context.Context, batchSize int32) ([]ClaimDueRow,
 }
 
 const getOutbox = `-- name: GetOutbox :one
-SELECT id, task_type, payload, queue, max_retry, created_at, attempts, last_error, next_attempt_at, sent_at
+SELECT id, task_type, payload, queue, max_retry, created_at, attempts, last_error, next_attempt_at, sent_at, confirmed_at
 FROM outbox WHERE id = $1
 `
 
@@ -79,6 +112,7 @@ func (q *Queries) GetOutbox(ctx context.Context, id uuid.UUID) (Outbox, error) {
 		&i.LastError,
 		&i.NextAttemptAt,
 		&i.SentAt,
+		&i.ConfirmedAt,
 	)
 	return i, err
 }
@@ -108,17 +142,17 @@ func (q *Queries) InsertOutbox(ctx context.Context, arg InsertOutboxParams) erro
 	return err
 }
 
-const listUnsent = `-- name: ListUnsent :many
-SELECT id, task_type, payload, queue, max_retry, created_at, attempts, last_error, next_attempt_at, sent_at
+const listOpen = `-- name: ListOpen :many
+SELECT id, task_type, payload, queue, max_retry, created_at, attempts, last_error, next_attempt_at, sent_at, confirmed_at
 FROM outbox
-WHERE sent_at IS NULL
+WHERE confirmed_at IS NULL
 ORDER BY created_at, id
 LIMIT $1::int
 `
 
-// The backlog, oldest first (for operators and tests).
-func (q *Queries) ListUnsent(ctx context.Context, maxRows int32) ([]Outbox, error) {
-	rows, err := q.db.Query(ctx, listUnsent, maxRows)
+// The rows not confirmed yet, oldest first (for operators and tests).
+func (q *Queries) ListOpen(ctx context.Context, maxRows int32) ([]Outbox, error) {
+	rows, err := q.db.Query(ctx, listOpen, maxRows)
 	if err != nil {
 		return nil, err
 	}
@@ -137,6 +171,7 @@ func (q *Queries) ListUnsent(ctx context.Context, maxRows int32) ([]Outbox, erro
 			&i.LastError,
 			&i.NextAttemptAt,
 			&i.SentAt,
+			&i.ConfirmedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -155,6 +190,18 @@ LISTEN outbox
 // Run on the dedicated connection of a relay, woken by NotifyOutbox.
 func (q *Queries) ListenOutbox(ctx context.Context) error {
 	_, err := q.db.Exec(ctx, listenOutbox)
+	return err
+}
+
+const markConfirmed = `-- name: MarkConfirmed :exec
+UPDATE outbox
+SET confirmed_at = now()
+WHERE id = ANY($1::uuid[]) AND sent_at IS NOT NULL
+`
+
+// asynq has finished the tasks (completed or archived): Redis may lose them now.
+func (q *Queries) MarkConfirmed(ctx context.Context, ids []uuid.UUID) error {
+	_, err := q.db.Exec(ctx, markConfirmed, ids)
 	return err
 }
 
@@ -181,12 +228,20 @@ func (q *Queries) MarkFailed(ctx context.Context, arg MarkFailedParams) error {
 
 const markSent = `-- name: MarkSent :exec
 UPDATE outbox
-SET sent_at = now(), attempts = attempts + 1
-WHERE id = ANY($1::uuid[])
+SET sent_at = now(),
+    attempts = attempts + 1,
+    next_attempt_at = now() + make_interval(secs => $1::float8)
+WHERE id = ANY($2::uuid[])
 `
 
-func (q *Queries) MarkSent(ctx context.Context, ids []uuid.UUID) error {
-	_, err := q.db.Exec(ctx, markSent, ids)
+type MarkSentParams struct {
+	CheckAfterSeconds float64
+	Ids               []uuid.UUID
+}
+
+// The tasks are in Redis; their first check is due after check_after_seconds.
+func (q *Queries) MarkSent(ctx context.Context, arg MarkSentParams) error {
+	_, err := q.db.Exec(ctx, markSent, arg.CheckAfterSeconds, arg.Ids)
 	return err
 }
 
@@ -201,25 +256,25 @@ func (q *Queries) NotifyOutbox(ctx context.Context) error {
 	return err
 }
 
-const purgeSent = `-- name: PurgeSent :execrows
+const purgeConfirmed = `-- name: PurgeConfirmed :execrows
 DELETE FROM outbox
 WHERE id IN (
     SELECT o.id FROM outbox o
-    WHERE o.sent_at < $1::timestamptz
-    ORDER BY o.sent_at
+    WHERE o.confirmed_at < $1::timestamptz
+    ORDER BY o.confirmed_at
     LIMIT $2::int
 )
 `
 
-type PurgeSentParams struct {
+type PurgeConfirmedParams struct {
 	Before    time.Time
 	BatchSize int32
 }
 
-// Deletes at most batch_size sent rows older than before. The caller loops so
-// that no single statement holds many row locks or a long transaction.
-func (q *Queries) PurgeSent(ctx context.Context, arg PurgeSentParams) (int64, error) {
-	result, err := q.db.Exec(ctx, purgeSent, arg.Before, arg.BatchSize)
+// Deletes at most batch_size rows confirmed before before. The caller loops
+// so that no single statement holds many row locks or a long transaction.
+func (q *Queries) PurgeConfirmed(ctx context.Context, arg PurgeConfirmedParams) (int64, error) {
+	result, err := q.db.Exec(ctx, purgeConfirmed, arg.Before, arg.BatchSize)
 	if err != nil {
 		return 0, err
 	}
