@@ -277,7 +277,7 @@ func TestBroadcastFansOutInBatches(t *testing.T) {
 	b, err := e.notify.RequestBroadcast(ctx, uuid.New(), notify.BroadcastInput{Title: "Fees are changing", Body: "From May.", Link: &link, Role: ptr("SELLER")})
 	require.NoError(t, err)
 	// The subgraph's outbox relay hands the task to asynq.
-	relay := outbox.NewRelay(e.db, e.client, e.log, outbox.RelayOptions{})
+	relay := outbox.NewRelay(e.db, e.client, e.rdb, e.log, outbox.RelayOptions{})
 	sent, err := relay.SendDue(ctx)
 	require.NoError(t, err)
 	require.Equal(t, 1, sent)
