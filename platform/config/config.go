@@ -19,6 +19,10 @@ import (
 // embeds it in its own struct and pre-fills the defaults that differ per
 // service (address, database, Redis DB) before calling Load.
 type Service struct {
+	// HTTPAddr is the listen address. Only the router's default is on every
+	// interface: subgraphs and the worker default to loopback (reached
+	// directly, a subgraph serves anonymous queries without the router's
+	// limits), and deployments that put them on a network set it.
 	HTTPAddr    string `env:"HTTP_ADDR"`
 	DatabaseURL string `env:"DATABASE_URL" secret:"url"`
 	RedisURL    string `env:"REDIS_URL" secret:"url"`

@@ -50,7 +50,7 @@ type Config struct {
 func DefaultConfig() Config {
 	var c Config
 	config.Defaults(&c)
-	c.HTTPAddr = ":8002"
+	c.HTTPAddr = "127.0.0.1:8002"
 	c.DatabaseURL = "postgres://postgres@127.0.0.1:5432/freelance_service_db?sslmode=disable"
 	c.RedisURL = "redis://127.0.0.1:6379/4"
 	c.QueueRedisURL = "redis://127.0.0.1:6379/3"

@@ -40,7 +40,7 @@ type Config struct {
 func DefaultConfig() Config {
 	var c Config
 	config.Defaults(&c)
-	c.HTTPAddr = ":8001"
+	c.HTTPAddr = "127.0.0.1:8001"
 	c.DatabaseURL = "postgres://postgres@127.0.0.1:5432/notification_service_db?sslmode=disable"
 	c.RedisURL = "redis://127.0.0.1:6379/3"
 	c.QueueRedisURL = "redis://127.0.0.1:6379/3"

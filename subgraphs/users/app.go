@@ -54,7 +54,7 @@ type Config struct {
 func DefaultConfig() Config {
 	var c Config
 	config.Defaults(&c)
-	c.HTTPAddr = ":8000"
+	c.HTTPAddr = "127.0.0.1:8000"
 	c.DatabaseURL = "postgres://postgres@127.0.0.1:5432/user_service_db?sslmode=disable"
 	c.RedisURL = "redis://127.0.0.1:6379/1"
 	c.QueueRedisURL = "redis://127.0.0.1:6379/3"

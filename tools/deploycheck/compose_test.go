@@ -5,6 +5,7 @@ package deploycheck
 
 import (
 	"context"
+	"net"
 	"os"
 	"regexp"
 	"strings"
@@ -60,11 +61,21 @@ func TestComposeFile(t *testing.T) {
 		}
 	}
 
-	// The router reaches every subgraph the composed graph lists.
+	// The router reaches every subgraph the composed graph lists, on the
+	// port the subgraph listens on. Subgraphs default to loopback, so each
+	// container must set a listen address the router's container can reach.
 	graphYAML, err := os.ReadFile("../../graph/graph.yaml")
 	require.NoError(t, err)
 	urls := *project.Services["router"].Environment["ROUTER_SUBGRAPH_URLS"]
 	for _, m := range regexp.MustCompile(`(?m)^  - name: (\w+)`).FindAllStringSubmatch(string(graphYAML), -1) {
-		require.Contains(t, urls, m[1]+"=http://"+m[1]+":", "router overrides %s's URL", m[1])
+		name := m[1]
+		require.Contains(t, urls, name+"=http://"+name+":", "router overrides %s's URL", name)
+		addr := project.Services[name].Environment[strings.ToUpper(name)+"_HTTP_ADDR"]
+		require.NotNil(t, addr, "%s sets %s_HTTP_ADDR (the default is loopback)", name, strings.ToUpper(name))
+		host, port, err := net.SplitHostPort(*addr)
+		require.NoError(t, err, name)
+		ip := net.ParseIP(host)
+		require.False(t, host == "localhost" || (ip != nil && ip.IsLoopback()), "%s listens on loopback: the router cannot reach it", name)
+		require.Contains(t, urls, name+"=http://"+name+":"+port+"/", "router reaches %s on the port it listens on", name)
 	}
 }
