@@ -7,13 +7,15 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
-	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/time/rate"
 
 	"supergraph/router/internal/engine"
+	"supergraph/router/internal/sizedlru"
 )
 
 // Automatic persisted queries, the protocol Apollo Client, urql and others
@@ -21,15 +23,40 @@ import (
 // without the query text; an unknown hash is answered PersistedQueryNotFound,
 // the client sends hash and query once, and from then on the hash alone
 // suffices (small requests, cacheable GETs). Queries are kept in Redis DB 0,
-// shared by every replica, for persistedQueryTTL after they were last sent,
-// and in a small local cache. A hash can only ever name the query it is the
-// SHA-256 of, so nobody can plant a query under someone else's hash.
+// shared by every replica, for a TTL after they were last sent, and in a
+// local cache bounded by entries and bytes. A hash can only ever name the
+// query it is the SHA-256 of, so nobody can plant a query under someone
+// else's hash.
+//
+// Redis DB 0 shares its server with the deny-list and the task queue, so
+// what persisted queries may take there is bounded: every query is within
+// ROUTER_MAX_QUERY_BYTES, and the bytes written per TTL window are counted
+// in Redis (shared by the replicas) and capped; a query that would pass the
+// cap is kept locally only (its clients then send the text again after a
+// miss: slower, never wrong). A stored query lives one TTL after its last
+// write, so the queries in Redis were written within the current or the
+// previous window: at most twice the cap.
 const (
 	codePersistedQueryNotFound = "PERSISTED_QUERY_NOT_FOUND"
-	persistedQueryTTL          = 24 * time.Hour
 	persistedQueryLocal        = 4096
 	persistedQueryKeyPrefix    = "router:apq:"
+	persistedQueryBytesPrefix  = "router:apq-bytes:"
+	// persistedQueryOverhead is what an entry weighs besides its text (the
+	// key, the local cache's entry and map slot, Redis's per-key overhead).
+	persistedQueryOverhead = 128
 )
+
+// storePersisted writes a query unless the window's bytes would pass the
+// cap: KEYS[1] the window's byte counter, KEYS[2] the query's key; ARGV its
+// weight, the cap, the counter's lifetime (ms), the query, its TTL (ms).
+var storePersisted = redis.NewScript(`
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+if used + tonumber(ARGV[1]) > tonumber(ARGV[2]) then return 0 end
+redis.call('INCRBY', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[5])
+return 1
+`)
 
 // clientRequest is an operation as read from the wire, with the persisted-query
 // hash its query is to be stored under once the router admits it (so only
@@ -39,15 +66,29 @@ type clientRequest struct {
 	persistAs string
 }
 
-type persistedQueries struct {
-	rdb   *redis.Client // nil: this replica's cache only
-	local *lru.Cache[string, string]
-	log   *slog.Logger
+// persistedQueryOptions bound what persisted queries keep.
+type persistedQueryOptions struct {
+	ttl        time.Duration // in Redis, after the last write
+	redisBytes int           // query bytes written to Redis per ttl window
+	localBytes int           // the local cache's bound
+	// checkQuery refuses a query over the size limit before it is hashed.
+	checkQuery func(string) *engine.RequestError
 }
 
-func newPersistedQueries(rdb *redis.Client, log *slog.Logger) *persistedQueries {
-	local, _ := lru.New[string, string](persistedQueryLocal)
-	return &persistedQueries{rdb: rdb, local: local, log: log}
+type persistedQueries struct {
+	rdb   *redis.Client // nil: this replica's cache only
+	local *sizedlru.Cache[string, string]
+	opts  persistedQueryOptions
+	log   *slog.Logger
+	// capLogged says so at most once a minute while the cap holds.
+	capLogged *rate.Limiter
+}
+
+func newPersistedQueries(rdb *redis.Client, opts persistedQueryOptions, log *slog.Logger) *persistedQueries {
+	local := sizedlru.New(persistedQueryLocal, opts.localBytes, func(hash, query string) int {
+		return persistedQueryOverhead + len(hash) + len(query)
+	})
+	return &persistedQueries{rdb: rdb, local: local, opts: opts, log: log, capLogged: rate.NewLimiter(rate.Every(time.Minute), 1)}
 }
 
 // resolve reads extensions.persistedQuery of a request: with no query it
@@ -79,6 +120,9 @@ func (p *persistedQueries) resolve(ctx context.Context, gr *clientRequest, exten
 		}
 		gr.Query = q
 		return nil
+	}
+	if rerr := p.opts.checkQuery(gr.Query); rerr != nil {
+		return rerr
 	}
 	sum := sha256.Sum256([]byte(gr.Query))
 	if hex.EncodeToString(sum[:]) != hash {
@@ -121,7 +165,19 @@ func (p *persistedQueries) store(ctx context.Context, hash, query string) {
 	if p.rdb == nil {
 		return
 	}
-	if err := p.rdb.Set(context.WithoutCancel(ctx), persistedQueryKeyPrefix+hash, query, persistedQueryTTL).Err(); err != nil {
+	window := time.Now().UnixMilli() / p.opts.ttl.Milliseconds()
+	keys := []string{persistedQueryBytesPrefix + strconv.FormatInt(window, 10), persistedQueryKeyPrefix + hash}
+	weight := persistedQueryOverhead + len(keys[1]) + len(query)
+	stored, err := storePersisted.Run(context.WithoutCancel(ctx), p.rdb, keys,
+		weight, p.opts.redisBytes, (2 * p.opts.ttl).Milliseconds(), query, p.opts.ttl.Milliseconds()).Int()
+	switch {
+	case err != nil:
 		p.log.WarnContext(ctx, "persisted query store failed", "err", err)
+	case stored == 0 && p.capLogged.Allow():
+		p.log.WarnContext(ctx, "persisted query kept locally only: the bytes written to Redis this window reached ROUTER_PERSISTED_QUERY_REDIS_BYTES",
+			"hash", hash, "bytes", len(query), "cap", p.opts.redisBytes)
 	}
 }
+
+// bytes is what the local cache holds.
+func (p *persistedQueries) bytes() int { return p.local.Bytes() }

@@ -69,6 +69,21 @@ type Config struct {
 	CORSAllowedOrigins []string `env:"CORS_ALLOWED_ORIGINS"`
 	// MaxRequestBytes limits a request body (and a WebSocket message).
 	MaxRequestBytes int64 `env:"MAX_REQUEST_BYTES"`
+	// MaxQueryBytes limits the query text of an operation, counted in bytes
+	// as sent (comments and white space included), over every transport and
+	// for persisted-query registrations; 0 disables it.
+	MaxQueryBytes int `env:"MAX_QUERY_BYTES"`
+	// PreparedCacheBytes bounds the prepared-document cache (PlanCacheSize
+	// entries at most) by the bytes it holds.
+	PreparedCacheBytes int `env:"PREPARED_CACHE_BYTES"`
+	// Persisted queries (APQ) live in Redis DB 0 for PersistedQueryTTL after
+	// they were last sent; at most PersistedQueryRedisBytes of query text is
+	// written there per TTL window (DB 0 then holds at most twice that; past
+	// it, queries are kept locally only). The local cache holds at most
+	// PersistedQueryCacheBytes.
+	PersistedQueryTTL        time.Duration `env:"PERSISTED_QUERY_TTL"`
+	PersistedQueryRedisBytes int           `env:"PERSISTED_QUERY_REDIS_BYTES"`
+	PersistedQueryCacheBytes int           `env:"PERSISTED_QUERY_CACHE_BYTES"`
 
 	// Document limits, checked before normalization and planning; 0 disables one.
 	// Each rejection is a 400 naming the limit and its setting.
@@ -168,6 +183,14 @@ func DefaultConfig() Config {
 		RevocationCheckInterval: 30 * time.Second,
 		DenyListCheckInterval:   time.Second,
 		MaxRequestBytes:         1 << 20,
+		// Real documents are a few KiB at most (GraphiQL's introspection
+		// query about one): the bound keeps every cache entry and Redis value
+		// small.
+		MaxQueryBytes:            32 << 10,
+		PreparedCacheBytes:       16 << 20,
+		PersistedQueryTTL:        24 * time.Hour,
+		PersistedQueryRedisBytes: 16 << 20,
+		PersistedQueryCacheBytes: 8 << 20,
 		// GraphiQL's introspection query is 13 deep (TypeRef's ofType chain)
 		// and about 400 tokens: the defaults leave it room and little else.
 		MaxDepth:      15,
@@ -217,7 +240,7 @@ func (c Config) Validate() error {
 		"SUBGRAPH_TIMEOUT": c.SubgraphTimeout, "WS_INIT_TIMEOUT": c.WSInitTimeout,
 		"KEEPALIVE_INTERVAL": c.KeepAliveInterval, "HEALTH_TIMEOUT": c.HealthTimeout,
 		"REVOCATION_CHECK_INTERVAL": c.RevocationCheckInterval, "BREAKER_OPEN_TIMEOUT": c.BreakerOpenTimeout,
-		"RETRY_BACKOFF": c.RetryBackoff,
+		"RETRY_BACKOFF": c.RetryBackoff, "PERSISTED_QUERY_TTL": c.PersistedQueryTTL,
 	} {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be positive", name))
@@ -225,7 +248,7 @@ func (c Config) Validate() error {
 	}
 	for name, n := range map[string]int{
 		"MAX_DEPTH": c.MaxDepth, "MAX_ALIASES": c.MaxAliases, "MAX_ROOT_FIELDS": c.MaxRootFields,
-		"MAX_TOKENS": c.MaxTokens, "MAX_DIRECTIVES": c.MaxDirectives, "MAX_FIELDS": c.MaxFields, "MAX_COST": c.MaxCost,
+		"MAX_TOKENS": c.MaxTokens, "MAX_DIRECTIVES": c.MaxDirectives, "MAX_FIELDS": c.MaxFields, "MAX_QUERY_BYTES": c.MaxQueryBytes, "MAX_COST": c.MaxCost,
 		"COST_MUTATION_BASE": c.CostMutationBase, "SUBGRAPH_RETRIES": c.SubgraphRetries,
 	} {
 		if n < 0 {
@@ -254,6 +277,9 @@ func (c Config) Validate() error {
 	}
 	if c.DenyListCheckInterval < 0 {
 		errs = append(errs, errors.New("DENYLIST_CHECK_INTERVAL must not be negative"))
+	}
+	if c.PreparedCacheBytes <= 0 || c.PersistedQueryCacheBytes <= 0 || c.PersistedQueryRedisBytes <= 0 {
+		errs = append(errs, errors.New("PREPARED_CACHE_BYTES, PERSISTED_QUERY_CACHE_BYTES and PERSISTED_QUERY_REDIS_BYTES must be positive"))
 	}
 	if c.MaxRequestBytes <= 0 {
 		errs = append(errs, errors.New("MAX_REQUEST_BYTES must be positive"))

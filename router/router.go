@@ -100,8 +100,10 @@ func New(cfg Config, log *slog.Logger) (*Router, error) {
 			RetryBudget:     cfg.RetryBudget,
 		},
 		PlanCacheSize:         cfg.PlanCacheSize,
+		PreparedCacheBytes:    cfg.PreparedCacheBytes,
 		SubscriptionHeartbeat: cfg.KeepAliveInterval,
 		Limits: limits.Limits{
+			MaxQueryBytes:        cfg.MaxQueryBytes,
 			MaxTokens:            cfg.MaxTokens,
 			MaxDepth:             cfg.MaxDepth,
 			MaxAliases:           cfg.MaxAliases,
@@ -139,7 +141,14 @@ func New(cfg Config, log *slog.Logger) (*Router, error) {
 		opt.Protocol = 2
 		r.rdb = redisx.New(opt)
 	}
-	r.persisted = newPersistedQueries(r.rdb, log)
+	r.persisted = newPersistedQueries(r.rdb, persistedQueryOptions{
+		ttl:        cfg.PersistedQueryTTL,
+		redisBytes: cfg.PersistedQueryRedisBytes,
+		localBytes: cfg.PersistedQueryCacheBytes,
+		checkQuery: r.engine.CheckQuerySize,
+	}, log)
+	r.tel.CacheBytes("prepared_documents", r.engine.PreparedCacheBytes)
+	r.tel.CacheBytes("persisted_queries", r.persisted.bytes)
 	if cfg.RateLimit {
 		// With the deny-list on the same server, its per-request read rides
 		// in the rate limit's round trip.

@@ -28,6 +28,7 @@ import (
 	"github.com/wundergraph/graphql-go-tools/v2/pkg/engine/resolve"
 
 	"supergraph/router/internal/limits"
+	"supergraph/router/internal/sizedlru"
 )
 
 // upstreamReadTimeout: see the subscription client in New.
@@ -47,8 +48,10 @@ type Options struct {
 	Resilience Resilience
 	// Observer sees every subgraph fetch (metrics, tracing); may be nil.
 	Observer FetchObserver
-	// PlanCacheSize is how many prepared plans are kept.
-	PlanCacheSize int
+	// PlanCacheSize is how many prepared plans are kept, and how many
+	// prepared documents, within PreparedCacheBytes (default 16 MiB).
+	PlanCacheSize      int
+	PreparedCacheBytes int
 	// MaxConcurrency bounds concurrently resolving operations (0: library default).
 	MaxConcurrency int
 	// SubscriptionHeartbeat is how often idle subscriptions get a heartbeat.
@@ -74,7 +77,7 @@ type Engine struct {
 	plans        *lru.Cache[uint64, plan.Plan]
 	// prepared remembers parsed, normalized and validated documents (see
 	// Prepare); variables are still coerced and validated per request.
-	prepared   *lru.Cache[uint64, *preparedOp]
+	prepared   *sizedlru.Cache[uint64, *preparedOp]
 	planFlight singleflight.Group
 	httpClient *http.Client
 	limits     limits.Limits
@@ -92,6 +95,9 @@ func New(g *Graph, opts Options) (*Engine, error) {
 	}
 	if opts.PlanCacheSize <= 0 {
 		opts.PlanCacheSize = 1024
+	}
+	if opts.PreparedCacheBytes <= 0 {
+		opts.PreparedCacheBytes = 16 << 20
 	}
 	if opts.SubgraphTimeout <= 0 {
 		opts.SubgraphTimeout = 10 * time.Second
@@ -208,11 +214,7 @@ func New(g *Graph, opts Options) (*Engine, error) {
 		cancel()
 		return nil, err
 	}
-	e.prepared, err = lru.New[uint64, *preparedOp](opts.PlanCacheSize)
-	if err != nil {
-		cancel()
-		return nil, err
-	}
+	e.prepared = sizedlru.New(opts.PlanCacheSize, opts.PreparedCacheBytes, func(_ uint64, c *preparedOp) int { return c.bytes() })
 	e.resolver = resolve.New(ctx, resolve.ResolverOptions{
 		MaxConcurrency:                     opts.MaxConcurrency,
 		PropagateSubgraphErrors:            true,
@@ -229,6 +231,9 @@ func New(g *Graph, opts Options) (*Engine, error) {
 
 // Subgraphs lists the subgraphs of the graph with their effective URLs.
 func (e *Engine) Subgraphs() []Subgraph { return e.subgraphs }
+
+// PreparedCacheBytes is what the prepared documents kept weigh, in bytes.
+func (e *Engine) PreparedCacheBytes() int { return e.prepared.Bytes() }
 
 // HTTPClient is the client used for subgraph requests (health checks reuse its pool).
 func (e *Engine) HTTPClient() *http.Client { return e.httpClient }

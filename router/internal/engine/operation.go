@@ -160,6 +160,9 @@ var kits = sync.Pool{New: func() any {
 // full every time (see literalHoldsVariable): its normalization depends on
 // that variable's value.
 func (e *Engine) Prepare(req Request) (*Operation, error) {
+	if err := e.CheckQuerySize(req.Query); err != nil {
+		return nil, err
+	}
 	if len(strings.TrimSpace(req.Query)) == 0 {
 		return nil, NewRequestError(http.StatusBadRequest, CodeBadRequest, "the request has no query")
 	}
@@ -187,6 +190,16 @@ func (e *Engine) Prepare(req Request) (*Operation, error) {
 	return op, nil
 }
 
+// CheckQuerySize refuses a query text over the query size limit, counted in
+// bytes as sent (comments and white space included): the first check of
+// every transport's operations, also made before a persisted query is hashed.
+func (e *Engine) CheckQuerySize(query string) *RequestError {
+	if v := e.limits.CheckQueryBytes(query); v != nil {
+		return limitError(v)
+	}
+	return nil
+}
+
 // preparedOp is a remembered outcome of preparing a document with variables of
 // one shape.
 type preparedOp struct {
@@ -200,6 +213,19 @@ type preparedOp struct {
 	// object's members: `"a":1,"b":"x"`.
 	removed []string
 	added   []byte
+}
+
+// preparedOverhead is what a kept preparedOp weighs besides its strings: the
+// struct, its cache entry and map slot, the slices' headers.
+const preparedOverhead = 256
+
+// bytes is what c weighs in the prepared-document cache.
+func (c *preparedOp) bytes() int {
+	n := preparedOverhead + len(c.query) + len(c.opName) + len(c.shape) + len(c.name) + len(c.normalized) + len(c.added)
+	for _, r := range c.removed {
+		n += len(r) + 16
+	}
+	return n
 }
 
 func prepareKey(query, opName, shape string) uint64 {

@@ -18,6 +18,8 @@ import (
 
 // Limits bound one operation. Zero means unlimited.
 type Limits struct {
+	// MaxQueryBytes bounds the query text as sent, comments included.
+	MaxQueryBytes int
 	MaxTokens     int
 	MaxDepth      int
 	MaxAliases    int
@@ -35,7 +37,7 @@ type Limits struct {
 // Violation is a document over one limit. Setting names the configuration
 // that raises it, so the client's error and the operator's knob say the same thing.
 type Violation struct {
-	Limit   string // depth, aliases, root fields, fields, tokens, directives, introspection
+	Limit   string // query bytes, depth, aliases, root fields, fields, tokens, directives, introspection
 	Setting string // e.g. ROUTER_MAX_DEPTH
 	Max     int
 	Actual  int
@@ -52,6 +54,14 @@ func (v *Violation) Error() string {
 // Validation would refuse it too, but only after normalization, which must not
 // see it first.
 var ErrFragmentCycle = fmt.Errorf("fragment spreads form a cycle")
+
+// CheckQueryBytes measures the query text before anything reads it.
+func (l Limits) CheckQueryBytes(query string) *Violation {
+	if l.MaxQueryBytes > 0 && len(query) > l.MaxQueryBytes {
+		return &Violation{Limit: "query bytes", Setting: "ROUTER_MAX_QUERY_BYTES", Max: l.MaxQueryBytes, Actual: len(query)}
+	}
+	return nil
+}
 
 // CheckTokens counts the lexical tokens of query when it could exceed the
 // limit. A token is at least one byte, so a query no longer than the limit

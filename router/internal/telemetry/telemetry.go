@@ -166,6 +166,15 @@ func (t *Telemetry) Rejected(reason string) { t.rejections.WithLabelValues(reaso
 // RateLimitError counts a decision Redis could not make.
 func (t *Telemetry) RateLimitError() { t.rateLimitErrors.Inc() }
 
+// CacheBytes reports what one of the router's caches holds, in bytes, as
+// router_cache_bytes{cache=name}, read from bytes at every scrape.
+func (t *Telemetry) CacheBytes(name string, bytes func() int) {
+	t.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "router_cache_bytes", Help: "Bytes held by a router cache of client-supplied documents.",
+		ConstLabels: prometheus.Labels{"cache": name},
+	}, func() float64 { return float64(bytes()) }))
+}
+
 // WebSocket adjusts the open-connections gauge.
 func (t *Telemetry) WebSocket(delta int) { t.wsConnections.Add(float64(delta)) }
 
