@@ -6,11 +6,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -406,4 +408,98 @@ func TestInitSentRightBehindTheUpgrade(t *testing.T) {
 	_, err = io.ReadFull(br, body)
 	require.NoError(t, err)
 	require.JSONEq(t, `{"type":"connection_ack"}`, string(body))
+}
+
+// TestStalledSubscriberDelaysNobody: a client that stops reading must not
+// slow the others down. Its updates pile up in the router (the resolver
+// never waits on its socket) until they pass the buffer bound, and then it is
+// disconnected; the live subscribers of the same stream get every update
+// meanwhile without a stall. Before, the resolver's event loop waited on the
+// stalled client's write for up to its 10 s timeout, holding up every
+// subscriber.
+func TestStalledSubscriberDelaysNobody(t *testing.T) {
+	t.Parallel()
+	e := setup(t, func(_ *env, c *router.Config) {
+		c.MaxAliases, c.MaxTokens = 1000, 10000
+	})
+	// ~5 KB per update, so the stalled client's socket buffers fill quickly.
+	var fields strings.Builder
+	for i := range 400 {
+		fmt.Fprintf(&fields, " a%d: n", i)
+	}
+	const count = 1500
+	sub := map[string]any{"query": fmt.Sprintf(`subscription { ticks(count: %d, intervalMs: 1) { n%s } }`, count, fields.String())}
+
+	// The stalled client: a small receive window, and it never reads after
+	// subscribing.
+	dialer := &net.Dialer{Control: func(_, _ string, raw syscall.RawConn) error {
+		var serr error
+		err := raw.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+		return errors.Join(err, serr)
+	}}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	stalledConn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(e.url, "http")+"/graphql", &websocket.DialOptions{
+		Subprotocols: []string{"graphql-transport-ws"},
+		HTTPClient:   &http.Client{Transport: &http.Transport{DialContext: dialer.DialContext}},
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { stalledConn.CloseNow() })
+	stalled := &wsClient{t: t, conn: stalledConn}
+	stalled.init(nil)
+	stalled.send(map[string]any{"id": "s", "type": "subscribe", "payload": sub})
+
+	const live = 8
+	gaps := make(chan time.Duration, live)
+	errs := make(chan error, live)
+	for range live {
+		c := e.dial("graphql-transport-ws", nil)
+		c.init(nil)
+		c.send(map[string]any{"id": "1", "type": "subscribe", "payload": sub})
+		go func() {
+			var worst time.Duration
+			last := time.Now()
+			for n := 0; n < count; {
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				_, data, err := c.conn.Read(ctx)
+				cancel()
+				if err != nil {
+					errs <- fmt.Errorf("after %d updates: %w", n, err)
+					return
+				}
+				if !bytes.Contains(data, []byte(`"next"`)) {
+					continue
+				}
+				n++
+				if n > 1 { // the first waits for the subscription to start
+					worst = max(worst, time.Since(last))
+				}
+				last = time.Now()
+			}
+			gaps <- worst
+		}()
+	}
+	for range live {
+		select {
+		case err := <-errs:
+			t.Fatal(err)
+		case gap := <-gaps:
+			// Updates come every millisecond or so; a stall behind the
+			// stalled client's write lasted seconds.
+			require.Less(t, gap, 2*time.Second, "a live subscriber waited %v between two updates", gap)
+		}
+	}
+
+	// The stalled client was disconnected before its stream ended: reading
+	// what reached its socket ends in an error, never in "complete".
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_, data, err := stalledConn.Read(ctx)
+		cancel()
+		if err != nil {
+			require.NotErrorIs(t, err, context.DeadlineExceeded, "the stalled client is still connected")
+			break
+		}
+		require.NotContains(t, string(data), `"complete"`, "the stalled client got its whole stream")
+	}
 }

@@ -88,7 +88,12 @@ type Options struct {
 	InitTimeout     time.Duration
 	KeepAlive       time.Duration
 	MaxMessageBytes int64
-	Logger          *slog.Logger
+	// MaxBufferedBytes bounds what may wait for one slow client (default 1 MiB);
+	// WriteTimeout bounds one write to it (default 10s). A client over either
+	// is disconnected: it must not hold up anyone else's updates.
+	MaxBufferedBytes int
+	WriteTimeout     time.Duration
+	Logger           *slog.Logger
 }
 
 // Handler accepts and serves WebSocket connections.
@@ -110,6 +115,12 @@ type poller interface {
 func NewHandler(opts Options) *Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.MaxBufferedBytes <= 0 {
+		opts.MaxBufferedBytes = 1 << 20
+	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = 10 * time.Second
 	}
 	h := &Handler{opts: opts, conns: make(map[int64]*conn)}
 	p, err := newPoller(h.lookup)
@@ -365,6 +376,26 @@ type conn struct {
 	closing   bool
 	ops       map[string]*operation
 	seq       int
+
+	// Writing: messages wait in out for the connection's writer (a goroutine
+	// that exists while there is something to write), so that whoever sends
+	// them, the resolver above all, never waits on the client's socket.
+	outMu    sync.Mutex
+	out      []outgoing
+	outBytes int
+	writing  bool
+}
+
+// outgoing is a message for the client, or (close set) the closing handshake.
+type outgoing struct {
+	data  []byte
+	close *closeFrame
+}
+
+type closeFrame struct {
+	code   websocket.StatusCode
+	reason string
+	done   chan struct{} // closed once the handshake is over (or abandoned)
 }
 
 // start sets the connection up; then its first message is awaited.
@@ -727,18 +758,83 @@ func (c *conn) sendErrors(id string, errs []engine.Error) {
 	c.send(message{ID: id, Type: "error", Payload: payload})
 }
 
+// errTooSlow refuses a message for a client that lets too much pile up.
+var errTooSlow = errors.New("the client does not read its messages")
+
+// send queues m for the client and returns at once. A client with more than
+// MaxBufferedBytes waiting (a single larger message still goes out) is
+// disconnected at once, without a closing handshake: it is not reading, so
+// it could not read one either.
 func (c *conn) send(m message) error {
 	b, err := json.Marshal(m)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	return c.ws.Write(ctx, websocket.MessageText, b)
+	c.outMu.Lock()
+	if len(c.out) > 0 && c.outBytes+len(b) > c.h.opts.MaxBufferedBytes {
+		c.outMu.Unlock()
+		c.h.opts.Logger.Info("websocket client too slow: disconnected", "request_id", c.requestID, "buffered_bytes", c.outBytes)
+		go c.end()
+		return errTooSlow
+	}
+	c.push(outgoing{data: b})
+	c.outBytes += len(b)
+	c.outMu.Unlock()
+	return nil
 }
 
-// close closes the connection once with code and reason (after the closing
-// handshake, or its timeout) and ends it.
+// push appends to the queue and starts the writer if none runs; c.outMu is held.
+func (c *conn) push(o outgoing) {
+	c.out = append(c.out, o)
+	if !c.writing {
+		c.writing = true
+		go c.write()
+	}
+}
+
+// write sends the queue in order until it is empty. A write that fails or
+// takes longer than WriteTimeout ends the connection; what was left unsent is
+// dropped.
+func (c *conn) write() {
+	for {
+		c.outMu.Lock()
+		if len(c.out) == 0 {
+			c.out, c.writing = nil, false
+			c.outMu.Unlock()
+			return
+		}
+		o := c.out[0]
+		c.out[0] = outgoing{}
+		c.out = c.out[1:]
+		c.outBytes -= len(o.data)
+		c.outMu.Unlock()
+
+		if o.close != nil {
+			_ = c.ws.Close(o.close.code, o.close.reason)
+			close(o.close.done)
+			c.end()
+			continue // whatever follows fails fast and is dropped
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), c.h.opts.WriteTimeout)
+		err := c.ws.Write(ctx, websocket.MessageText, o.data)
+		cancel()
+		if err != nil {
+			c.end()
+			c.outMu.Lock()
+			for _, rest := range c.out {
+				if rest.close != nil {
+					close(rest.close.done)
+				}
+			}
+			c.out, c.outBytes, c.writing = nil, 0, false
+			c.outMu.Unlock()
+			return
+		}
+	}
+}
+
+// close closes the connection once with code and reason, after the messages
+// already queued (and the closing handshake, or its timeout), and ends it.
 func (c *conn) close(code websocket.StatusCode, reason string) {
 	c.mu.Lock()
 	if c.closing {
@@ -747,8 +843,11 @@ func (c *conn) close(code websocket.StatusCode, reason string) {
 	}
 	c.closing = true
 	c.mu.Unlock()
-	_ = c.ws.Close(code, reason)
-	c.end()
+	f := &closeFrame{code: code, reason: reason, done: make(chan struct{})}
+	c.outMu.Lock()
+	c.push(outgoing{close: f})
+	c.outMu.Unlock()
+	<-f.done
 }
 
 // operation is one running operation; it is the resolver's subscription writer.
