@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/stretchr/testify/require"
 
 	"supergraph/platform/identity"
@@ -555,4 +556,33 @@ func TestPlatformAuthorization(t *testing.T) {
 		d = p.ok(fay.Token, markRead, map[string]any{"id": noticeID})
 		require.NotNil(t, dig(d, "markNotificationRead", "readAt"))
 	})
+}
+
+// TestLogoutClosesLiveConnectionsAtOnce: signing out (or changing the
+// password) through the users service closes the session's live WebSocket
+// connections right away, not at the router's next periodic check (an hour
+// here).
+func TestLogoutClosesLiveConnectionsAtOnce(t *testing.T) {
+	p := newPlatform(t)
+	p.startSubgraphs()
+	cfg := p.routerConfig()
+	cfg.RevocationCheckInterval = time.Hour
+	p.startRouterWith(cfg)
+
+	r := p.post("", `mutation($in: RegisterInput!) { register(input: $in) { accessToken refreshToken } }`, map[string]any{
+		"in": map[string]any{"email": "leaver@example.com", "username": "leaver", "password": "correct horse battery", "displayName": "Leaver", "roles": []string{}},
+	})
+	require.Empty(t, r.Errors)
+	access, _ := dig(r.Data, "register", "accessToken").(string)
+	refresh, _ := dig(r.Data, "register", "refreshToken").(string)
+
+	ws := p.dial(access)
+	ws.Subscribe(`subscription { notificationAdded { id } }`, nil)
+	p.waitSubscribed(dig(p.ok(access, `{ me { id } }`, nil), "me", "id").(string))
+
+	r = p.post(access, `mutation($r: String!) { logout(refreshToken: $r) }`, map[string]any{"r": refresh})
+	require.Empty(t, r.Errors)
+	code, reason := ws.CloseCode(10 * time.Second)
+	require.Equal(t, websocket.StatusCode(4403), code)
+	require.Contains(t, reason, "revoked")
 }

@@ -77,7 +77,11 @@ func (c *wsClient) mustRead() map[string]any {
 // closeCode waits for the server to close the connection and returns its code and reason.
 func (c *wsClient) closeCode() (websocket.StatusCode, string) {
 	c.t.Helper()
+	// Messages may keep coming (a live subscription): the close must still
+	// arrive within the bound.
+	deadline := time.Now().Add(10 * time.Second)
 	for {
+		require.True(c.t, time.Now().Before(deadline), "the connection was not closed within 10s")
 		_, err := c.read()
 		if err != nil {
 			var ce websocket.CloseError
@@ -502,4 +506,38 @@ func TestStalledSubscriberDelaysNobody(t *testing.T) {
 		}
 		require.NotContains(t, string(data), `"complete"`, "the stalled client got its whole stream")
 	}
+}
+
+// TestAnnouncedRevocationAppliesAtOnce: a logout or password change
+// announces its deny-list write (identity.Deny); the router closes the
+// token's live connections and refuses its next request at once, although
+// here both the periodic revocation check and the deny-list check interval
+// are an hour.
+func TestAnnouncedRevocationAppliesAtOnce(t *testing.T) {
+	t.Parallel()
+	e := setup(t, func(_ *env, c *router.Config) {
+		c.RevocationCheckInterval, c.DenyListCheckInterval = time.Hour, time.Hour
+	})
+	id := e.userIDs()[2]
+	tok := e.issuer.token(id, func(o *tokenOpts) { o.jti, o.sid = "announced-jti", "announced-sid" })
+	other := e.issuer.token(id, func(o *tokenOpts) { o.jti = "other-jti" })
+	require.Empty(t, e.post(`{ me { id } }`, nil, bearer(tok)...).Errors)
+
+	c := e.dial("graphql-transport-ws", nil)
+	c.init(map[string]any{"Authorization": "Bearer " + tok})
+	c.send(map[string]any{"id": "x", "type": "subscribe", "payload": map[string]any{"query": `subscription { ticks(count: 100000, intervalMs: 50) { n } }`}})
+	require.Equal(t, "next", c.mustRead()["type"])
+	bystander := e.dial("graphql-transport-ws", nil)
+	bystander.init(map[string]any{"Authorization": "Bearer " + other})
+
+	require.NoError(t, identity.Deny(context.Background(), e.deny, time.Hour, identity.DenySessionKey("announced-sid")))
+	code, reason := c.closeCode() // within 10s: far sooner than an hour
+	require.Equal(t, websocket.StatusCode(4403), code)
+	require.Contains(t, reason, "revoked")
+	r := e.post(`{ me { id } }`, nil, bearer(tok)...)
+	require.Equal(t, http.StatusUnauthorized, r.Status, string(r.Raw))
+
+	// Another token of the same user, in another session, is untouched.
+	bystander.send(map[string]any{"id": "q", "type": "subscribe", "payload": map[string]any{"query": `{ me { id } }`}})
+	require.Equal(t, "next", bystander.mustRead()["type"])
 }

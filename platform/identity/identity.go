@@ -16,6 +16,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/hashicorp/golang-lru/v2/expirable"
+	"github.com/redis/go-redis/v9"
 
 	"supergraph/platform/keys"
 )
@@ -174,6 +175,26 @@ func FromRouter(ctx context.Context) bool {
 // changes write them; the router refuses access tokens that match.
 func DenyTokenKey(jti string) string   { return "auth:deny:jti:" + jti }
 func DenySessionKey(sid string) string { return "auth:deny:sid:" + sid }
+
+// RevocationChannel is the Redis pub/sub channel on which every deny-list
+// write is announced (the message is the key): routers cut off the token's
+// live connections at once instead of at their next periodic check.
+const RevocationChannel = "auth:revoked"
+
+// Deny puts keys on the deny-list for ttl and announces each on
+// RevocationChannel, in one round trip.
+func Deny(ctx context.Context, rdb redis.Cmdable, ttl time.Duration, keys ...string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	pipe := rdb.Pipeline()
+	for _, k := range keys {
+		pipe.Set(ctx, k, "1", ttl)
+		pipe.Publish(ctx, RevocationChannel, k)
+	}
+	_, err := pipe.Exec(ctx)
+	return err
+}
 
 // LoadVerifier returns the verifier for the router's public key given as PEM;
 // when pemKey is empty (development) it reads or creates the router's key in

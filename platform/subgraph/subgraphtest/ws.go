@@ -152,6 +152,24 @@ func (w *WS) Event(id, field string) map[string]any {
 	return v
 }
 
+// CloseCode waits until the server closes the connection (messages that
+// arrive meanwhile are skipped) and returns its close code and reason; it
+// fails the test when no close arrives within d.
+func (w *WS) CloseCode(d time.Duration) (websocket.StatusCode, string) {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	for {
+		_, _, err := w.conn.Read(ctx)
+		if err == nil {
+			continue
+		}
+		var ce websocket.CloseError
+		require.ErrorAs(w.t, err, &ce, "no close frame within %v", d)
+		return ce.Code, ce.Reason
+	}
+}
+
 // Close ends the connection normally, as a client going away does.
 func (w *WS) Close() { _ = w.conn.Close(websocket.StatusNormalClosure, "") }
 

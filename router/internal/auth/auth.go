@@ -165,6 +165,9 @@ func NewVerifier(ctx context.Context, opts Options) (*Verifier, error) {
 			}
 		},
 	}
+	if v.deny != nil {
+		go v.listenRevocations(ctx)
+	}
 	if err := v.fetchKeys(ctx, opts.JWKSURL, override); err != nil {
 		log.WarnContext(ctx, "JWKS not reachable yet; signed-in requests get 503 until it is", "url", opts.JWKSURL, "err", err)
 		go v.loadKeys(ctx, opts.JWKSURL, override)
@@ -505,6 +508,79 @@ func (sw *sweeper) run() {
 		sw.mu.Unlock()
 		sw.v.sweep(ws, sw.interval)
 	}
+}
+
+// listenRevocations applies the deny-list writes the users service announces
+// (identity.RevocationChannel) as they happen, until ctx ends: the watches of
+// that token or session end (their connections close) and remembered tokens
+// read the deny-list on their next request, whatever the check intervals.
+// Announcements lost while the subscription reconnects are made up for by a
+// sweep of every watch each time it (re)subscribes, and by the periodic sweeps.
+func (v *Verifier) listenRevocations(ctx context.Context) {
+	ps := v.deny.Subscribe(ctx, identity.RevocationChannel)
+	defer ps.Close()
+	for {
+		msg, err := ps.Receive(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			// go-redis reconnects on the next Receive; don't spin meanwhile.
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		switch m := msg.(type) {
+		case *redis.Subscription:
+			if m.Kind == "subscribe" {
+				v.sweep(v.allWatches(), time.Second)
+			}
+		case *redis.Message:
+			v.revoked(m.Payload)
+		}
+	}
+}
+
+// revoked applies one announced deny-list key.
+func (v *Verifier) revoked(key string) {
+	matches := func(p identity.Principal) bool {
+		return key == identity.DenyTokenKey(p.TokenID) || (p.SessionID != "" && key == identity.DenySessionKey(p.SessionID))
+	}
+	for _, w := range v.allWatches() {
+		if matches(w.p) {
+			w.cancel(ErrRevokedToken)
+		}
+	}
+	if v.verified == nil {
+		return
+	}
+	for _, token := range v.verified.Keys() {
+		if e, ok := v.verified.Peek(token); ok && matches(e.p) {
+			e.denyChecked.Store(0)
+		}
+	}
+}
+
+// allWatches lists every watch of every interval.
+func (v *Verifier) allWatches() []*watch {
+	v.sweepersMu.Lock()
+	sweepers := make([]*sweeper, 0, len(v.sweepers))
+	for _, sw := range v.sweepers {
+		sweepers = append(sweepers, sw)
+	}
+	v.sweepersMu.Unlock()
+	var ws []*watch
+	for _, sw := range sweepers {
+		sw.mu.Lock()
+		for w := range sw.watches {
+			ws = append(ws, w)
+		}
+		sw.mu.Unlock()
+	}
+	return ws
 }
 
 // sweep cancels the watches whose token or session is on the deny-list. An

@@ -272,7 +272,7 @@ func (s *Service) Logout(ctx context.Context, p identity.Principal, token string
 	}
 	if p.TokenID != "" {
 		if ttl := time.Until(time.Unix(p.TokenExpiresAt, 0)); ttl > 0 {
-			if err := s.rdb.Set(ctx, identity.DenyTokenKey(p.TokenID), "1", ttl).Err(); err != nil {
+			if err := identity.Deny(ctx, s.rdb, ttl, identity.DenyTokenKey(p.TokenID)); err != nil {
 				return fmt.Errorf("deny-list access token: %w", err)
 			}
 		}
@@ -317,16 +317,17 @@ func (s *Service) ChangePassword(ctx context.Context, p identity.Principal, curr
 }
 
 // denySessions makes the router refuse access tokens of the given refresh
-// families for as long as such a token can live.
+// families for as long as such a token can live, and close their live
+// connections at once.
 func (s *Service) denySessions(ctx context.Context, families ...uuid.UUID) error {
 	if len(families) == 0 {
 		return nil
 	}
-	pipe := s.rdb.Pipeline()
-	for _, f := range families {
-		pipe.Set(ctx, identity.DenySessionKey(f.String()), "1", s.cfg.AccessTTL)
+	keys := make([]string, len(families))
+	for i, f := range families {
+		keys[i] = identity.DenySessionKey(f.String())
 	}
-	if _, err := pipe.Exec(ctx); err != nil {
+	if err := identity.Deny(ctx, s.rdb, s.cfg.AccessTTL, keys...); err != nil {
 		return fmt.Errorf("deny-list sessions: %w", err)
 	}
 	return nil
