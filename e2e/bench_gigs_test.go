@@ -119,7 +119,7 @@ func TestBenchGigs(t *testing.T) {
 	assertionFile := func() string {
 		var as []string
 		for _, id := range buyerIDs {
-			a, err := identity.NewSigner(p.routerKey).Sign(identity.Principal{UserID: id})
+			a, err := identity.NewSigner(p.routerKey).Sign(identity.Principal{UserID: id}, "freelance")
 			require.NoError(t, err)
 			as = append(as, a)
 		}

@@ -103,7 +103,7 @@ func TestBench(t *testing.T) {
 	assertionFile := func() string { // assertions live a minute: fresh ones per run
 		var as []string
 		for _, id := range ids {
-			a, err := identity.NewSigner(base.RouterKey).Sign(identity.Principal{UserID: id})
+			a, err := identity.NewSigner(base.RouterKey).Sign(identity.Principal{UserID: id}, base.Subgraph)
 			require.NoError(t, err)
 			as = append(as, a)
 		}

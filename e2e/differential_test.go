@@ -420,7 +420,7 @@ func jsonEqual(a, b any) bool {
 // direct sends a request to subgraph as the router would on u's behalf.
 func (f *diffFixture) direct(subgraph string, u *diffUser, query, opName string, vars map[string]any) (gqlResponse, error) {
 	base := map[string]string{"users": f.p.usersURL, "notifications": f.p.notificationsURL, "freelance": f.p.freelanceURL}[subgraph]
-	assertion, err := f.signer.Sign(identity.Principal{UserID: u.ID, Roles: u.roles})
+	assertion, err := f.signer.Sign(identity.Principal{UserID: u.ID, Roles: u.roles}, subgraph)
 	if err != nil {
 		return gqlResponse{}, err
 	}

@@ -7,6 +7,7 @@ import (
 	"supergraph/platform/subgraph/subgraphtest"
 )
 
+// subgraphtestVerifier is the badges test subgraph's verifier of base's router key.
 func subgraphtestVerifier(base *subgraphtest.Env) (*identity.Verifier, error) {
-	return identity.NewVerifier(base.RouterKey.Public().(ed25519.PublicKey)), nil
+	return identity.NewVerifier(base.RouterKey.Public().(ed25519.PublicKey), "badges"), nil
 }

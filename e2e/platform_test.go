@@ -480,7 +480,9 @@ func TestPlatformAuthorization(t *testing.T) {
 		p := p.in(t)
 		// An assertion signed with the router's own key, sent by a client:
 		// the router must strip it, or anyone holding one could be anyone.
-		a, err := identity.NewSigner(p.routerKey).Sign(identity.Principal{UserID: fay.ID, Roles: []string{"STAFF"}})
+		a, err := identity.NewSigner(p.routerKey).Sign(identity.Principal{UserID: fay.ID, Roles: []string{"STAFF"}}, "users")
+		require.NoError(t, err)
+		aWS, err := identity.NewSigner(p.routerKey).Sign(identity.Principal{UserID: fay.ID, Roles: []string{"STAFF"}}, "notifications")
 		require.NoError(t, err)
 		forged := http.Header{identity.Header: {a}}
 		r, err := p.request(http.MethodPost, "", `{ me { id } }`, nil, forged)
@@ -496,7 +498,7 @@ func TestPlatformAuthorization(t *testing.T) {
 		require.Nil(t, dig(r.Data, "user", "notifications"))
 		require.Contains(t, r.codes(), "FORBIDDEN")
 
-		ws := p.dialWith(map[string]any{identity.Header: a})
+		ws := p.dialWith(map[string]any{identity.Header: aWS})
 		op := ws.Subscribe(`subscription { notificationAdded { id } }`, nil)
 		refusal := ws.OpError(op)
 		require.Equal(t, "UNAUTHENTICATED", refusal.Extensions["code"], "%+v", refusal)
@@ -504,7 +506,7 @@ func TestPlatformAuthorization(t *testing.T) {
 		// A token signed by anyone but the users service is refused.
 		_, other, err := ed25519.GenerateKey(nil)
 		require.NoError(t, err)
-		bad, err := identity.NewSigner(other).Sign(identity.Principal{UserID: fay.ID})
+		bad, err := identity.NewSigner(other).Sign(identity.Principal{UserID: fay.ID}, "users")
 		require.NoError(t, err)
 		r = p.post(bad, `{ me { id } }`, nil)
 		require.Equal(t, http.StatusUnauthorized, r.Status)

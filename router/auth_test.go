@@ -75,7 +75,7 @@ func TestIdentityReachesSubgraphsOnlyAsAssertion(t *testing.T) {
 	e := setup(t)
 	id := e.userIDs()[3]
 	_, otherKey, _ := ed25519.GenerateKey(rand.Reader)
-	forged, err := identity.NewSigner(otherKey).Sign(identity.Principal{UserID: e.userIDs()[0], Roles: []string{"STAFF"}})
+	forged, err := identity.NewSigner(otherKey).Sign(identity.Principal{UserID: e.userIDs()[0], Roles: []string{"STAFF"}}, "accounts")
 	require.NoError(t, err)
 	traceparent := "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
@@ -136,4 +136,22 @@ func TestRouterStartedBeforeItsKeySet(t *testing.T) {
 	r = e.post(`{ me { id } }`, nil, tok...)
 	require.Empty(t, r.Errors, string(r.Raw))
 	require.Equal(t, id, r.Data["me"].(map[string]any)["id"])
+}
+
+// TestAssertionIsBoundToItsSubgraph: the assertion a subgraph receives is
+// valid at that subgraph only, so it cannot be replayed at another one.
+func TestAssertionIsBoundToItsSubgraph(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	id := e.userIDs()[0]
+	r := e.post(`{ echoHeader(name: "X-Internal-Assertion") }`, nil, bearer(e.issuer.token(id, func(o *tokenOpts) { o.roles = []string{"STAFF"} }))...)
+	require.Empty(t, r.Errors, string(r.Raw))
+	assertion, _ := r.Data["echoHeader"].(string)
+	require.NotEmpty(t, assertion)
+
+	p, err := identity.NewVerifier(e.routerPub, "accounts").Verify(assertion)
+	require.NoError(t, err)
+	require.Equal(t, id, p.UserID)
+	_, err = identity.NewVerifier(e.routerPub, "reviews").Verify(assertion)
+	require.ErrorIs(t, err, identity.ErrInvalid)
 }

@@ -58,7 +58,7 @@ func BenchmarkQuery(b *testing.B) {
 		id := ids[int(n)%len(ids)]
 		h := http.Header{"Content-Type": {"application/json"}}
 		if direct {
-			a, err := e.signer.Sign(identity.Principal{UserID: id, TokenID: fmt.Sprint("bench-", n)})
+			a, err := e.signer.Sign(identity.Principal{UserID: id, TokenID: fmt.Sprint("bench-", n)}, "accounts")
 			require.NoError(b, err)
 			h.Set(identity.Header, a)
 			return e.accountsURL, h

@@ -48,6 +48,7 @@ type env struct {
 	// assertions as the router does: benchmarks call the subgraph directly.
 	accountsURL string
 	signer      *identity.Signer
+	routerPub   ed25519.PublicKey // verifies the assertions the router makes
 	log         *slog.Logger // the router's logger (nil: discarded)
 }
 
@@ -60,7 +61,7 @@ func setup(t testing.TB, opts ...option) *env {
 	keyPath := filepath.Join(dir, "router-assertion.pem")
 	key, err := keys.LoadOrCreate(keyPath)
 	require.NoError(t, err)
-	verifier := identity.NewVerifier(key.Public().(ed25519.PublicKey))
+	pub := key.Public().(ed25519.PublicKey)
 
 	e := &env{t: t, issuer: newIssuer(t), redis: redistest.Start(t), signer: identity.NewSigner(key)}
 	e.users = map[string]map[string]any{}
@@ -68,8 +69,9 @@ func setup(t testing.TB, opts ...option) *env {
 		id := uuid.NewString()
 		e.users[id] = map[string]any{"__typename": "User", "id": id, "username": name, "email": name + "@example.com", "internalScore": 42}
 	}
-	e.accounts = accountsSubgraph(verifier, e.users)
-	e.reviews = reviewsSubgraph(verifier)
+	e.routerPub = pub
+	e.accounts = accountsSubgraph(identity.NewVerifier(pub, "accounts"), e.users)
+	e.reviews = reviewsSubgraph(identity.NewVerifier(pub, "reviews"))
 	accSrv := httptest.NewServer(e.accounts)
 	revSrv := httptest.NewServer(e.reviews)
 	t.Cleanup(revSrv.Close)

@@ -58,7 +58,7 @@ func (r *Router) serveSSE(w http.ResponseWriter, req *http.Request, op *engine.O
 	defer r.tel.Subscription(-1)
 	err := r.engine.Subscribe(ctx, op, engine.ExecOptions{
 		Headers:        headers,
-		InitialPayload: headers.InitialPayload(),
+		InitialPayload: headers.InitialPayload,
 		Heartbeat:      true,
 	}, sw)
 	switch cause := context.Cause(ctx); {

@@ -26,8 +26,7 @@ import (
 const Header = "X-Internal-Assertion"
 
 const (
-	issuer   = "supergraph-router"
-	audience = "supergraph-subgraphs"
+	issuer = "supergraph-router"
 	// TTL is how long an assertion is valid: long enough for one subgraph
 	// request (or a subscription's start), too short to be worth stealing.
 	TTL = time.Minute
@@ -76,13 +75,19 @@ type Signer struct {
 // NewSigner returns a Signer using key.
 func NewSigner(key ed25519.PrivateKey) *Signer { return &Signer{key: key, now: time.Now} }
 
-// Sign returns an assertion for p (anonymous included: the assertion also
-// proves that the request came through the router).
-func (s *Signer) Sign(p Principal) (string, error) {
+// Audience is the audience of assertions for one subgraph: an assertion is
+// valid at the subgraph it was made for only, so neither a subgraph nor
+// anyone on the router-to-subgraph network can replay it at another.
+func Audience(subgraph string) string { return "supergraph-subgraph:" + subgraph }
+
+// Sign returns an assertion for p to present to subgraph (anonymous
+// included: the assertion also proves that the request came through the
+// router).
+func (s *Signer) Sign(p Principal, subgraph string) (string, error) {
 	now := s.now()
 	c := claims{Principal: p, RegisteredClaims: jwt.RegisteredClaims{
 		Issuer:    issuer,
-		Audience:  jwt.ClaimStrings{audience},
+		Audience:  jwt.ClaimStrings{Audience(subgraph)},
 		IssuedAt:  jwt.NewNumericDate(now),
 		ExpiresAt: jwt.NewNumericDate(now.Add(TTL)),
 	}}
@@ -107,12 +112,13 @@ type verifiedAssertion struct {
 	expires   time.Time
 }
 
-// NewVerifier returns a Verifier trusting the router's public key.
-func NewVerifier(key ed25519.PublicKey) *Verifier {
+// NewVerifier returns the Verifier of subgraph, trusting the router's public
+// key and accepting only assertions made for subgraph.
+func NewVerifier(key ed25519.PublicKey, subgraph string) *Verifier {
 	return &Verifier{key: key, parser: jwt.NewParser(
 		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
 		jwt.WithIssuer(issuer),
-		jwt.WithAudience(audience),
+		jwt.WithAudience(Audience(subgraph)),
 		jwt.WithExpirationRequired(),
 		jwt.WithLeeway(5*time.Second),
 	), verified: expirable.NewLRU[string, verifiedAssertion](10_000, nil, TTL)}
@@ -196,22 +202,22 @@ func Deny(ctx context.Context, rdb redis.Cmdable, ttl time.Duration, keys ...str
 	return err
 }
 
-// LoadVerifier returns the verifier for the router's public key given as PEM;
-// when pemKey is empty (development) it reads or creates the router's key in
-// devDir, which the router also uses.
-func LoadVerifier(pemKey, devDir string) (*Verifier, error) {
+// LoadVerifier returns subgraph's verifier for the router's public key given
+// as PEM; when pemKey is empty (development) it reads or creates the router's
+// key in devDir, which the router also uses.
+func LoadVerifier(pemKey, devDir, subgraph string) (*Verifier, error) {
 	if pemKey != "" {
 		pub, err := keys.ParsePublic([]byte(pemKey))
 		if err != nil {
 			return nil, fmt.Errorf("assertion public key: %w", err)
 		}
-		return NewVerifier(pub), nil
+		return NewVerifier(pub, subgraph), nil
 	}
 	priv, err := keys.LoadOrCreate(DevKeyPath(devDir))
 	if err != nil {
 		return nil, fmt.Errorf("development assertion key: %w", err)
 	}
-	return NewVerifier(priv.Public().(ed25519.PublicKey)), nil
+	return NewVerifier(priv.Public().(ed25519.PublicKey), subgraph), nil
 }
 
 // DevKeyPath is where development setups keep the router's assertion key.

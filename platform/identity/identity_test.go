@@ -14,10 +14,10 @@ func TestVerifyRejectsForgedAndExpired(t *testing.T) {
 	require.NoError(t, err)
 	_, other, err := ed25519.GenerateKey(rand.Reader)
 	require.NoError(t, err)
-	v := NewVerifier(pub)
+	v := NewVerifier(pub, "users")
 	p := Principal{UserID: "u1", Roles: []string{RoleStaff}}
 
-	token, err := NewSigner(priv).Sign(p)
+	token, err := NewSigner(priv).Sign(p, "users")
 	require.NoError(t, err)
 	for range 2 { // the second answer comes from the cache
 		got, err := v.Verify(token)
@@ -25,16 +25,22 @@ func TestVerifyRejectsForgedAndExpired(t *testing.T) {
 		require.Equal(t, p, got)
 	}
 
-	forged, err := NewSigner(other).Sign(p)
+	forged, err := NewSigner(other).Sign(p, "users")
 	require.NoError(t, err)
 	_, err = v.Verify(forged)
 	require.ErrorIs(t, err, ErrInvalid)
 
 	old := NewSigner(priv)
 	old.now = func() time.Time { return time.Now().Add(-2 * TTL) }
-	expired, err := old.Sign(p)
+	expired, err := old.Sign(p, "users")
 	require.NoError(t, err)
 	_, err = v.Verify(expired)
+	require.ErrorIs(t, err, ErrInvalid)
+
+	// Made for another subgraph: a STAFF assertion cannot be replayed here.
+	elsewhere, err := NewSigner(priv).Sign(p, "freelance")
+	require.NoError(t, err)
+	_, err = v.Verify(elsewhere)
 	require.ErrorIs(t, err, ErrInvalid)
 }
 
@@ -42,10 +48,10 @@ func TestVerifyRejectsForgedAndExpired(t *testing.T) {
 func TestCachedAssertionExpires(t *testing.T) {
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	require.NoError(t, err)
-	v := NewVerifier(pub)
+	v := NewVerifier(pub, "users")
 	s := NewSigner(priv)
 	s.now = func() time.Time { return time.Now().Add(-2 * TTL) }
-	token, err := s.Sign(Principal{UserID: "u1"})
+	token, err := s.Sign(Principal{UserID: "u1"}, "users")
 	require.NoError(t, err)
 	// As if it had been verified while still valid.
 	v.verified.Add(token, verifiedAssertion{principal: Principal{UserID: "u1"}, expires: time.Now().Add(-time.Second)})

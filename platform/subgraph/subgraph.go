@@ -64,7 +64,7 @@ func Open(ctx context.Context, cfg config.Subgraph, schema, service string, log 
 	if b.Redis, err = redisx.Open(ctx, cfg.RedisURL); err != nil {
 		return nil, err
 	}
-	if b.Verifier, err = identity.LoadVerifier(cfg.AssertionPublicKey, cfg.DevDir); err != nil {
+	if b.Verifier, err = identity.LoadVerifier(cfg.AssertionPublicKey, cfg.DevDir, schema); err != nil {
 		return nil, err
 	}
 	queueOpt, err := redisx.AsynqOpt(cfg.QueueRedisURL)

@@ -137,7 +137,7 @@ func benchHandler(b *testing.B, cacheTTL time.Duration) (http.Handler, []string)
 	signer := identity.NewSigner(priv)
 	assertions := make([]string, 16)
 	for i := range assertions {
-		if assertions[i], err = signer.Sign(identity.Principal{UserID: uuid.NewString()}); err != nil {
+		if assertions[i], err = signer.Sign(identity.Principal{UserID: uuid.NewString()}, "freelance"); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -358,7 +358,7 @@ func TestAssertionIsRequiredForIdentityAndFederation(t *testing.T) {
 
 	_, otherKey, err := ed25519.GenerateKey(rand.Reader)
 	require.NoError(t, err)
-	bad, err := identity.NewSigner(otherKey).Sign(identity.Principal{UserID: alice.ID})
+	bad, err := identity.NewSigner(otherKey).Sign(identity.Principal{UserID: alice.ID}, "users")
 	require.NoError(t, err)
 	require.Nil(t, e.Do(subgraphtest.Caller{Assertion: bad}, me, nil).NoErrors(t).Data["me"], "forged assertion: anonymous")
 

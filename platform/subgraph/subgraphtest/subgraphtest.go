@@ -44,6 +44,8 @@ type Env struct {
 	Log       *slog.Logger
 	// URL is the subgraph's base URL once Serve has been called.
 	URL string
+	// Subgraph is the subgraph's name (its schema's): assertions are made for it.
+	Subgraph string
 }
 
 // New prepares a database with schema's migrations, a private Redis whose
@@ -74,7 +76,7 @@ func New(t *testing.T, schema string, redisDB int) *Env {
 	rdb := redis.NewClient(opts)
 	t.Cleanup(func() { rdb.Close() })
 	return &Env{
-		T: t, Config: cfg, DB: db, Redis: rdb, RedisServer: redisSrv, RouterKey: priv,
+		T: t, Config: cfg, DB: db, Redis: rdb, RedisServer: redisSrv, RouterKey: priv, Subgraph: schema,
 		Log: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}
 }
@@ -104,7 +106,7 @@ type Caller struct {
 // As is a request through the router on behalf of p.
 func (e *Env) As(p identity.Principal) Caller {
 	e.T.Helper()
-	a, err := identity.NewSigner(e.RouterKey).Sign(p)
+	a, err := identity.NewSigner(e.RouterKey).Sign(p, e.Subgraph)
 	require.NoError(e.T, err)
 	return Caller{Assertion: a}
 }

@@ -20,11 +20,11 @@ import (
 const RequestIDHeader = "X-Request-Id"
 
 // Assertions signs internal assertions and reuses each principal's for half
-// its lifetime: an assertion is per principal, not per request, and signing is
-// an Ed25519 signature on every request otherwise. Entries are keyed by every
-// field of the principal (never by a hash), so two principals can never share
-// one. A reused assertion still has at least half its TTL left when it reaches
-// a subgraph.
+// its lifetime: an assertion is per principal and subgraph (its audience), not
+// per request, and signing is an Ed25519 signature on every request otherwise.
+// Entries are keyed by the subgraph and every field of the principal (never
+// by a hash), so two principals can never share one. A reused assertion still
+// has at least half its TTL left when it reaches a subgraph.
 type Assertions struct {
 	signer *identity.Signer
 	cache  *lru.Cache[string, *signedAssertion]
@@ -34,7 +34,6 @@ type Assertions struct {
 
 type signedAssertion struct {
 	token string
-	hash  uint64 // PrincipalHash
 	until time.Time
 }
 
@@ -47,13 +46,15 @@ func NewAssertions(signer *identity.Signer, size int) *Assertions {
 	return &Assertions{signer: signer, cache: cache, reuse: identity.TTL / 2, now: time.Now}
 }
 
-// principalKey spells out every field of p: the cache key must distinguish
-// every pair of principals exactly.
-func principalKey(p identity.Principal) string {
+// assertionKey spells out subgraph and every field of p: the cache key must
+// distinguish every pair of principals exactly.
+func assertionKey(p identity.Principal, subgraph string) string {
 	roles := slices.Clone(p.Roles)
 	slices.Sort(roles)
 	var b strings.Builder
-	b.Grow(len(p.UserID) + len(p.TokenID) + len(p.SessionID) + 32)
+	b.Grow(len(subgraph) + len(p.UserID) + len(p.TokenID) + len(p.SessionID) + 32)
+	b.WriteString(subgraph)
+	b.WriteByte(0)
 	b.WriteString(p.UserID)
 	b.WriteByte(0)
 	b.WriteString(p.TokenID)
@@ -68,23 +69,22 @@ func principalKey(p identity.Principal) string {
 	return b.String()
 }
 
-// For returns p's assertion and PrincipalHash, signing a new assertion when
-// the remembered one is past half its life. On a signing failure the
-// assertion is "" (the subgraph then sees an anonymous request: degraded,
-// never escalated) and nothing is remembered.
-func (a *Assertions) For(p identity.Principal) (string, uint64, error) {
-	key := principalKey(p)
+// For returns p's assertion for subgraph, signing a new one when the
+// remembered one is past half its life. On a signing failure the assertion is
+// "" (the subgraph then sees an anonymous request: degraded, never escalated)
+// and nothing is remembered.
+func (a *Assertions) For(p identity.Principal, subgraph string) (string, error) {
+	key := assertionKey(p, subgraph)
 	now := a.now()
 	if e, ok := a.cache.Get(key); ok && now.Before(e.until) {
-		return e.token, e.hash, nil
+		return e.token, nil
 	}
-	tok, err := a.signer.Sign(p)
+	tok, err := a.signer.Sign(p, subgraph)
 	if err != nil {
-		return "", PrincipalHash(p), err
+		return "", err
 	}
-	e := &signedAssertion{token: tok, hash: PrincipalHash(p), until: now.Add(a.reuse)}
-	a.cache.Add(key, e)
-	return e.token, e.hash, nil
+	a.cache.Add(key, &signedAssertion{token: tok, until: now.Add(a.reuse)})
+	return tok, nil
 }
 
 // SubgraphHeaders builds the headers of every subgraph request made for one client
@@ -102,9 +102,8 @@ type SubgraphHeaders struct {
 	tracestate  string
 	log         *slog.Logger
 
-	once      sync.Once
-	assertion string
-	hash      uint64
+	once sync.Once
+	hash uint64 // PrincipalHash, computed once
 }
 
 // NewSubgraphHeaders returns the header builder for one request acting for p.
@@ -139,30 +138,27 @@ func PrincipalHash(p identity.Principal) uint64 {
 	return 1
 }
 
-func (h *SubgraphHeaders) load() {
-	h.once.Do(func() {
-		a, hash, err := h.assertions.For(h.principal)
-		if err != nil {
-			h.log.Error("sign internal assertion", "err", err)
-		}
-		h.assertion, h.hash = a, hash
-	})
+func (h *SubgraphHeaders) principalHash() uint64 {
+	h.once.Do(func() { h.hash = PrincipalHash(h.principal) })
+	return h.hash
 }
 
-// Assertion returns the signed internal assertion for this request (a request
+// Assertion returns the signed internal assertion for subgraph (a request
 // answered by the router alone never asks for one).
-func (h *SubgraphHeaders) Assertion() string {
-	h.load()
-	return h.assertion
+func (h *SubgraphHeaders) Assertion(subgraph string) string {
+	a, err := h.assertions.For(h.principal, subgraph)
+	if err != nil {
+		h.log.Error("sign internal assertion", "subgraph", subgraph, "err", err)
+	}
+	return a
 }
 
 // HeadersForSubgraph returns a fresh map on every call: the engine's WebSocket
 // client writes into the map it gets. The keys are already canonical.
-func (h *SubgraphHeaders) HeadersForSubgraph(string) (http.Header, uint64) {
-	h.load()
+func (h *SubgraphHeaders) HeadersForSubgraph(subgraph string) (http.Header, uint64) {
 	hdr := make(http.Header, 4)
-	if h.assertion != "" {
-		hdr[identity.Header] = []string{h.assertion}
+	if a := h.Assertion(subgraph); a != "" {
+		hdr[identity.Header] = []string{a}
 	}
 	if h.requestID != "" {
 		hdr[RequestIDHeader] = []string{h.requestID}
@@ -173,19 +169,17 @@ func (h *SubgraphHeaders) HeadersForSubgraph(string) (http.Header, uint64) {
 			hdr["Tracestate"] = []string{h.tracestate}
 		}
 	}
-	return hdr, h.hash
+	return hdr, h.principalHash()
 }
 
 // HashAll is the identity part of the inbound request de-duplication key.
-func (h *SubgraphHeaders) HashAll() uint64 {
-	h.load()
-	return h.hash
-}
+func (h *SubgraphHeaders) HashAll() uint64 { return h.principalHash() }
 
-// InitialPayload is the upstream connection_init payload of subscriptions: the
-// assertion again, for subgraphs that authenticate WebSockets by their init payload.
-func (h *SubgraphHeaders) InitialPayload() []byte {
-	b, _ := json.Marshal(map[string]string{identity.Header: h.Assertion()})
+// InitialPayload is the upstream connection_init payload of a subscription to
+// subgraph: the assertion again, for subgraphs that authenticate WebSockets by
+// their init payload.
+func (h *SubgraphHeaders) InitialPayload(subgraph string) []byte {
+	b, _ := json.Marshal(map[string]string{identity.Header: h.Assertion(subgraph)})
 	return b
 }
 

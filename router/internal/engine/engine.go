@@ -287,8 +287,9 @@ type ExecOptions struct {
 	// Headers builds each subgraph request's headers; it carries the caller's
 	// identity and is part of every de-duplication key.
 	Headers resolve.SubgraphHeadersBuilder
-	// InitialPayload becomes the upstream connection_init payload of subscriptions.
-	InitialPayload []byte
+	// InitialPayload gives the upstream connection_init payload of a
+	// subscription to the named subgraph.
+	InitialPayload func(subgraph string) []byte
 	// Heartbeat makes the resolver call the subscription writer's Heartbeat when
 	// a subscription is idle (SSE needs it; WebSockets ping on their own).
 	Heartbeat bool
@@ -306,7 +307,6 @@ func (e *Engine) resolveContext(ctx context.Context, op *Operation, opts ExecOpt
 	rctx.Request.ID = op.id
 	rctx.VariablesHash = xxhash.Sum64(op.Variables)
 	rctx.SubgraphHeadersBuilder = opts.Headers
-	rctx.InitialPayload = opts.InitialPayload
 	rctx.ExecutionOptions.SendHeartbeat = opts.Heartbeat
 	return rctx, nil
 }
@@ -351,6 +351,7 @@ func (e *Engine) Subscribe(ctx context.Context, op *Operation, opts ExecOptions,
 	if err != nil {
 		return err
 	}
+	setInitialPayload(rctx, sub, opts)
 	return e.resolver.ResolveGraphQLSubscription(rctx, sub.Response, w)
 }
 
@@ -375,7 +376,16 @@ func (e *Engine) SubscribeAsync(ctx context.Context, op *Operation, opts ExecOpt
 	if err != nil {
 		return err
 	}
+	setInitialPayload(rctx, sub, opts)
 	return e.resolver.AsyncResolveGraphQLSubscription(rctx, sub.Response, w, id)
+}
+
+// setInitialPayload gives a subscription the connection_init payload for the
+// subgraph its trigger subscribes to.
+func setInitialPayload(rctx *resolve.Context, sub *plan.SubscriptionResponsePlan, opts ExecOptions) {
+	if opts.InitialPayload != nil {
+		rctx.InitialPayload = opts.InitialPayload(sub.Response.Trigger.SourceName)
+	}
 }
 
 // Unsubscribe releases a subscription started with SubscribeAsync; when it was

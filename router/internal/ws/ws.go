@@ -707,7 +707,7 @@ func (c *conn) onSubscribe(m message) bool {
 	if f := c.h.opts.Subscriptions; f != nil {
 		f(1)
 	}
-	err = c.h.opts.Executor.SubscribeAsync(ctx, op, engine.ExecOptions{Headers: headers, InitialPayload: headers.InitialPayload()}, o, o.sub)
+	err = c.h.opts.Executor.SubscribeAsync(ctx, op, engine.ExecOptions{Headers: headers, InitialPayload: headers.InitialPayload}, o, o.sub)
 	if err != nil && ctx.Err() == nil {
 		c.h.opts.Logger.Error("subscription", "err", err, "request_id", rid)
 		o.fail(engine.NewRequestError(http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "internal server error").Errors)

@@ -203,7 +203,7 @@ func prepareUsers(ctx context.Context, o options) ([]user, error) {
 		for i := range users {
 			id := uuid.NewString()
 			// Assertions live a minute: enough for connection_init.
-			a, err := signer.Sign(identity.Principal{UserID: id})
+			a, err := signer.Sign(identity.Principal{UserID: id}, "notifications")
 			if err != nil {
 				return nil, err
 			}
