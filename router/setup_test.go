@@ -49,7 +49,7 @@ type env struct {
 	accountsURL string
 	signer      *identity.Signer
 	routerPub   ed25519.PublicKey // verifies the assertions the router makes
-	log         *slog.Logger // the router's logger (nil: discarded)
+	log         *slog.Logger      // the router's logger (nil: discarded)
 }
 
 // option adjusts the router's config (and the env) before the router starts.
