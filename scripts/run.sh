@@ -62,6 +62,10 @@ mkdir -p bin
 go build -o bin/ "${pkgs[@]}"
 (cd tools && GOWORK=off go build -o ../bin/devrun ./devrun)
 
+# The router's assertion key (generated once into .dev/keys) and its public
+# half, which is all the subgraphs read: they need it before they start.
+if [[ -x bin/router ]]; then bin/router keys; fi
+
 for svc in "${seeded[@]}"; do
 	# A main that does not know `seed` yet would start serving and never return.
 	if ! grep -qs '"seed"' "subgraphs/$svc/cmd/$svc"/*.go; then

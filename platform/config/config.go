@@ -138,8 +138,10 @@ func maskURL(raw string) string {
 type Subgraph struct {
 	Service
 	// AssertionPublicKey is the router's public key (PEM) for verifying the
-	// internal assertion; empty in development, where the key comes from DevDir.
-	AssertionPublicKey string `env:"ASSERTION_PUBLIC_KEY"`
+	// internal assertion; when empty it is read from AssertionPublicKeyFile
+	// (default: where the router publishes it in DevDir, for development).
+	AssertionPublicKey     string `env:"ASSERTION_PUBLIC_KEY"`
+	AssertionPublicKeyFile string `env:"ASSERTION_PUBLIC_KEY_FILE"`
 	// QueueRedisURL is the task queue's Redis (asynq), where the outbox relay
 	// hands events to the worker.
 	QueueRedisURL string `env:"QUEUE_REDIS_URL" secret:"url"`

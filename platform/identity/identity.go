@@ -10,8 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -202,23 +204,32 @@ func Deny(ctx context.Context, rdb redis.Cmdable, ttl time.Duration, keys ...str
 	return err
 }
 
-// LoadVerifier returns subgraph's verifier for the router's public key given
-// as PEM; when pemKey is empty (development) it reads or creates the router's
-// key in devDir, which the router also uses.
-func LoadVerifier(pemKey, devDir, subgraph string) (*Verifier, error) {
-	if pemKey != "" {
-		pub, err := keys.ParsePublic([]byte(pemKey))
+// LoadVerifier returns subgraph's verifier for the router's public key: given
+// as PEM, or else read from publicKeyFile, which the router writes in
+// development (a subgraph never needs the router's private key).
+func LoadVerifier(pemKey, publicKeyFile, subgraph string) (*Verifier, error) {
+	if pemKey == "" {
+		data, err := os.ReadFile(publicKeyFile)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("the router's public key %s does not exist yet: run `router keys` (make run does), or set the subgraph's ASSERTION_PUBLIC_KEY", publicKeyFile)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("assertion public key: %w", err)
 		}
-		return NewVerifier(pub, subgraph), nil
+		pemKey = string(data)
 	}
-	priv, err := keys.LoadOrCreate(DevKeyPath(devDir))
+	pub, err := keys.ParsePublic([]byte(pemKey))
 	if err != nil {
-		return nil, fmt.Errorf("development assertion key: %w", err)
+		return nil, fmt.Errorf("assertion public key: %w", err)
 	}
-	return NewVerifier(priv.Public().(ed25519.PublicKey), subgraph), nil
+	return NewVerifier(pub, subgraph), nil
 }
 
 // DevKeyPath is where development setups keep the router's assertion key.
 func DevKeyPath(devDir string) string { return filepath.Join(devDir, "keys", "router-assertion.pem") }
+
+// PublicKeyPath is where the router publishes the public half of the
+// assertion key kept at privateKeyPath: beside it, as .pub.pem.
+func PublicKeyPath(privateKeyPath string) string {
+	return strings.TrimSuffix(privateKeyPath, ".pem") + ".pub.pem"
+}

@@ -3,10 +3,13 @@ package identity
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"os"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"supergraph/platform/keys"
 )
 
 func TestVerifyRejectsForgedAndExpired(t *testing.T) {
@@ -57,4 +60,36 @@ func TestCachedAssertionExpires(t *testing.T) {
 	v.verified.Add(token, verifiedAssertion{principal: Principal{UserID: "u1"}, expires: time.Now().Add(-time.Second)})
 	_, err = v.Verify(token)
 	require.ErrorIs(t, err, ErrInvalid)
+}
+
+// A subgraph reads the router's public key only: from PEM, or from the file
+// the router publishes; without either it fails with a way out, and it never
+// creates or reads a private key.
+func TestLoadVerifierReadsThePublicKeyOnly(t *testing.T) {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	file := PublicKeyPath(DevKeyPath(dir))
+
+	_, err = LoadVerifier("", file, "users")
+	require.ErrorContains(t, err, "router keys")
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Empty(t, entries, "nothing is created where the router keeps its keys")
+
+	require.NoError(t, keys.WritePublic(file, pub))
+	v, err := LoadVerifier("", file, "users")
+	require.NoError(t, err)
+	token, err := NewSigner(priv).Sign(Principal{UserID: "u1"}, "users")
+	require.NoError(t, err)
+	got, err := v.Verify(token)
+	require.NoError(t, err)
+	require.Equal(t, "u1", got.UserID)
+
+	pemKey, err := keys.EncodePublic(pub)
+	require.NoError(t, err)
+	v, err = LoadVerifier(string(pemKey), "/nonexistent", "users")
+	require.NoError(t, err)
+	_, err = v.Verify(token)
+	require.NoError(t, err)
 }

@@ -65,6 +65,35 @@ func EncodePublic(key ed25519.PublicKey) ([]byte, error) {
 	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), nil
 }
 
+// WritePublic stores key as PEM at path (readable by all: it is public),
+// replacing the file atomically.
+func WritePublic(path string, key ed25519.PublicKey) error {
+	pemBytes, err := EncodePublic(key)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".pub-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(pemBytes); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
 // LoadOrCreate reads the private key at path, generating and storing a new one
 // when the file does not exist. Concurrent callers (several services starting
 // at once) all end up with the same key: the file is published with a link,

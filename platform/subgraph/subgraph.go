@@ -64,7 +64,11 @@ func Open(ctx context.Context, cfg config.Subgraph, schema, service string, log 
 	if b.Redis, err = redisx.Open(ctx, cfg.RedisURL); err != nil {
 		return nil, err
 	}
-	if b.Verifier, err = identity.LoadVerifier(cfg.AssertionPublicKey, cfg.DevDir, schema); err != nil {
+	pubFile := cfg.AssertionPublicKeyFile
+	if pubFile == "" {
+		pubFile = identity.PublicKeyPath(identity.DevKeyPath(cfg.DevDir))
+	}
+	if b.Verifier, err = identity.LoadVerifier(cfg.AssertionPublicKey, pubFile, schema); err != nil {
 		return nil, err
 	}
 	queueOpt, err := redisx.AsynqOpt(cfg.QueueRedisURL)

@@ -21,7 +21,7 @@ func TestComposeFile(t *testing.T) {
 	project, err := opts.LoadProject(context.Background())
 	require.NoError(t, err)
 
-	want := []string{"freelance", "mailcatcher", "notifications", "postgres", "redis", "router", "users", "worker"}
+	want := []string{"freelance", "keys", "mailcatcher", "notifications", "postgres", "redis", "router", "users", "worker"}
 	require.ElementsMatch(t, want, project.ServiceNames())
 
 	// Only the router is reachable from outside.
@@ -45,6 +45,17 @@ func TestComposeFile(t *testing.T) {
 		dataVolume = dataVolume || (v.Type == "volume" && v.Target == "/data")
 	}
 	require.True(t, dataVolume, "redis keeps /data (its AOF) on a named volume")
+
+	// The router's private assertion key is on a volume that only the
+	// router (and the one-shot key generator) mounts: a subgraph holding it
+	// could mint any user's identity for every other subgraph.
+	for name, svc := range project.Services {
+		for _, v := range svc.Volumes {
+			if v.Source == "router-key" {
+				require.Contains(t, []string{"router", "keys"}, name, "%s mounts the router's private key", name)
+			}
+		}
+	}
 
 	// Every service database a container uses is created by the init script.
 	initSQL, err := os.ReadFile("../../deploy/postgres-init.sql")
@@ -77,5 +88,13 @@ func TestComposeFile(t *testing.T) {
 		ip := net.ParseIP(host)
 		require.False(t, host == "localhost" || (ip != nil && ip.IsLoopback()), "%s listens on loopback: the router cannot reach it", name)
 		require.Contains(t, urls, name+"=http://"+name+":"+port+"/", "router reaches %s on the port it listens on", name)
+
+		// It verifies assertions with the router's public key, read-only.
+		require.NotNil(t, project.Services[name].Environment[strings.ToUpper(name)+"_ASSERTION_PUBLIC_KEY_FILE"], "%s reads the router's public key", name)
+		var public bool
+		for _, v := range project.Services[name].Volumes {
+			public = public || (v.Source == "assertion-public" && v.ReadOnly)
+		}
+		require.True(t, public, "%s mounts the public key volume read-only", name)
 	}
 }
