@@ -345,6 +345,9 @@ func (r *Router) readWire(ctx context.Context, body []byte) (clientRequest, *eng
 
 // parseWire reads one request object and its extensions.
 func parseWire(body []byte) (engine.Request, json.RawMessage, *engine.RequestError) {
+	if rerr := engine.CheckJSON(body); rerr != nil {
+		return engine.Request{}, nil, rerr
+	}
 	var wr wireRequest
 	if err := json.Unmarshal(body, &wr); err != nil {
 		return engine.Request{}, nil, engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest, "malformed JSON body: %s", jsonProblem(err))

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/wundergraph/astjson"
@@ -166,6 +167,14 @@ func (e *Engine) Prepare(req Request) (*Operation, error) {
 	if len(strings.TrimSpace(req.Query)) == 0 {
 		return nil, NewRequestError(http.StatusBadRequest, CodeBadRequest, "the request has no query")
 	}
+	if rerr := checkQueryText(req.Query); rerr != nil {
+		return nil, rerr
+	}
+	if len(req.Variables) > 0 {
+		if rerr := CheckJSON(req.Variables); rerr != nil {
+			return nil, rerr
+		}
+	}
 	vars := bytes.TrimSpace(req.Variables)
 	if len(vars) == 0 || bytes.Equal(vars, []byte("null")) {
 		vars = []byte("{}")
@@ -293,6 +302,9 @@ func (e *Engine) fromPrepared(c *preparedOp, vars []byte, parsed *astjson.Value)
 	if err := k.varValidator.Validate(k.doc, e.clientSchema, final); err != nil {
 		return nil, variablesError(err)
 	}
+	if rerr := checkScalars(k.doc, e.clientSchema, final, parsed); rerr != nil {
+		return nil, rerr
+	}
 	return &Operation{Name: c.name, Type: c.typ, Variables: final, normalized: c.normalized, id: c.id}, nil
 }
 
@@ -371,9 +383,23 @@ func remember(client *astjson.Value, normalized []byte) *preparedOp {
 func variablesError(err error) *RequestError {
 	var ive *variablesvalidation.InvalidVariableError
 	if errors.As(err, &ive) {
-		return NewRequestError(http.StatusBadRequest, CodeBadUserInput, "%s", ive.Message)
+		return NewRequestError(http.StatusBadRequest, CodeBadUserInput, "%s", clip(ive.Message))
 	}
-	return NewRequestError(http.StatusBadRequest, CodeBadUserInput, "invalid variables: %v", err)
+	return NewRequestError(http.StatusBadRequest, CodeBadUserInput, "invalid variables: %s", clip(err.Error()))
+}
+
+// clip shortens a message that quotes a client's value: a 10,000-element
+// array must not come back as a 50 KB error.
+func clip(msg string) string {
+	const max = 512
+	if len(msg) <= max {
+		return msg
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(msg[cut]) {
+		cut--
+	}
+	return msg[:cut] + "… (shortened)"
 }
 
 // prepare does the whole work: parse, limits, normalize, validate. The
@@ -441,6 +467,9 @@ func (e *Engine) prepare(req Request, vars []byte, parsed *astjson.Value) (*Oper
 	}
 	if err := k.varValidator.Validate(doc, e.clientSchema, doc.Input.Variables); err != nil {
 		return nil, nil, variablesError(err)
+	}
+	if rerr := checkScalars(doc, e.clientSchema, doc.Input.Variables, parsed); rerr != nil {
+		return nil, nil, rerr
 	}
 
 	if err := astprinter.Print(doc, &k.printed); err != nil {

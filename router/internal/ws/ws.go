@@ -650,6 +650,10 @@ func (c *conn) onSubscribe(m message) bool {
 		c.close(CloseSubscriberExists, fmt.Sprintf("Subscriber for %s already exists", m.ID))
 		return false
 	}
+	if rerr := engine.CheckJSON(m.Payload); rerr != nil {
+		c.sendErrors(m.ID, rerr.Errors)
+		return true
+	}
 	var p subscribePayload
 	if err := json.Unmarshal(m.Payload, &p); err != nil || p.Query == nil {
 		c.close(CloseBadRequest, "Invalid subscribe payload")
