@@ -58,7 +58,9 @@ bench-fanout: ## live-notification fan-out through the router (needs make run in
 .PHONY: verify
 verify: generate tidy lint ## regenerate everything and fail on any difference; lint
 	@# go.work.sum is a checksum cache that any go command may extend, not generated code.
-	@git add -N . && git diff --exit-code --stat -- . ':!go.work.sum' || { echo "generated code is stale: run 'make generate' and commit"; exit 1; }
+	@# git status sees new files too, without touching the index.
+	@changed=$$(git status --porcelain --untracked-files=all -- . ':!go.work.sum'); \
+	  if [ -n "$$changed" ]; then echo "$$changed"; echo "generated code is stale: run 'make generate' and commit"; exit 1; fi
 
 .PHONY: tidy
 tidy: ## go mod tidy in every module (make verify fails when that changes anything)
