@@ -184,6 +184,11 @@ func FromRouter(ctx context.Context) bool {
 func DenyTokenKey(jti string) string   { return "auth:deny:jti:" + jti }
 func DenySessionKey(sid string) string { return "auth:deny:sid:" + sid }
 
+// DenyMargin is how long a deny-list entry outlives the tokens it refuses:
+// verifiers accept a token a few seconds past its expiry (clock skew), and
+// it must not come back to life meanwhile.
+const DenyMargin = 30 * time.Second
+
 // RevocationChannel is the Redis pub/sub channel on which every deny-list
 // write is announced (the message is the key): routers cut off the token's
 // live connections at once instead of at their next periodic check.

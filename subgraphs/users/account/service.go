@@ -271,8 +271,8 @@ func (s *Service) Logout(ctx context.Context, p identity.Principal, token string
 		return err
 	}
 	if p.TokenID != "" {
-		if ttl := time.Until(time.Unix(p.TokenExpiresAt, 0)); ttl > 0 {
-			if err := identity.Deny(ctx, s.rdb, ttl, identity.DenyTokenKey(p.TokenID)); err != nil {
+		if ttl := time.Until(time.Unix(p.TokenExpiresAt, 0)); ttl > -identity.DenyMargin {
+			if err := identity.Deny(ctx, s.rdb, ttl+identity.DenyMargin, identity.DenyTokenKey(p.TokenID)); err != nil {
 				return fmt.Errorf("deny-list access token: %w", err)
 			}
 		}
@@ -327,7 +327,7 @@ func (s *Service) denySessions(ctx context.Context, families ...uuid.UUID) error
 	for i, f := range families {
 		keys[i] = identity.DenySessionKey(f.String())
 	}
-	if err := identity.Deny(ctx, s.rdb, s.cfg.AccessTTL, keys...); err != nil {
+	if err := identity.Deny(ctx, s.rdb, s.cfg.AccessTTL+identity.DenyMargin, keys...); err != nil {
 		return fmt.Errorf("deny-list sessions: %w", err)
 	}
 	return nil
