@@ -222,13 +222,20 @@ func TestPushDevices(t *testing.T) {
 	r := e.Do(e.User(me.String()), list, map[string]any{"id": me.String()}).NoErrors(t)
 	require.Len(t, entity(r.Data)["pushDevices"], 2)
 
-	// The same installation signed in as someone else moves to them.
-	e.Do(e.User(other.String()), register, map[string]any{"t": "tok-1", "p": "ANDROID"}).NoErrors(t)
+	// Someone else who learnt the token cannot take it over: my pushes stay mine.
+	r = e.Do(e.User(other.String()), register, map[string]any{"t": "tok-1", "p": "ANDROID"})
+	require.Equal(t, "CONFLICT", r.Code(t))
 	r = e.Do(e.User(me.String()), list, map[string]any{"id": me.String()}).NoErrors(t)
-	require.Equal(t, []any{map[string]any{"token": "tok-2", "platform": "WEB"}}, entity(r.Data)["pushDevices"])
+	require.ElementsMatch(t, []any{map[string]any{"token": "tok-1", "platform": "IOS"}, map[string]any{"token": "tok-2", "platform": "WEB"}}, entity(r.Data)["pushDevices"])
+	// Re-registering my own token updates it.
+	e.Do(e.User(me.String()), register, map[string]any{"t": "tok-1", "p": "ANDROID"}).NoErrors(t)
 
+	r = e.Do(e.User(other.String()), unregister, map[string]any{"t": "tok-1"}).NoErrors(t)
+	require.Equal(t, false, r.Data["unregisterPushDevice"], "tok-1 is not the other user's")
 	r = e.Do(e.User(me.String()), unregister, map[string]any{"t": "tok-1"}).NoErrors(t)
-	require.Equal(t, false, r.Data["unregisterPushDevice"], "tok-1 is the other user's now")
+	require.Equal(t, true, r.Data["unregisterPushDevice"])
+	// Once I unregistered it (signing out on that device), it can be theirs.
+	e.Do(e.User(other.String()), register, map[string]any{"t": "tok-1", "p": "ANDROID"}).NoErrors(t)
 	r = e.Do(e.User(me.String()), unregister, map[string]any{"t": "tok-2"}).NoErrors(t)
 	require.Equal(t, true, r.Data["unregisterPushDevice"])
 

@@ -1,7 +1,10 @@
 -- name: UpsertDevice :one
+-- Registers a token for a user, or refreshes the user's own registration. A
+-- token registered to someone else is left alone: no row comes back.
 INSERT INTO push_devices (id, user_id, token, platform)
 VALUES (@id, @user_id, @token, @platform)
-ON CONFLICT (token) DO UPDATE SET user_id = EXCLUDED.user_id, platform = EXCLUDED.platform, updated_at = now()
+ON CONFLICT (token) DO UPDATE SET platform = EXCLUDED.platform, updated_at = now()
+WHERE push_devices.user_id = EXCLUDED.user_id
 RETURNING *;
 
 -- name: DeleteDevice :execrows

@@ -208,6 +208,11 @@ func (s *Service) RegisterDevice(ctx context.Context, user uuid.UUID, token, pla
 		return store.PushDevice{}, apperr.BadInput("platform", "unknown platform")
 	}
 	d, err := s.q.UpsertDevice(ctx, store.UpsertDeviceParams{ID: uuid.New(), UserID: user, Token: token, Platform: platform})
+	if errors.Is(err, pgx.ErrNoRows) {
+		// Moving it silently would hand someone else's pushes to whoever
+		// learnt the token; the app unregisters it when its user signs out.
+		return store.PushDevice{}, apperr.Conflict("token", "this push token is registered to another account: it must be unregistered there first")
+	}
 	if err != nil {
 		return store.PushDevice{}, fmt.Errorf("register device: %w", err)
 	}

@@ -126,7 +126,8 @@ func (q *Queries) PendingDevices(ctx context.Context, arg PendingDevicesParams) 
 const upsertDevice = `-- name: UpsertDevice :one
 INSERT INTO push_devices (id, user_id, token, platform)
 VALUES ($1, $2, $3, $4)
-ON CONFLICT (token) DO UPDATE SET user_id = EXCLUDED.user_id, platform = EXCLUDED.platform, updated_at = now()
+ON CONFLICT (token) DO UPDATE SET platform = EXCLUDED.platform, updated_at = now()
+WHERE push_devices.user_id = EXCLUDED.user_id
 RETURNING id, user_id, token, platform, created_at, updated_at
 `
 
@@ -137,6 +138,8 @@ type UpsertDeviceParams struct {
 	Platform string
 }
 
+// Registers a token for a user, or refreshes the user's own registration. A
+// token registered to someone else is left alone: no row comes back.
 func (q *Queries) UpsertDevice(ctx context.Context, arg UpsertDeviceParams) (PushDevice, error) {
 	row := q.db.QueryRow(ctx, upsertDevice,
 		arg.ID,
