@@ -342,8 +342,22 @@ func TestGrantAndRevokeRoles(t *testing.T) {
 	require.Equal(t, []any{"MODERATOR"}, r.Data["grantRole"].(map[string]any)["roles"])
 	r = e.Do(e.as(staff.Access), grant, map[string]any{"id": alice.ID, "role": "MODERATOR"}).NoErrors(t)
 	require.Equal(t, []any{"MODERATOR"}, r.Data["grantRole"].(map[string]any)["roles"], "granting twice is idempotent")
+	// Revoking a role the user does not hold changes nothing, sessions included.
+	r = e.Do(e.as(staff.Access), revoke, map[string]any{"id": alice.ID, "role": "SELLER"}).NoErrors(t)
+	require.Equal(t, []any{"MODERATOR"}, r.Data["revokeRole"].(map[string]any)["roles"])
+	sid := e.verifyAccessToken(alice.Access).SessionID
+	exists, err := e.Redis.Exists(context.Background(), identity.DenySessionKey(sid)).Result()
+	require.NoError(t, err)
+	require.Zero(t, exists)
+
+	// Revoking a held role ends every session at once: the tokens that
+	// carry the old roles are refused from now on, not in 15 minutes.
 	r = e.Do(e.as(staff.Access), revoke, map[string]any{"id": alice.ID, "role": "MODERATOR"}).NoErrors(t)
 	require.Equal(t, []any{}, r.Data["revokeRole"].(map[string]any)["roles"])
+	exists, err = e.Redis.Exists(context.Background(), identity.DenySessionKey(sid)).Result()
+	require.NoError(t, err)
+	require.EqualValues(t, 1, exists, "the session's access tokens are deny-listed")
+	require.Equal(t, "UNAUTHENTICATED", e.Do(e.Anonymous(), refreshMutation, map[string]any{"t": alice.Refresh}).Code(t))
 
 	require.Equal(t, "CONFLICT", e.Do(e.as(staff.Access), revoke, map[string]any{"id": staff.ID, "role": "STAFF"}).Code(t))
 	require.Equal(t, "NOT_FOUND", e.Do(e.as(staff.Access), grant, map[string]any{"id": "00000000-0000-0000-0000-000000000001", "role": "SELLER"}).Code(t))

@@ -540,19 +540,31 @@ func (s *Service) UpdateProfile(ctx context.Context, id uuid.UUID, in ProfileInp
 	return public(u), nil
 }
 
-// SetRole grants (grant=true) or revokes a role.
+// SetRole grants (grant=true) or revokes a role. Revoking a role the user
+// holds signs them out of every session at once: their access tokens carry
+// the old roles, and must not keep them for the rest of their life.
 func (s *Service) SetRole(ctx context.Context, actor identity.Principal, id uuid.UUID, role string, grant bool) (User, error) {
 	if !grant && role == identity.RoleStaff && actor.UserID == id.String() {
 		return User{}, apperr.Conflict("role", "you cannot revoke your own STAFF role")
 	}
 	var u User
+	var signedOut []uuid.UUID
 	err := pg.Transact(ctx, s.pool, func(tx pgx.Tx) error {
 		q := s.q.WithTx(tx)
 		var err error
 		if grant {
 			u, err = q.AddRole(ctx, store.AddRoleParams{ID: id, Role: role})
 		} else {
-			u, err = q.RemoveRole(ctx, store.RemoveRoleParams{ID: id, Role: role})
+			var before User
+			if before, err = q.GetUser(ctx, id); err != nil {
+				return err
+			}
+			if u, err = q.RemoveRole(ctx, store.RemoveRoleParams{ID: id, Role: role}); err != nil {
+				return err
+			}
+			if slices.Contains(before.Roles, role) {
+				signedOut, err = q.RevokeOtherFamilies(ctx, store.RevokeOtherFamiliesParams{UserID: id}) // no family kept
+			}
 		}
 		if err != nil {
 			return err
@@ -566,7 +578,10 @@ func (s *Service) SetRole(ctx context.Context, actor identity.Principal, id uuid
 		return User{}, fmt.Errorf("set role: %w", err)
 	}
 	s.invalidate(ctx, id)
-	s.log.InfoContext(ctx, "role changed", "user", id, "role", role, "grant", grant, "by", actor.UserID)
+	s.log.InfoContext(ctx, "role changed", "user", id, "role", role, "grant", grant, "by", actor.UserID, "sessions_ended", len(signedOut))
+	if err := s.denySessions(ctx, signedOut...); err != nil {
+		return User{}, err
+	}
 	return public(u), nil
 }
 
