@@ -6,6 +6,8 @@ package apperr
 import (
 	"errors"
 	"fmt"
+	"math"
+	"time"
 )
 
 // Codes shared by every subgraph and the router (DESIGN §3).
@@ -15,6 +17,7 @@ const (
 	CodeNotFound        = "NOT_FOUND"
 	CodeBadUserInput    = "BAD_USER_INPUT"
 	CodeConflict        = "CONFLICT"
+	CodeRateLimited     = "RATE_LIMITED"
 	CodeInternal        = "INTERNAL_SERVER_ERROR"
 )
 
@@ -24,6 +27,9 @@ type Error struct {
 	Message string
 	// Field names the offending input field, when there is one.
 	Field string
+	// RetryAfter, when set, says when trying again can succeed (seconds,
+	// extensions.retryAfter).
+	RetryAfter int
 }
 
 func (e *Error) Error() string {
@@ -47,6 +53,11 @@ var (
 	ErrBadUserInput    = &Error{Code: CodeBadUserInput}
 	ErrConflict        = &Error{Code: CodeConflict}
 )
+
+// RateLimited: too many attempts, or too busy; retry after the given time.
+func RateLimited(msg string, retryAfter time.Duration) error {
+	return &Error{Code: CodeRateLimited, Message: msg, RetryAfter: max(1, int(math.Ceil(retryAfter.Seconds())))}
+}
 
 // Unauthenticated: no or an invalid identity.
 func Unauthenticated(msg string) error { return &Error{Code: CodeUnauthenticated, Message: msg} }

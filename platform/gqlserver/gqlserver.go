@@ -108,6 +108,9 @@ func presenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			if appErr.Field != "" {
 				gqlErr.Extensions["field"] = appErr.Field
 			}
+			if appErr.RetryAfter > 0 {
+				gqlErr.Extensions["retryAfter"] = appErr.RetryAfter
+			}
 			return gqlErr
 		}
 		var parsed *gqlerror.Error

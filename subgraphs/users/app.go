@@ -46,6 +46,17 @@ type Config struct {
 	ProfileCacheTTL time.Duration `env:"PROFILE_CACHE_TTL" envDefault:"5m"`
 	// PasswordHashMemoryKiB is argon2id's memory cost.
 	PasswordHashMemoryKiB uint32 `env:"PASSWORD_HASH_MEMORY_KIB" envDefault:"65536"`
+	// MaxConcurrentHashes bounds password hashes running at once (each takes
+	// PasswordHashMemoryKiB); one waits at most HashWait for its turn, then
+	// the request is answered RATE_LIMITED.
+	MaxConcurrentHashes int           `env:"MAX_CONCURRENT_HASHES" envDefault:"4"`
+	HashWait            time.Duration `env:"HASH_WAIT" envDefault:"2s"`
+	// Login throttling per e-mail address: LoginFreeAttempts failures within
+	// LoginThrottleWindow are free, then each attempt waits twice as long as
+	// the one before, up to LoginMaxDelay.
+	LoginFreeAttempts   int           `env:"LOGIN_FREE_ATTEMPTS" envDefault:"5"`
+	LoginThrottleWindow time.Duration `env:"LOGIN_THROTTLE_WINDOW" envDefault:"15m"`
+	LoginMaxDelay       time.Duration `env:"LOGIN_MAX_DELAY" envDefault:"15m"`
 	// SeedPassword is the development password of the seeded demo accounts.
 	SeedPassword string `env:"SEED_PASSWORD" envDefault:"supergraph-dev-password" secret:"true"`
 }
@@ -70,6 +81,12 @@ func (c Config) Validate() error {
 	}
 	if c.RefreshTokenTTL < c.AccessTokenTTL {
 		errs = append(errs, errors.New("REFRESH_TOKEN_TTL must not be shorter than ACCESS_TOKEN_TTL"))
+	}
+	if c.MaxConcurrentHashes < 1 {
+		errs = append(errs, errors.New("MAX_CONCURRENT_HASHES must be at least 1"))
+	}
+	if c.LoginFreeAttempts < 1 || c.LoginMaxDelay < time.Second {
+		errs = append(errs, errors.New("LOGIN_FREE_ATTEMPTS must be at least 1 and LOGIN_MAX_DELAY at least 1s"))
 	}
 	if c.PasswordHashMemoryKiB < 8*1024 {
 		errs = append(errs, errors.New("PASSWORD_HASH_MEMORY_KIB must be at least 8192"))
@@ -105,13 +122,14 @@ func (a *App) build(cfg Config) error {
 	}
 	params := account.DefaultPasswordParams
 	params.Memory = cfg.PasswordHashMemoryKiB
-	passwords, err := account.NewPasswords(params)
+	passwords, err := account.NewPasswords(params, cfg.MaxConcurrentHashes, cfg.HashWait)
 	if err != nil {
 		return err
 	}
 	issuer := account.NewIssuer(signingKeys, cfg.JWTIssuer, cfg.JWTAudience, cfg.AccessTokenTTL)
 	a.Accounts = account.New(a.Pool, a.Redis, issuer, passwords, account.Config{
 		AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL, CacheTTL: cfg.ProfileCacheTTL,
+		Throttle: account.ThrottleOptions{FreeAttempts: cfg.LoginFreeAttempts, Window: cfg.LoginThrottleWindow, MaxDelay: cfg.LoginMaxDelay},
 	}, a.Log)
 	schema := generated.NewExecutableSchema(generated.Config{
 		Resolvers: &graph.Resolver{Accounts: a.Accounts},

@@ -34,6 +34,8 @@ type Config struct {
 	AccessTTL  time.Duration
 	RefreshTTL time.Duration
 	CacheTTL   time.Duration
+	// Throttle slows password guessing per e-mail address.
+	Throttle ThrottleOptions
 }
 
 // Service implements the users domain.
@@ -43,6 +45,7 @@ type Service struct {
 	rdb       *redis.Client
 	issuer    *Issuer
 	passwords *Passwords
+	throttle  *Throttle
 	cfg       Config
 	log       *slog.Logger
 	// decoded remembers the last profile decoded from each cache entry's
@@ -60,7 +63,8 @@ type decodedUser struct {
 // New returns a Service.
 func New(pool *pgxpool.Pool, rdb *redis.Client, issuer *Issuer, passwords *Passwords, cfg Config, log *slog.Logger) *Service {
 	decoded, _ := lru.New[uuid.UUID, decodedUser](10_000)
-	return &Service{pool: pool, q: store.New(pool), rdb: rdb, issuer: issuer, passwords: passwords, cfg: cfg, log: log, decoded: decoded}
+	return &Service{pool: pool, q: store.New(pool), rdb: rdb, issuer: issuer, passwords: passwords,
+		throttle: NewThrottle(rdb, cfg.Throttle, log), cfg: cfg, log: log, decoded: decoded}
 }
 
 // User is an account as the rest of the service sees it: never with its
@@ -108,12 +112,19 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (Session, erro
 			return Session{}, err
 		}
 	}
-	hash, err := s.passwords.Hash(in.Password)
+	// A sign-up that finds the address taken counts against it like a
+	// failed sign-in: probing which addresses have accounts costs as much as
+	// guessing their passwords.
+	if err := s.throttle.Check(ctx, email); err != nil {
+		return Session{}, err
+	}
+	hash, err := s.passwords.Hash(ctx, in.Password)
 	if err != nil {
 		return Session{}, fmt.Errorf("hash password: %w", err)
 	}
 
 	var user User
+	var emailTaken bool
 	var refresh string
 	family := uuid.New()
 	id := in.ID
@@ -131,6 +142,7 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (Session, erro
 			if constraint == "users_username_key" {
 				return apperr.Conflict("username", "username is taken")
 			}
+			emailTaken = true
 			return apperr.Conflict("email", "an account with this e-mail already exists")
 		}
 		if err != nil {
@@ -156,6 +168,9 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (Session, erro
 		}
 		return publishRecipient(ctx, tx, user)
 	})
+	if emailTaken {
+		s.throttle.Fail(ctx, email)
+	}
 	if err != nil {
 		return Session{}, fmt.Errorf("register: %w", err)
 	}
@@ -181,17 +196,26 @@ func (s *Service) Login(ctx context.Context, email, password string) (Session, e
 	if len(password) > 4*maxPassword || len(email) > maxEmail {
 		return Session{}, errBadCredentials
 	}
-	user, err := s.q.GetUserByEmail(ctx, email)
-	if errors.Is(err, pgx.ErrNoRows) {
-		s.passwords.Check(password, "")
-		return Session{}, errBadCredentials
+	if err := s.throttle.Check(ctx, email); err != nil {
+		return Session{}, err
 	}
-	if err != nil {
+	var hash string // none for an unknown address: the check runs on a dummy
+	user, err := s.q.GetUserByEmail(ctx, email)
+	switch {
+	case err == nil:
+		hash = user.PasswordHash
+	case !errors.Is(err, pgx.ErrNoRows):
 		return Session{}, fmt.Errorf("login: %w", err)
 	}
-	if !s.passwords.Check(password, user.PasswordHash) {
+	ok, err := s.passwords.Check(ctx, password, hash)
+	if err != nil {
+		return Session{}, err
+	}
+	if !ok {
+		s.throttle.Fail(ctx, email)
 		return Session{}, errBadCredentials
 	}
+	s.throttle.Reset(ctx, email)
 	family := uuid.New()
 	refresh, err := s.newRefreshToken(ctx, s.q, user.ID, family)
 	if err != nil {
@@ -293,10 +317,14 @@ func (s *Service) ChangePassword(ctx context.Context, p identity.Principal, curr
 	if err != nil {
 		return fmt.Errorf("change password: %w", err)
 	}
-	if !s.passwords.Check(current, user.PasswordHash) {
+	ok, err := s.passwords.Check(ctx, current, user.PasswordHash)
+	if err != nil {
+		return err
+	}
+	if !ok {
 		return apperr.BadInput("currentPassword", "current password is wrong")
 	}
-	hash, err := s.passwords.Hash(next)
+	hash, err := s.passwords.Hash(ctx, next)
 	if err != nil {
 		return err
 	}
