@@ -91,6 +91,12 @@ func (e *Env) Serve(serve func(ctx context.Context, ln net.Listener) error) {
 	done := make(chan error, 1)
 	go func() { done <- serve(ctx, ln) }()
 	e.T.Cleanup(func() {
+		// A burst of concurrent requests can leave the client connections it
+		// dialed but never used; the server sees them as new (no request yet)
+		// and Shutdown waits 5 s for them, past the drain deadline. Closing
+		// the client's idle connections ends them at once (other tests' idle
+		// ones are merely redialled).
+		http.DefaultClient.CloseIdleConnections()
 		cancel()
 		require.NoError(e.T, <-done)
 	})
