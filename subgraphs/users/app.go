@@ -51,9 +51,10 @@ type Config struct {
 	// the request is answered RATE_LIMITED.
 	MaxConcurrentHashes int           `env:"MAX_CONCURRENT_HASHES" envDefault:"4"`
 	HashWait            time.Duration `env:"HASH_WAIT" envDefault:"2s"`
-	// Login throttling per e-mail address: LoginFreeAttempts failures within
-	// LoginThrottleWindow are free, then each attempt waits twice as long as
-	// the one before, up to LoginMaxDelay.
+	// Password attempts per account (per e-mail address while it has none):
+	// LoginFreeAttempts within LoginThrottleWindow are free, then each
+	// attempt waits twice as long as the one before, up to LoginMaxDelay; a
+	// success clears the count (account.Throttle).
 	LoginFreeAttempts   int           `env:"LOGIN_FREE_ATTEMPTS" envDefault:"5"`
 	LoginThrottleWindow time.Duration `env:"LOGIN_THROTTLE_WINDOW" envDefault:"15m"`
 	LoginMaxDelay       time.Duration `env:"LOGIN_MAX_DELAY" envDefault:"15m"`

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -34,7 +35,7 @@ type Config struct {
 	AccessTTL  time.Duration
 	RefreshTTL time.Duration
 	CacheTTL   time.Duration
-	// Throttle slows password guessing per e-mail address.
+	// Throttle slows password guessing per account and e-mail address.
 	Throttle ThrottleOptions
 }
 
@@ -112,19 +113,23 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (Session, erro
 			return Session{}, err
 		}
 	}
-	// A sign-up that finds the address taken counts against it like a
-	// failed sign-in: probing which addresses have accounts costs as much as
+	// A sign-up counts against the address (its account, when it has one)
+	// like a sign-in: probing which addresses have accounts costs as much as
 	// guessing their passwords.
-	if err := s.throttle.Check(ctx, email); err != nil {
+	throttle, _, err := s.throttleKey(ctx, email)
+	if err != nil {
+		return Session{}, fmt.Errorf("register: %w", err)
+	}
+	if err := s.throttle.Admit(ctx, throttle); err != nil {
 		return Session{}, err
 	}
 	hash, err := s.passwords.Hash(ctx, in.Password)
 	if err != nil {
+		s.throttle.Refund(ctx, throttle)
 		return Session{}, fmt.Errorf("hash password: %w", err)
 	}
 
 	var user User
-	var emailTaken bool
 	var refresh string
 	family := uuid.New()
 	id := in.ID
@@ -142,7 +147,6 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (Session, erro
 			if constraint == "users_username_key" {
 				return apperr.Conflict("username", "username is taken")
 			}
-			emailTaken = true
 			return apperr.Conflict("email", "an account with this e-mail already exists")
 		}
 		if err != nil {
@@ -168,12 +172,10 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (Session, erro
 		}
 		return publishRecipient(ctx, tx, user)
 	})
-	if emailTaken {
-		s.throttle.Fail(ctx, email)
-	}
 	if err != nil {
 		return Session{}, fmt.Errorf("register: %w", err)
 	}
+	s.throttle.Reset(ctx, throttle) // the address's count, if any: its account starts afresh
 	return s.session(user, family, refresh)
 }
 
@@ -196,32 +198,45 @@ func (s *Service) Login(ctx context.Context, email, password string) (Session, e
 	if len(password) > 4*maxPassword || len(email) > maxEmail {
 		return Session{}, errBadCredentials
 	}
-	if err := s.throttle.Check(ctx, email); err != nil {
-		return Session{}, err
-	}
-	var hash string // none for an unknown address: the check runs on a dummy
-	user, err := s.q.GetUserByEmail(ctx, email)
-	switch {
-	case err == nil:
-		hash = user.PasswordHash
-	case !errors.Is(err, pgx.ErrNoRows):
+	email = strings.TrimSpace(email) // as sign-up stores it
+	throttle, user, err := s.throttleKey(ctx, email)
+	if err != nil {
 		return Session{}, fmt.Errorf("login: %w", err)
 	}
-	ok, err := s.passwords.Check(ctx, password, hash)
+	if err := s.throttle.Admit(ctx, throttle); err != nil {
+		return Session{}, err
+	}
+	// An unknown address has no hash: the check runs on a dummy.
+	ok, err := s.passwords.Check(ctx, password, user.PasswordHash)
 	if err != nil {
+		s.throttle.Refund(ctx, throttle)
 		return Session{}, err
 	}
 	if !ok {
-		s.throttle.Fail(ctx, email)
 		return Session{}, errBadCredentials
 	}
-	s.throttle.Reset(ctx, email)
+	s.throttle.Reset(ctx, throttle)
 	family := uuid.New()
 	refresh, err := s.newRefreshToken(ctx, s.q, user.ID, family)
 	if err != nil {
 		return Session{}, fmt.Errorf("login: %w", err)
 	}
 	return s.session(user, family, refresh)
+}
+
+// throttleKey names the throttle that attempts against email count on: its
+// account's when it has one (however the address is spelt), else the
+// address's own. user is the account, zero when there is none.
+func (s *Service) throttleKey(ctx context.Context, email string) (key string, user User, err error) {
+	user, err = s.q.GetUserByEmail(ctx, email)
+	switch {
+	case err == nil:
+		return accountThrottle(user.ID), user, nil
+	case errors.Is(err, pgx.ErrNoRows):
+		return addressThrottle(email), User{}, nil
+	default:
+		return "", User{}, err
+	}
 }
 
 var errInvalidRefresh = apperr.Unauthenticated("refresh token is invalid or expired; sign in again")
@@ -317,13 +332,21 @@ func (s *Service) ChangePassword(ctx context.Context, p identity.Principal, curr
 	if err != nil {
 		return fmt.Errorf("change password: %w", err)
 	}
+	// Guessing the current password (with a stolen access token) counts
+	// against the account's sign-in throttle: it is the same secret.
+	throttle := accountThrottle(id)
+	if err := s.throttle.Admit(ctx, throttle); err != nil {
+		return err
+	}
 	ok, err := s.passwords.Check(ctx, current, user.PasswordHash)
 	if err != nil {
+		s.throttle.Refund(ctx, throttle)
 		return err
 	}
 	if !ok {
 		return apperr.BadInput("currentPassword", "current password is wrong")
 	}
+	s.throttle.Reset(ctx, throttle)
 	hash, err := s.passwords.Hash(ctx, next)
 	if err != nil {
 		return err

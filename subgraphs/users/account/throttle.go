@@ -8,19 +8,23 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 
 	"supergraph/platform/apperr"
 )
 
-// Throttle slows password guessing down per e-mail address (and so per
-// account), for every replica at once through Redis: after FreeAttempts
-// failures within Window, each further attempt must wait twice as long as the
-// one before (1 s, 2 s, 4 s, ... up to MaxDelay). It counts failed sign-ins
-// and sign-ups that hit an existing address alike, so probing which
-// addresses have accounts costs what guessing passwords does. A success
-// clears it. Redis being unreachable lets attempts through (logged): the
-// router's rate limits still apply.
+// Throttle slows password guessing down per account (and, for addresses
+// without an account, per e-mail address), for every replica at once through
+// Redis: after FreeAttempts attempts within Window, each further attempt must
+// wait twice as long as the one before (1 s, 2 s, 4 s, ... up to MaxDelay).
+// Sign-ins, password changes and sign-ups that hit an existing address count
+// alike, so probing which addresses have accounts costs what guessing
+// passwords does. An attempt counts when it is let in, before its password is
+// checked: a burst of concurrent guesses gets no more tries than the same
+// guesses made one after another. A success clears the count. Redis being
+// unreachable lets attempts through (logged): the router's rate limits and
+// the cap on concurrent hashing still apply.
 type Throttle struct {
 	rdb  *redis.Client
 	opts ThrottleOptions
@@ -39,52 +43,71 @@ func NewThrottle(rdb *redis.Client, opts ThrottleOptions, log *slog.Logger) *Thr
 	return &Throttle{rdb: rdb, opts: opts, log: log}
 }
 
-// throttleKey names an address's counter without storing the address.
-func throttleKey(email string) string {
+// accountThrottle names an existing account's counter: however its address
+// is spelt, guesses against one account share it.
+func accountThrottle(id uuid.UUID) string { return "auth:throttle:account:" + id.String() }
+
+// addressThrottle names the counter of an address without an account,
+// without storing the address.
+func addressThrottle(email string) string {
 	sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(email))))
-	return "auth:throttle:" + hex.EncodeToString(sum[:16])
+	return "auth:throttle:email:" + hex.EncodeToString(sum[:16])
 }
 
-// Check refuses an attempt for email while its delay runs.
-func (t *Throttle) Check(ctx context.Context, email string) error {
-	until, err := t.rdb.HGet(ctx, throttleKey(email), "until").Int64()
-	if err == redis.Nil {
-		return nil
-	}
+// admitScript lets an attempt in and counts it, or answers how many
+// milliseconds remain before the next one may come; one round trip, atomic,
+// on Redis's clock (the same for every replica). Past the free attempts,
+// each one let in sets when the next may come.
+var admitScript = redis.NewScript(`
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local free, maxDelay, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local untilMs = tonumber(redis.call('HGET', KEYS[1], 'until') or '0')
+if now < untilMs then
+  return untilMs - now
+end
+local n = redis.call('HINCRBY', KEYS[1], 'n', 1)
+if n > free then
+  redis.call('HSET', KEYS[1], 'until', now + math.min(1000 * 2 ^ (n - free - 1), maxDelay))
+end
+redis.call('PEXPIRE', KEYS[1], ttl)
+return 0`)
+
+// Admit lets an attempt against key in (and counts it) or refuses it with
+// RATE_LIMITED while the key's delay runs.
+func (t *Throttle) Admit(ctx context.Context, key string) error {
+	wait, err := admitScript.Run(ctx, t.rdb, []string{key},
+		t.opts.FreeAttempts, t.opts.MaxDelay.Milliseconds(), max(t.opts.Window, t.opts.MaxDelay).Milliseconds()).Int64()
 	if err != nil {
-		t.log.WarnContext(ctx, "sign-in throttle unreadable; attempt let through", "err", err)
+		t.log.WarnContext(ctx, "sign-in throttle unavailable; attempt let through", "err", err)
 		return nil
 	}
-	if wait := time.Until(time.UnixMilli(until)); wait > 0 {
-		return apperr.RateLimited("too many failed attempts for this e-mail address: try again later", wait)
+	if wait > 0 {
+		return apperr.RateLimited("too many password attempts for this account or e-mail address: try again later",
+			time.Duration(wait)*time.Millisecond)
 	}
 	return nil
 }
 
-// failScript counts a failure and, past the free attempts, sets the time
-// before which the next attempt is refused; one round trip, atomic.
-var failScript = redis.NewScript(`
-local n = redis.call('HINCRBY', KEYS[1], 'n', 1)
-local free, base, maxDelay, window = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-if n > free then
-  local delay = math.min(1000 * 2 ^ (n - free - 1), maxDelay)
-  redis.call('HSET', KEYS[1], 'until', base + delay)
+// refundScript uncounts one attempt; the delay it may have started stays.
+var refundScript = redis.NewScript(`
+if redis.call('HINCRBY', KEYS[1], 'n', -1) <= 0 then
+  redis.call('DEL', KEYS[1])
 end
-redis.call('PEXPIRE', KEYS[1], math.max(window, maxDelay))
-return n`)
+return 0`)
 
-// Fail counts a failed attempt for email.
-func (t *Throttle) Fail(ctx context.Context, email string) {
-	err := failScript.Run(ctx, t.rdb, []string{throttleKey(email)},
-		t.opts.FreeAttempts, time.Now().UnixMilli(), t.opts.MaxDelay.Milliseconds(), t.opts.Window.Milliseconds()).Err()
-	if err != nil {
-		t.log.WarnContext(ctx, "sign-in throttle not updated", "err", err)
+// Refund uncounts an attempt that was let in but never checked a password
+// (no hashing slot in time, or the client went away): a flood of other
+// sign-ins must not use up a real user's attempts.
+func (t *Throttle) Refund(ctx context.Context, key string) {
+	if err := refundScript.Run(context.WithoutCancel(ctx), t.rdb, []string{key}).Err(); err != nil {
+		t.log.WarnContext(ctx, "sign-in throttle not refunded", "err", err)
 	}
 }
 
-// Reset clears email's failures after a success.
-func (t *Throttle) Reset(ctx context.Context, email string) {
-	if err := t.rdb.Del(ctx, throttleKey(email)).Err(); err != nil {
+// Reset clears key's count after a success.
+func (t *Throttle) Reset(ctx context.Context, key string) {
+	if err := t.rdb.Del(context.WithoutCancel(ctx), key).Err(); err != nil {
 		t.log.WarnContext(ctx, "sign-in throttle not cleared", "err", err)
 	}
 }
