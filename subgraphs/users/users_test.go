@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -362,6 +363,76 @@ func TestGrantAndRevokeRoles(t *testing.T) {
 	require.Equal(t, "CONFLICT", e.Do(e.as(staff.Access), revoke, map[string]any{"id": staff.ID, "role": "STAFF"}).Code(t))
 	require.Equal(t, "NOT_FOUND", e.Do(e.as(staff.Access), grant, map[string]any{"id": "00000000-0000-0000-0000-000000000001", "role": "SELLER"}).Code(t))
 	require.Equal(t, "GRAPHQL_VALIDATION_FAILED", e.Do(e.as(staff.Access), grant, map[string]any{"id": alice.ID, "role": "KING"}).Code(t), "an unknown enum value is invalid")
+}
+
+// TestRevokeRoleRacingNewTokens: a sign-in or refresh that mints a token
+// while a revokeRole is under way either waits for it and carries the new
+// roles, or lands in a session the revocation then ends: it never comes out
+// with the old roles in a session nobody revokes. The test holds the user's
+// row as a role change does, lets the sign-in (or refresh) and then the
+// revocation queue up behind it, and releases them in that order, the one
+// where an unlocked read of the roles would have escaped.
+func TestRevokeRoleRacingNewTokens(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	staff := e.staff("root")
+	grant := `mutation($id: ID!, $role: Role!) { grantRole(userId: $id, role: $role) { roles } }`
+	revoke := `mutation($id: ID!, $role: Role!) { revokeRole(userId: $id, role: $role) { roles } }`
+	ctx := context.Background()
+	// waiting reports whether a statement matching pattern waits for a lock.
+	waiting := func(pattern string) func() bool {
+		return func() bool {
+			var n int
+			require.NoError(t, e.DB.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+				WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE $1`, pattern).Scan(&n))
+			return n > 0
+		}
+	}
+
+	for _, tc := range []struct {
+		name  string
+		mints func(u session) subgraphtest.Response
+		field string
+	}{
+		{"login", func(u session) subgraphtest.Response {
+			return e.Do(e.Anonymous(), loginMutation, map[string]any{"e": u.Email, "p": testPassword})
+		}, "login"},
+		{"refresh", func(u session) subgraphtest.Response {
+			return e.Do(e.Anonymous(), refreshMutation, map[string]any{"t": u.Refresh})
+		}, "refreshToken"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			u := e.register("racer_" + tc.name)
+			e.Do(e.as(staff.Access), grant, map[string]any{"id": u.ID, "role": "MODERATOR"}).NoErrors(t)
+
+			held, err := e.DB.Begin(ctx)
+			require.NoError(t, err)
+			defer held.Rollback(ctx) //nolint:errcheck // released below
+			_, err = held.Exec(ctx, "SELECT 1 FROM users WHERE id = $1 FOR UPDATE", u.ID)
+			require.NoError(t, err)
+
+			minted := make(chan subgraphtest.Response, 1)
+			go func() { minted <- tc.mints(u) }()
+			require.Eventually(t, waiting("%FOR SHARE%"), 10*time.Second, 5*time.Millisecond,
+				"the %s reads the roles under the lock a role change takes", tc.name)
+			revoked := make(chan subgraphtest.Response, 1)
+			go func() { revoked <- e.Do(e.as(staff.Access), revoke, map[string]any{"id": u.ID, "role": "MODERATOR"}) }()
+			require.Eventually(t, waiting("%FOR UPDATE%"), 10*time.Second, 5*time.Millisecond)
+			require.NoError(t, held.Rollback(ctx))
+
+			r := (<-minted).NoErrors(t)
+			require.Equal(t, []any{}, (<-revoked).NoErrors(t).Data["revokeRole"].(map[string]any)["roles"])
+			payload := r.Data[tc.field].(map[string]any)
+			claims := e.verifyAccessToken(payload["accessToken"].(string))
+			if slices.Contains(claims.Roles, "MODERATOR") {
+				exists, err := e.Redis.Exists(ctx, identity.DenySessionKey(claims.SessionID)).Result()
+				require.NoError(t, err)
+				require.EqualValues(t, 1, exists, "a token with the old roles is in a revoked session")
+				require.Equal(t, "UNAUTHENTICATED", e.Do(e.Anonymous(), refreshMutation, map[string]any{"t": payload["refreshToken"]}).Code(t),
+					"and its refresh token is revoked with it")
+			}
+		})
+	}
 }
 
 func TestAssertionIsRequiredForIdentityAndFederation(t *testing.T) {

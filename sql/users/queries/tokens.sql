@@ -2,6 +2,12 @@
 INSERT INTO refresh_tokens (id, family_id, user_id, token_hash, expires_at)
 VALUES ($1, $2, $3, $4, $5);
 
+-- name: GetRefreshTokenUserForShare :one
+-- The refresh token's user, locked as GetUserForShare does. A refresh takes
+-- this lock before the token's own, in the order role and password changes
+-- take theirs (user, then tokens), so they can never deadlock.
+SELECT * FROM users WHERE id = (SELECT user_id FROM refresh_tokens WHERE token_hash = $1) FOR SHARE;
+
 -- name: GetRefreshTokenForUpdate :one
 -- Locks the token so two concurrent refreshes with it cannot both succeed.
 SELECT * FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE;

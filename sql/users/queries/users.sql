@@ -6,6 +6,15 @@ RETURNING *;
 -- name: GetUser :one
 SELECT * FROM users WHERE id = $1;
 
+-- name: GetUserForShare :one
+-- Reads the roles a new access token will carry under the row lock a role
+-- or password change takes: either the change waits and then sees (and
+-- revokes) the new session, or the session waits and gets the new roles.
+SELECT * FROM users WHERE id = $1 FOR SHARE;
+
+-- name: GetUserForUpdate :one
+SELECT * FROM users WHERE id = $1 FOR UPDATE;
+
 -- name: GetUsers :many
 SELECT * FROM users WHERE id = ANY(@ids::uuid[]);
 

@@ -216,8 +216,20 @@ func (s *Service) Login(ctx context.Context, email, password string) (Session, e
 		return Session{}, errBadCredentials
 	}
 	s.throttle.Reset(ctx, throttle)
+	// The roles were read before the (slow) password check: read them again
+	// under the lock a role change takes, so that a revokeRole meanwhile
+	// either revokes this new session or is reflected in its token.
 	family := uuid.New()
-	refresh, err := s.newRefreshToken(ctx, s.q, user.ID, family)
+	var refresh string
+	err = pg.Transact(ctx, s.pool, func(tx pgx.Tx) error {
+		q := s.q.WithTx(tx)
+		var err error
+		if user, err = q.GetUserForShare(ctx, user.ID); err != nil {
+			return err
+		}
+		refresh, err = s.newRefreshToken(ctx, q, user.ID, family)
+		return err
+	})
 	if err != nil {
 		return Session{}, fmt.Errorf("login: %w", err)
 	}
@@ -253,6 +265,16 @@ func (s *Service) Refresh(ctx context.Context, token string) (Session, error) {
 	)
 	err := pg.Transact(ctx, s.pool, func(tx pgx.Tx) error {
 		q := s.q.WithTx(tx)
+		// The user first, locked as role and password changes lock it: the
+		// new access token carries the roles as they are once a concurrent
+		// revokeRole has committed, and a concurrent sign-out-everywhere
+		// sees (and revokes) the token this refresh adds.
+		var err error
+		if user, err = q.GetRefreshTokenUserForShare(ctx, hashToken(token)); errors.Is(err, pgx.ErrNoRows) {
+			return errInvalidRefresh
+		} else if err != nil {
+			return err
+		}
 		row, err := q.GetRefreshTokenForUpdate(ctx, hashToken(token))
 		if errors.Is(err, pgx.ErrNoRows) {
 			return errInvalidRefresh
@@ -269,9 +291,6 @@ func (s *Service) Refresh(ctx context.Context, token string) (Session, error) {
 			return q.RevokeFamily(ctx, row.FamilyID) // committed: the revocation must stick
 		}
 		if err := q.MarkRefreshTokenUsed(ctx, row.ID); err != nil {
-			return err
-		}
-		if user, err = q.GetUser(ctx, row.UserID); err != nil {
 			return err
 		}
 		refresh, err = s.newRefreshToken(ctx, q, row.UserID, row.FamilyID)
@@ -606,8 +625,11 @@ func (s *Service) SetRole(ctx context.Context, actor identity.Principal, id uuid
 		if grant {
 			u, err = q.AddRole(ctx, store.AddRoleParams{ID: id, Role: role})
 		} else {
+			// Locked until commit: sign-ins and refreshes wait for the change
+			// (see GetUserForShare), so none mints a token with the old roles
+			// in a session this revocation does not see.
 			var before User
-			if before, err = q.GetUser(ctx, id); err != nil {
+			if before, err = q.GetUserForUpdate(ctx, id); err != nil {
 				return err
 			}
 			if u, err = q.RemoveRole(ctx, store.RemoveRoleParams{ID: id, Role: role}); err != nil {

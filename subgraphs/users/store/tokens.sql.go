@@ -89,6 +89,34 @@ func (q *Queries) GetRefreshTokenForUpdate(ctx context.Context, tokenHash []byte
 	return i, err
 }
 
+const getRefreshTokenUserForShare = `-- name: GetRefreshTokenUserForShare :one
+SELECT id, email, username, password_hash, display_name, roles, bio, avatar_url, location, website, skills, created_at, updated_at FROM users WHERE id = (SELECT user_id FROM refresh_tokens WHERE token_hash = $1) FOR SHARE
+`
+
+// The refresh token's user, locked as GetUserForShare does. A refresh takes
+// this lock before the token's own, in the order role and password changes
+// take theirs (user, then tokens), so they can never deadlock.
+func (q *Queries) GetRefreshTokenUserForShare(ctx context.Context, tokenHash []byte) (User, error) {
+	row := q.db.QueryRow(ctx, getRefreshTokenUserForShare, tokenHash)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Email,
+		&i.Username,
+		&i.PasswordHash,
+		&i.DisplayName,
+		&i.Roles,
+		&i.Bio,
+		&i.AvatarUrl,
+		&i.Location,
+		&i.Website,
+		&i.Skills,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
 const markRefreshTokenUsed = `-- name: MarkRefreshTokenUsed :exec
 UPDATE refresh_tokens SET used_at = now() WHERE id = $1
 `

@@ -163,6 +163,59 @@ func (q *Queries) GetUserByUsername(ctx context.Context, username string) (User,
 	return i, err
 }
 
+const getUserForShare = `-- name: GetUserForShare :one
+SELECT id, email, username, password_hash, display_name, roles, bio, avatar_url, location, website, skills, created_at, updated_at FROM users WHERE id = $1 FOR SHARE
+`
+
+// Reads the roles a new access token will carry under the row lock a role
+// or password change takes: either the change waits and then sees (and
+// revokes) the new session, or the session waits and gets the new roles.
+func (q *Queries) GetUserForShare(ctx context.Context, id uuid.UUID) (User, error) {
+	row := q.db.QueryRow(ctx, getUserForShare, id)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Email,
+		&i.Username,
+		&i.PasswordHash,
+		&i.DisplayName,
+		&i.Roles,
+		&i.Bio,
+		&i.AvatarUrl,
+		&i.Location,
+		&i.Website,
+		&i.Skills,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
+const getUserForUpdate = `-- name: GetUserForUpdate :one
+SELECT id, email, username, password_hash, display_name, roles, bio, avatar_url, location, website, skills, created_at, updated_at FROM users WHERE id = $1 FOR UPDATE
+`
+
+func (q *Queries) GetUserForUpdate(ctx context.Context, id uuid.UUID) (User, error) {
+	row := q.db.QueryRow(ctx, getUserForUpdate, id)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Email,
+		&i.Username,
+		&i.PasswordHash,
+		&i.DisplayName,
+		&i.Roles,
+		&i.Bio,
+		&i.AvatarUrl,
+		&i.Location,
+		&i.Website,
+		&i.Skills,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
 const getUsers = `-- name: GetUsers :many
 SELECT id, email, username, password_hash, display_name, roles, bio, avatar_url, location, website, skills, created_at, updated_at FROM users WHERE id = ANY($1::uuid[])
 `
