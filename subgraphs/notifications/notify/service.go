@@ -197,8 +197,10 @@ var platforms = []string{"IOS", "ANDROID", "WEB"}
 
 const maxTokenLength = 4096
 
-// RegisterDevice registers token for user, moving it from whoever had it:
-// a token is one app installation, now signed in as user.
+// RegisterDevice registers token (one app installation) for user, or
+// refreshes user's own registration of it. A token registered to another
+// user is refused with CONFLICT, never moved: whoever learnt it would
+// otherwise receive that user's pushes.
 func (s *Service) RegisterDevice(ctx context.Context, user uuid.UUID, token, platform string) (store.PushDevice, error) {
 	token = strings.TrimSpace(token)
 	if token == "" || len(token) > maxTokenLength {

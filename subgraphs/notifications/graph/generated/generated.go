@@ -793,7 +793,7 @@ type Mutation {
   "Marks every unread notification read; returns how many were."
   markAllNotificationsRead: Int! @signedIn
   updateNotificationPreferences(input: NotificationPreferencesInput!): NotificationPreferences! @signedIn
-  "Registers (or moves to the signed-in user) an app installation's push token."
+  "Registers an app installation's push token for the signed-in user (again: refreshes it). A token registered to another account is refused with CONFLICT until it is unregistered there."
   registerPushDevice(token: String!, platform: PushPlatform!): PushDevice! @signedIn
   "Returns whether the signed-in user had that token."
   unregisterPushDevice(token: String!): Boolean! @signedIn
