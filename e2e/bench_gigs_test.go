@@ -171,7 +171,7 @@ func (p *platform) routerProcess(dir, name, usersURL string) (string, int) {
 		"ROUTER_SUBGRAPH_URLS=users="+usersURL+"/graphql,notifications="+p.notificationsURL+"/graphql,freelance="+p.freelanceURL+"/graphql",
 		"ROUTER_JWKS_URL="+usersURL+"/.well-known/jwks.json",
 		"ROUTER_DENYLIST_REDIS_URL="+p.redis.URL(redisUsers), "ROUTER_REDIS_URL="+p.redis.URL(redisRouter),
-		"ROUTER_ASSERTION_KEY="+string(key), "ROUTER_DEV_DIR="+dir, "ROUTER_LOG_FORMAT=json",
+		"ROUTER_ASSERTION_KEY="+string(key), "ROUTER_DEV_DIR="+dir, "ROUTER_LOG_FORMAT=json", "ROUTER_ADMIN_ADDR=127.0.0.1:0",
 		"ROUTER_RATE_LIMIT=true", "ROUTER_RATE_LIMIT_USER=1000000000", "ROUTER_RATE_LIMIT_ANONYMOUS=1000000000",
 	)
 	logf, err := os.Create(filepath.Join(dir, "router-"+name+".log"))

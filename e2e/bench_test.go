@@ -71,7 +71,7 @@ func TestBench(t *testing.T) {
 			"ROUTER_SUBGRAPH_URLS=users="+base.URL+"/graphql,badges="+badges.URL+"/graphql",
 			"ROUTER_JWKS_URL="+base.URL+"/.well-known/jwks.json",
 			"ROUTER_DENYLIST_REDIS_URL="+base.Config.RedisURL, "ROUTER_REDIS_URL="+base.RedisServer.URL(0),
-			"ROUTER_ASSERTION_KEY="+string(key), "ROUTER_DEV_DIR="+dir, "ROUTER_LOG_FORMAT=json",
+			"ROUTER_ASSERTION_KEY="+string(key), "ROUTER_DEV_DIR="+dir, "ROUTER_LOG_FORMAT=json", "ROUTER_ADMIN_ADDR=127.0.0.1:0",
 			"ROUTER_RATE_LIMIT="+strconv.FormatBool(rateLimit), "ROUTER_RATE_LIMIT_USER=1000000000",
 		)
 		logf, err := os.Create(filepath.Join(dir, fmt.Sprintf("router-%v.log", rateLimit)))

@@ -176,7 +176,7 @@ func inUse() uint64 {
 
 // metric reads one unlabelled gauge or counter from the router's /metrics.
 func (e *env) metric(name string) int {
-	resp, err := http.Get(e.url + "/metrics")
+	resp, err := http.Get(e.adminURL + "/metrics")
 	if err != nil {
 		return -1
 	}

@@ -135,8 +135,10 @@ type Config struct {
 	// Playground serves GraphiQL at / and to browsers opening /graphql.
 	Playground bool `env:"PLAYGROUND"`
 
-	// MetricsPath serves Prometheus metrics on the router's port; empty turns
-	// them off (or keep the path off the public ingress).
+	// AdminAddr is the listener for operators only: Prometheus metrics at
+	// MetricsPath (empty turns them off). It is never the public port, and
+	// defaults to loopback; empty serves no admin listener.
+	AdminAddr   string `env:"ADMIN_ADDR"`
 	MetricsPath string `env:"METRICS_PATH"`
 	// AccessLog writes one line per request (request id, operation name and
 	// hash, principal, cost, status, duration, subgraph fetches).
@@ -210,6 +212,7 @@ func DefaultConfig() Config {
 		CostDefaultListSize: 10,
 		CostMutationBase:    10,
 		RateLimit:           true,
+		AdminAddr:           "127.0.0.1:8088",
 		MetricsPath:         "/metrics",
 		Playground:          true,
 		AccessLog:           true,

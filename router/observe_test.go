@@ -107,9 +107,15 @@ func TestMetrics(t *testing.T) {
 	c.send(map[string]any{"id": "s", "type": "subscribe", "payload": map[string]any{"query": `subscription { ticks(count: 1000, intervalMs: 20) { n } }`}})
 	require.Equal(t, "next", c.mustRead()["type"])
 
-	res := e.do(http.MethodGet, "/metrics", "", nil)
-	require.Equal(t, http.StatusOK, res.Status)
-	m := string(res.Raw)
+	// Metrics are on the admin listener only, never on the public port.
+	require.Equal(t, http.StatusNotFound, e.do(http.MethodGet, "/metrics", "", nil).Status)
+	resp, err := http.Get(e.adminURL + "/metrics")
+	require.NoError(t, err)
+	raw, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	m := string(raw)
 	for _, want := range []string{
 		`router_requests_total{operation_type="query",status="200"} 3`, // the partial answer is a 200 too
 		`router_requests_total{operation_type="query",status="429"} 1`,

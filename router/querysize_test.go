@@ -139,7 +139,7 @@ func TestOversizedQueryIsRefused(t *testing.T) {
 // cacheBytes reads router_cache_bytes{cache=name} from /metrics.
 func (e *env) cacheBytes(name string) int {
 	e.t.Helper()
-	resp, err := http.Get(e.url + "/metrics")
+	resp, err := http.Get(e.adminURL + "/metrics")
 	require.NoError(e.t, err)
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)

@@ -265,9 +265,6 @@ func (r *Router) routes() http.Handler {
 	mux.Handle("GET /api/health", http.RedirectHandler("/api/health/", http.StatusMovedPermanently))
 	mux.Handle("GET /health/live", health.Live())
 	mux.Handle("GET /health/ready", r.health.Ready())
-	if r.cfg.MetricsPath != "" {
-		mux.Handle("GET "+r.cfg.MetricsPath, r.tel.MetricsHandler())
-	}
 
 	var h http.Handler = mux
 	if len(r.cfg.CORSAllowedOrigins) > 0 {
@@ -287,14 +284,56 @@ func (r *Router) routes() http.Handler {
 // Handler is the router's complete HTTP handler.
 func (r *Router) Handler() http.Handler { return r.handler }
 
-// Run listens on the configured address and serves until ctx ends, then shuts
-// down gracefully within the configured timeout.
+// AdminHandler serves what only operators may reach (metrics), on a
+// listener of its own: a public ingress can never route to it by mistake.
+func (r *Router) AdminHandler() http.Handler {
+	mux := http.NewServeMux()
+	if r.cfg.MetricsPath != "" {
+		mux.Handle("GET "+r.cfg.MetricsPath, r.tel.MetricsHandler())
+	}
+	return mux
+}
+
+// Run listens on the configured addresses (the public one and the admin
+// one) and serves until ctx ends, then shuts down gracefully within the
+// configured timeout.
 func (r *Router) Run(ctx context.Context) error {
 	ln, err := net.Listen("tcp", r.cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", r.cfg.HTTPAddr, err)
 	}
-	return r.Serve(ctx, ln)
+	if r.cfg.AdminAddr == "" {
+		return r.Serve(ctx, ln)
+	}
+	admin, err := net.Listen("tcp", r.cfg.AdminAddr)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("listen %s (admin): %w", r.cfg.AdminAddr, err)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- r.ServeAdmin(ctx, admin) }()
+	err = r.Serve(ctx, ln)
+	return errors.Join(err, <-errc)
+}
+
+// ServeAdmin serves AdminHandler on ln until ctx ends; it closes ln.
+func (r *Router) ServeAdmin(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{Handler: r.AdminHandler(), ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	r.log.Info("router admin listening", "addr", ln.Addr().String(), "metrics", r.cfg.MetricsPath)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), r.cfg.ShutdownTimeout)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if e := <-errc; !errors.Is(e, http.ErrServerClosed) {
+		err = errors.Join(err, e)
+	}
+	return err
 }
 
 // Serve serves on ln until ctx ends; it closes ln.

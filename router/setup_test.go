@@ -36,6 +36,7 @@ import (
 type env struct {
 	t        testing.TB
 	url      string // http://127.0.0.1:port
+	adminURL string // the admin listener (metrics)
 	router   *router.Router
 	accounts *testgraph.Subgraph
 	reviews  *testgraph.Subgraph
@@ -107,11 +108,16 @@ func setup(t testing.TB, opts ...option) *env {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	e.url = "http://" + ln.Addr().String()
+	adminLn, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	e.adminURL = "http://" + adminLn.Addr().String()
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
+	done := make(chan error, 2)
 	go func() { done <- r.Serve(ctx, ln) }()
+	go func() { done <- r.ServeAdmin(ctx, adminLn) }()
 	t.Cleanup(func() {
 		cancel()
+		require.NoError(t, <-done)
 		require.NoError(t, <-done)
 		require.NoError(t, r.Close())
 	})

@@ -18,6 +18,6 @@ node "$here/graph-yaml.mjs" "$here/subgraphs.json" "$here/out"
 "$root/tools/compose/compose.sh" "$here/out/graph.yaml" >&2
 [[ -x $root/bin/router ]] || (cd "$root" && go build -o bin/router ./router/cmd/router)
 export ROUTER_HTTP_ADDR=127.0.0.1:4000 ROUTER_GRAPH_CONFIG=$here/out/config.json ROUTER_DEV_DIR=$here/out/dev \
-  ROUTER_RATE_LIMIT=false ROUTER_ACCESS_LOG=false ROUTER_LOG_LEVEL=warn
+  ROUTER_ADMIN_ADDR=127.0.0.1:0 ROUTER_RATE_LIMIT=false ROUTER_ACCESS_LOG=false ROUTER_LOG_LEVEL=warn
 # The router logs to a file: the audit closes its log stream when a test ends.
 exec "$root/bin/router" 2>>"$here/out/router.log"
