@@ -135,6 +135,15 @@ type Config struct {
 	// Playground serves GraphiQL at / and to browsers opening /graphql.
 	Playground bool `env:"PLAYGROUND"`
 
+	// MaxConnectionsPerIP bounds open WebSocket connections per client
+	// address, MaxSubscriptionsPerPrincipal open subscriptions (WebSocket and
+	// SSE) per user, or per client address when anonymous; 0 disables either.
+	// BodyReadTimeout bounds reading a request body: a body trickled a byte at
+	// a time cannot hold a goroutine and a socket for long.
+	MaxConnectionsPerIP          int           `env:"MAX_CONNECTIONS_PER_IP"`
+	MaxSubscriptionsPerPrincipal int           `env:"MAX_SUBSCRIPTIONS_PER_PRINCIPAL"`
+	BodyReadTimeout              time.Duration `env:"BODY_READ_TIMEOUT"`
+
 	// AdminAddr is the listener for operators only: Prometheus metrics at
 	// MetricsPath (empty turns them off). It is never the public port, and
 	// defaults to loopback; empty serves no admin listener.
@@ -227,6 +236,10 @@ func DefaultConfig() Config {
 		WSInitTimeout:      10 * time.Second,
 		KeepAliveInterval:  15 * time.Second,
 		HealthTimeout:      2 * time.Second,
+		// Long-lived clients: connections per address, subscriptions per principal.
+		MaxConnectionsPerIP:          256,
+		MaxSubscriptionsPerPrincipal: 100,
+		BodyReadTimeout:              10 * time.Second,
 	}
 }
 

@@ -11,8 +11,10 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"supergraph/platform/identity"
 	"supergraph/router/internal/auth"
@@ -288,12 +290,21 @@ func (r *Router) fromBody(w http.ResponseWriter, req *http.Request) ([]clientReq
 		return nil, false, engine.NewRequestError(http.StatusUnsupportedMediaType, engine.CodeBadRequest,
 			"unsupported charset %q: send UTF-8", cs)
 	}
+	if r.cfg.BodyReadTimeout > 0 {
+		// The header timeout is behind us; a body trickled a byte at a time
+		// would otherwise hold this goroutine and its socket for good.
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(r.cfg.BodyReadTimeout))
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, r.cfg.MaxRequestBytes))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			return nil, false, engine.NewRequestError(http.StatusRequestEntityTooLarge, engine.CodeBadRequest,
 				"the request body exceeds %d bytes", r.cfg.MaxRequestBytes)
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return nil, false, engine.NewRequestError(http.StatusRequestTimeout, engine.CodeBadRequest,
+				"the request body did not arrive within %v", r.cfg.BodyReadTimeout)
 		}
 		return nil, false, engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest, "cannot read the request body")
 	}

@@ -46,6 +46,7 @@ type Router struct {
 	rdb        *redis.Client // DB 0: rate limits, persisted queries
 	limiter    *ratelimit.Limiter
 	persisted  *persistedQueries
+	live       *liveLimits // open connections and subscriptions
 	tel        *telemetry.Telemetry
 	health     *health.Checker
 	ws         *ws.Handler
@@ -201,9 +202,12 @@ func New(cfg Config, log *slog.Logger) (*Router, error) {
 		},
 	})
 
+	r.live = newLiveLimits(cfg.MaxConnectionsPerIP, cfg.MaxSubscriptionsPerPrincipal)
 	r.ws = ws.NewHandler(ws.Options{
-		Executor:     r.engine,
-		Authenticate: r.authenticate,
+		Executor:            r.engine,
+		AcquireConnection:   r.live.connection,
+		AcquireSubscription: r.live.subscription,
+		Authenticate:        r.authenticate,
 		Watch: func(ctx context.Context, p identity.Principal) (context.Context, context.CancelFunc) {
 			return r.verifier.Watch(ctx, p, cfg.RevocationCheckInterval)
 		},

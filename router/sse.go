@@ -25,6 +25,14 @@ func (r *Router) serveSSE(w http.ResponseWriter, req *http.Request, op *engine.O
 		writeErrors(w, mediaJSON, http.StatusInternalServerError, engine.NewRequestError(http.StatusInternalServerError, codeInternal, "streaming is not supported here"))
 		return
 	}
+	if op.Type == engine.Subscription {
+		release, ok := r.live.subscription(p, r.clientIP(req))
+		if !ok {
+			writeErrors(w, mediaJSON, http.StatusTooManyRequests, engine.NewRequestError(http.StatusTooManyRequests, "RATE_LIMITED", "too many subscriptions open: end one first"))
+			return
+		}
+		defer release()
+	}
 	h := w.Header()
 	h.Set("Content-Type", mediaEventStream+"; charset=utf-8")
 	h.Set("Cache-Control", "no-cache")

@@ -76,6 +76,12 @@ type Options struct {
 	Admit func(ctx context.Context, p identity.Principal, clientIP string, op *engine.Operation) error
 	// ClientIP tells the address an anonymous connection's budget is kept by.
 	ClientIP func(*http.Request) string
+	// AcquireConnection takes one of a client address's connection slots and
+	// AcquireSubscription one of a principal's subscription slots; release
+	// gives it back. ok false refuses (HTTP 429 before the upgrade; a
+	// RATE_LIMITED error for the subscription). Either may be nil.
+	AcquireConnection   func(clientIP string) (release func(), ok bool)
+	AcquireSubscription func(p identity.Principal, clientIP string) (release func(), ok bool)
 	// Connections and Subscriptions are told when connections open (+1) and
 	// close (-1), and subscriptions start and end (metrics); may be nil.
 	Connections   func(delta int)
@@ -181,12 +187,25 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, requestID st
 	if h.opts.ClientIP != nil {
 		clientIP = h.opts.ClientIP(r)
 	}
+	releaseConn := func() {}
+	if h.opts.AcquireConnection != nil {
+		release, ok := h.opts.AcquireConnection(clientIP)
+		if !ok {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Retry-After", "10")
+			w.WriteHeader(http.StatusTooManyRequests)
+			_, _ = w.Write([]byte(`{"errors":[{"message":"too many open connections from your address","extensions":{"code":"RATE_LIMITED"}}]}`))
+			return false
+		}
+		releaseConn = release
+	}
 	hj := &smallBuffers{ResponseWriter: w}
 	c, err := websocket.Accept(hj, r, &websocket.AcceptOptions{
 		Subprotocols:       []string{ProtocolTransportWS, ProtocolLegacyWS},
 		InsecureSkipVerify: true, // checked above, against the CORS allow-list
 	})
 	if err != nil {
+		releaseConn()
 		return false // Accept has answered the request
 	}
 	c.SetReadLimit(h.opts.MaxMessageBytes)
@@ -199,6 +218,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, requestID st
 			// Offered only protocols this server does not speak: say so, as
 			// graphql-ws servers do, rather than guess.
 			c.Close(CloseSubprotocol, "subprotocol not acceptable: use graphql-transport-ws or graphql-ws")
+			releaseConn()
 			return false
 		}
 		// None offered: clients that name none get graphql-transport-ws.
@@ -217,6 +237,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, requestID st
 		id:          resolve.ConnectionIDs.Inc(),
 		br:          hj.br,
 		closed:      closed,
+		release:     releaseConn,
 	}
 	if sc, ok := hj.netConn.(syscall.Conn); ok {
 		cn.raw, _ = sc.SyscallConn()
@@ -360,6 +381,7 @@ type conn struct {
 	pinger    *time.Timer
 	initTimer *time.Timer
 	closed    func()
+	release   func() // gives the client address's connection slot back
 	ended     sync.Once
 
 	// Reading: raw and br are the socket and its buffered reader, polled
@@ -477,6 +499,7 @@ func (c *conn) readOne() bool {
 // closed is called when the last operation has returned.
 func (c *conn) end() {
 	c.ended.Do(func() {
+		c.release()
 		c.cancel()
 		c.initTimer.Stop()
 		if c.pinger != nil {
@@ -708,6 +731,16 @@ func (c *conn) onSubscribe(m message) bool {
 		return true
 	}
 
+	if acquire := c.h.opts.AcquireSubscription; acquire != nil {
+		release, ok := acquire(c.principal, c.clientIP)
+		if !ok {
+			o.subscribed = false // never started: nothing to let go at the resolver
+			o.fail(engine.NewRequestError(http.StatusTooManyRequests, "RATE_LIMITED", "too many subscriptions open: end one first").Errors)
+			o.end()
+			return true
+		}
+		o.release = release
+	}
 	if f := c.h.opts.Subscriptions; f != nil {
 		f(1)
 	}
@@ -868,6 +901,8 @@ type operation struct {
 	mu   sync.Mutex
 	buf  []byte
 	done bool
+	// release gives the principal's subscription slot back.
+	release func()
 }
 
 // end ends the operation once, whatever ended it (the client's complete, the
@@ -884,6 +919,9 @@ func (o *operation) end() {
 			if f := o.c.h.opts.Subscriptions; f != nil {
 				f(-1)
 			}
+		}
+		if o.release != nil {
+			o.release()
 		}
 	})
 }

@@ -1,0 +1,60 @@
+package router
+
+import (
+	"sync"
+
+	"supergraph/platform/identity"
+)
+
+// liveLimits bounds what long-lived clients hold open: WebSocket
+// connections per client address, and subscriptions (WebSocket and SSE) per
+// principal (the user, or the client address when anonymous). A subscription
+// holds upstream resources in a subgraph for as long as it is open: it pays
+// its cost from the rate-limit budget once, when it starts, and occupies one
+// of its principal's slots until it ends.
+type liveLimits struct {
+	mu               sync.Mutex
+	conns, subs      map[string]int
+	maxConns, maxSub int
+}
+
+func newLiveLimits(maxConns, maxSubs int) *liveLimits {
+	return &liveLimits{conns: map[string]int{}, subs: map[string]int{}, maxConns: maxConns, maxSub: maxSubs}
+}
+
+// connection takes one of clientIP's connection slots; release gives it
+// back (once). ok is false when they are all taken (0 disables the limit).
+func (l *liveLimits) connection(clientIP string) (release func(), ok bool) {
+	return l.take(l.conns, clientIP, l.maxConns)
+}
+
+// subscription takes one of the principal's subscription slots.
+func (l *liveLimits) subscription(p identity.Principal, clientIP string) (release func(), ok bool) {
+	key := "user:" + p.UserID
+	if p.Anonymous() {
+		key = "ip:" + clientIP
+	}
+	return l.take(l.subs, key, l.maxSub)
+}
+
+func (l *liveLimits) take(m map[string]int, key string, limit int) (func(), bool) {
+	if limit <= 0 {
+		return func() {}, true
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if m[key] >= limit {
+		return nil, false
+	}
+	m[key]++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			if m[key]--; m[key] <= 0 {
+				delete(m, key)
+			}
+		})
+	}, true
+}
