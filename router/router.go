@@ -323,9 +323,15 @@ func (r *Router) Run(ctx context.Context) error {
 // ServeAdmin serves AdminHandler on ln until ctx ends; it closes ln.
 func (r *Router) ServeAdmin(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{Handler: r.AdminHandler(), ReadHeaderTimeout: 10 * time.Second}
+	r.log.Info("router admin listening", "addr", ln.Addr().String(), "metrics", r.cfg.MetricsPath)
+	return r.serveUntil(ctx, srv, ln)
+}
+
+// serveUntil serves srv on ln until ctx ends, then shuts it down within the
+// configured timeout.
+func (r *Router) serveUntil(ctx context.Context, srv *http.Server, ln net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	r.log.Info("router admin listening", "addr", ln.Addr().String(), "metrics", r.cfg.MetricsPath)
 	select {
 	case err := <-errc:
 		return err
@@ -350,20 +356,8 @@ func (r *Router) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	// WebSockets are hijacked and invisible to Shutdown: close them ourselves.
 	srv.RegisterOnShutdown(r.ws.Shutdown)
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
 	r.log.Info("router listening", "addr", ln.Addr().String())
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), r.cfg.ShutdownTimeout)
-	defer cancel()
-	err := srv.Shutdown(sctx)
-	if e := <-errc; !errors.Is(e, http.ErrServerClosed) {
-		err = errors.Join(err, e)
-	}
+	err := r.serveUntil(ctx, srv, ln)
 	r.log.Info("router stopped", "err", err)
 	return err
 }
