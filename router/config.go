@@ -125,6 +125,11 @@ type Config struct {
 	RateLimitAnonymous int            `env:"RATE_LIMIT_ANONYMOUS"`
 	RateLimitUser      int            `env:"RATE_LIMIT_USER"`
 	RateLimitRoles     map[string]int `env:"RATE_LIMIT_ROLES" envKeyValSeparator:"="`
+	// RateLimitIPv6Prefix is how many leading bits of an IPv6 client address
+	// name its anonymous budget: a host routinely gets a whole /64 and can
+	// send from any address in it. 128 counts each address alone; IPv4
+	// addresses are always counted whole.
+	RateLimitIPv6Prefix int `env:"RATE_LIMIT_IPV6_PREFIX"`
 	// RateLimitFailClosed refuses requests (503) while Redis is unreachable;
 	// by default the router keeps serving without limits (logged and counted).
 	RateLimitFailClosed bool `env:"RATE_LIMIT_FAIL_CLOSED"`
@@ -230,12 +235,13 @@ func DefaultConfig() Config {
 		RateLimitWindow:     time.Minute,
 		// An anonymous client may spend two full-ceiling operations a minute,
 		// or a few hundred ordinary page views; STAFF tools get headroom.
-		RateLimitAnonymous: 10000,
-		RateLimitUser:      30000,
-		RateLimitRoles:     map[string]int{"STAFF": 300000, "MODERATOR": 60000},
-		WSInitTimeout:      10 * time.Second,
-		KeepAliveInterval:  15 * time.Second,
-		HealthTimeout:      2 * time.Second,
+		RateLimitAnonymous:  10000,
+		RateLimitUser:       30000,
+		RateLimitRoles:      map[string]int{"STAFF": 300000, "MODERATOR": 60000},
+		RateLimitIPv6Prefix: 64,
+		WSInitTimeout:       10 * time.Second,
+		KeepAliveInterval:   15 * time.Second,
+		HealthTimeout:       2 * time.Second,
 		// Long-lived clients: connections per address, subscriptions per principal.
 		MaxConnectionsPerIP:          256,
 		MaxSubscriptionsPerPrincipal: 100,
@@ -277,6 +283,9 @@ func (c Config) Validate() error {
 		}
 		if c.RateLimitWindow <= 0 || c.RateLimitAnonymous <= 0 || c.RateLimitUser <= 0 {
 			errs = append(errs, errors.New("RATE_LIMIT_WINDOW, RATE_LIMIT_ANONYMOUS and RATE_LIMIT_USER must be positive"))
+		}
+		if c.RateLimitIPv6Prefix < 1 || c.RateLimitIPv6Prefix > 128 {
+			errs = append(errs, errors.New("RATE_LIMIT_IPV6_PREFIX must be between 1 and 128"))
 		}
 	}
 	if c.BreakerFailures < 1 {

@@ -163,6 +163,7 @@ func New(cfg Config, log *slog.Logger) (*Router, error) {
 			Window:          cfg.RateLimitWindow,
 			AnonymousBudget: cfg.RateLimitAnonymous,
 			UserBudget:      cfg.RateLimitUser,
+			IPv6Prefix:      cfg.RateLimitIPv6Prefix,
 			RoleBudgets:     cfg.RateLimitRoles,
 			FailClosed:      cfg.RateLimitFailClosed,
 			OnRedisError:    r.tel.RateLimitError,
@@ -202,7 +203,7 @@ func New(cfg Config, log *slog.Logger) (*Router, error) {
 		},
 	})
 
-	r.live = newLiveLimits(cfg.MaxConnectionsPerIP, cfg.MaxSubscriptionsPerPrincipal)
+	r.live = newLiveLimits(cfg.MaxConnectionsPerIP, cfg.MaxSubscriptionsPerPrincipal, cfg.RateLimitIPv6Prefix)
 	r.ws = ws.NewHandler(ws.Options{
 		Executor:            r.engine,
 		AcquireConnection:   r.live.connection,

@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,7 +43,12 @@ type Options struct {
 	// (a user gets the largest of their roles' budgets and UserBudget).
 	AnonymousBudget int
 	UserBudget      int
-	RoleBudgets     map[string]int
+	// IPv6Prefix is how many leading bits of an IPv6 client address name
+	// its anonymous budget (64: one budget per /64, what a single subscriber
+	// or host is routinely given; 128: per address). IPv4 addresses (and
+	// IPv4-mapped IPv6 ones) are taken whole.
+	IPv6Prefix  int
+	RoleBudgets map[string]int
 	// FailClosed refuses requests while Redis cannot be asked.
 	FailClosed bool
 	// DenyListDB, when set, is the DB of the token deny-list on the same Redis
@@ -112,12 +118,33 @@ func (l *Limiter) Budget(p identity.Principal) int {
 	return b
 }
 
-// Key names p's budget: the user id, or the client IP when anonymous.
-func Key(p identity.Principal, clientIP string) string {
+// Key names p's budget: the user id, or when anonymous the client address
+// (an IPv6 one cut to its network of prefix bits).
+func Key(p identity.Principal, clientIP string, prefix int) string {
 	if p.Anonymous() {
-		return "router:cost:ip:" + clientIP
+		return "router:cost:ip:" + ClientNetwork(clientIP, prefix)
 	}
 	return "router:cost:user:" + p.UserID
+}
+
+// ClientNetwork is what a client address is counted as: an IPv4 address
+// whole, an IPv6 one as its network of prefix bits ("2001:db8:1:2::/64"),
+// since one IPv6 host can take any address of its /64; anything that does
+// not parse, as it is.
+func ClientNetwork(clientIP string, prefix int) string {
+	a, err := netip.ParseAddr(clientIP)
+	if err != nil {
+		return clientIP
+	}
+	a = a.Unmap().WithZone("")
+	if a.Is4() || prefix <= 0 || prefix >= 128 {
+		return a.String()
+	}
+	n, err := a.Prefix(prefix)
+	if err != nil {
+		return a.String()
+	}
+	return n.String()
 }
 
 // Allow spends cost units (at least one: no operation is free to send) of p's
@@ -168,7 +195,7 @@ type lease struct {
 }
 
 func (l *Limiter) allow(ctx context.Context, p identity.Principal, clientIP string, cost int) (Decision, error) {
-	budget, key := l.Budget(p), Key(p, clientIP)
+	budget, key := l.Budget(p), Key(p, clientIP, l.opts.IPv6Prefix)
 	cost = max(cost, 1)
 	size := budget / leaseDivisor
 	if size < 4*cost {
