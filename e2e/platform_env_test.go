@@ -97,7 +97,7 @@ func newPlatform(t *testing.T) *platform {
 	smtp, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	p.smtpPort = smtp.Addr().(*net.TCPAddr).Port
-	go p.mail.Serve(smtp) //nolint:errcheck // returns nil once Close ends it
+	go p.mail.Serve(smtp) // returns nil once Close ends it
 	t.Cleanup(func() { p.mail.Close() })
 	return p
 }

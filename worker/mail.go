@@ -135,7 +135,7 @@ func (m *Mailer) Render(data MailData) (subject, text, html string, err error) {
 	err = m.html.ExecuteTemplate(&buf, "layout", struct {
 		Subject, PublicURL string
 		Content            htmltemplate.HTML
-	}{subject, m.publicURL, htmltemplate.HTML(content)}) //nolint:gosec // rendered by html/template above
+	}{subject, m.publicURL, htmltemplate.HTML(content)}) // rendered by html/template above
 	if err != nil {
 		return "", "", "", fmt.Errorf("render layout: %w", err)
 	}

@@ -62,7 +62,7 @@ func setupOn(t *testing.T, databaseURL string, redisSrv *redistest.Server, opts 
 
 	smtpLn, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	go e.mail.Serve(smtpLn) //nolint:errcheck // ends with Close
+	go e.mail.Serve(smtpLn) // ends with Close
 	t.Cleanup(func() { e.mail.Close() })
 
 	cfg := worker.DefaultConfig()

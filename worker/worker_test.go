@@ -215,7 +215,7 @@ func TestSMTPDownRetriesThenArchives(t *testing.T) {
 	// ...and once the mail server is back, run it again from there.
 	back, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 	require.NoError(t, err)
-	go e.mail.Serve(back) //nolint:errcheck // ends with the catcher
+	go e.mail.Serve(back) // ends with the catcher
 	resp, err = http.Post(r.url+"/monitor/queues/default/tasks/email:"+id+"/run", "", nil)
 	require.NoError(t, err)
 	resp.Body.Close()

@@ -214,7 +214,7 @@ func TestCommittedRowBecomesOneTask(t *testing.T) {
 
 	tx, err := e.pool.Begin(ctx)
 	require.NoError(t, err)
-	defer tx.Rollback(ctx) //nolint:errcheck // after Commit: no-op
+	defer tx.Rollback(ctx) // after Commit: no-op
 	id, err := outbox.Add(ctx, tx, tasks.TypeNotificationDeliver, payload, outbox.WithID(eventID), outbox.WithMaxRetry(7))
 	require.NoError(t, err)
 	require.Equal(t, eventID, id)

@@ -178,7 +178,7 @@ func (r *Relay) sendBatch(ctx context.Context) (claimed, sent int, err error) {
 	if err != nil {
 		return 0, 0, fmt.Errorf("begin: %w", err)
 	}
-	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+	defer tx.Rollback(ctx) // a no-op after Commit
 	q := store.New(tx)
 	rows, err := q.ClaimDue(ctx, int32(r.opts.BatchSize))
 	if err != nil {
@@ -358,7 +358,7 @@ func (r *Relay) listenOnce(ctx context.Context, wake chan<- struct{}) (listening
 	// A connection that LISTENs (or was interrupted mid-wait) must not serve
 	// other queries: take it out of the pool and close it when done.
 	pc := conn.Hijack()
-	defer pc.Close(context.WithoutCancel(ctx)) //nolint:errcheck // closing a connection we abandon
+	defer pc.Close(context.WithoutCancel(ctx)) // closing a connection we abandon
 	if err := store.New(pc).ListenOutbox(ctx); err != nil {
 		return false, fmt.Errorf("listen: %w", err)
 	}

@@ -106,7 +106,7 @@ func transactOnce(ctx context.Context, pool *pgxpool.Pool, opts pgx.TxOptions, f
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+	defer tx.Rollback(ctx) // a no-op after Commit
 	if err := fn(tx); err != nil {
 		return err
 	}

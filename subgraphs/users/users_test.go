@@ -408,7 +408,7 @@ func TestRevokeRoleRacingNewTokens(t *testing.T) {
 
 			held, err := e.DB.Begin(ctx)
 			require.NoError(t, err)
-			defer held.Rollback(ctx) //nolint:errcheck // released below
+			defer held.Rollback(ctx) // released below
 			_, err = held.Exec(ctx, "SELECT 1 FROM users WHERE id = $1 FOR UPDATE", u.ID)
 			require.NoError(t, err)
 

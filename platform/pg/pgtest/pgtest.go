@@ -110,7 +110,7 @@ func ensureTemplate(ctx context.Context, schema string) (string, error) {
 	if _, err := admin.Exec(ctx, "SELECT pg_advisory_lock(7261001)"); err != nil {
 		return "", err
 	}
-	defer admin.Exec(ctx, "SELECT pg_advisory_unlock(7261001)") //nolint:errcheck // released with the session anyway
+	defer admin.Exec(ctx, "SELECT pg_advisory_unlock(7261001)") // released with the session anyway
 	var exists bool
 	if err := admin.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
 		return "", err
