@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"supergraph/platform/apperr"
 	"supergraph/platform/identity"
 	"supergraph/router/internal/auth"
 	"supergraph/router/internal/engine"
@@ -22,12 +23,6 @@ import (
 // extensions.cost (any value but "", "0" and "false"). ROUTER_EXPOSE_COST
 // reports it on every response.
 const CostHeader = "X-Include-Cost"
-
-// Error codes of the router's protections.
-const (
-	codeCostLimit   = "COST_LIMIT_EXCEEDED"
-	codeRateLimited = "RATE_LIMITED"
-)
 
 // costReport is extensions.cost.
 type costReport struct {
@@ -80,13 +75,13 @@ func (r *Router) admit(ctx context.Context, op *engine.Operation, p identity.Pri
 	}
 	switch {
 	case errors.Is(err, ratelimit.ErrUnavailable):
-		rerr := engine.NewRequestError(http.StatusServiceUnavailable, codeRateLimited, "cannot check the rate limit right now; retry shortly")
+		rerr := engine.NewRequestError(http.StatusServiceUnavailable, apperr.CodeRateLimited, "cannot check the rate limit right now; retry shortly")
 		return &ratelimit.Decision{Limit: d.Limit, RetryAfter: time.Second}, rerr
 	case err != nil:
 		return nil, err
 	case !d.Allowed:
 		r.tel.Rejected("rate_limited")
-		rerr := engine.NewRequestError(http.StatusTooManyRequests, codeRateLimited,
+		rerr := engine.NewRequestError(http.StatusTooManyRequests, apperr.CodeRateLimited,
 			"rate limit exceeded: this operation costs %d of a budget of %d per %s; retry in %d s",
 			max(op.Cost, 1), d.Limit, r.cfg.RateLimitWindow, seconds(d.RetryAfter))
 		rerr.Errors[0].Extensions["cost"] = costReport{Estimated: op.Cost}
@@ -151,7 +146,7 @@ func (r *Router) checkCost(op *engine.Operation) error {
 	}
 	if r.cfg.MaxCost > 0 && cost > r.cfg.MaxCost {
 		r.tel.Rejected("cost_limit")
-		rerr := engine.NewRequestError(http.StatusBadRequest, codeCostLimit,
+		rerr := engine.NewRequestError(http.StatusBadRequest, apperr.CodeCostLimitExceeded,
 			"the operation's estimated cost %d exceeds the limit of %d (ROUTER_MAX_COST): ask for fewer items (first) or fewer fields", cost, r.cfg.MaxCost)
 		rerr.Errors[0].Extensions["cost"] = costReport{Estimated: cost, Limit: r.cfg.MaxCost}
 		return rerr

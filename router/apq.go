@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/time/rate"
 
+	"supergraph/platform/apperr"
 	"supergraph/router/internal/engine"
 	"supergraph/router/internal/sizedlru"
 )
@@ -37,10 +38,9 @@ import (
 // write, so the queries in Redis were written within the current or the
 // previous window: at most twice the cap.
 const (
-	codePersistedQueryNotFound = "PERSISTED_QUERY_NOT_FOUND"
-	persistedQueryLocal        = 4096
-	persistedQueryKeyPrefix    = "router:apq:"
-	persistedQueryBytesPrefix  = "router:apq-bytes:"
+	persistedQueryLocal       = 4096
+	persistedQueryKeyPrefix   = "router:apq:"
+	persistedQueryBytesPrefix = "router:apq-bytes:"
 	// persistedQueryOverhead is what an entry weighs besides its text (the
 	// key, the local cache's entry and map slot, Redis's per-key overhead).
 	persistedQueryOverhead = 128
@@ -116,7 +116,7 @@ func (p *persistedQueries) resolve(ctx context.Context, gr *clientRequest, exten
 		q, ok := p.lookup(ctx, hash)
 		if !ok {
 			// The message is what clients look for before sending the query.
-			return engine.NewRequestError(http.StatusBadRequest, codePersistedQueryNotFound, "PersistedQueryNotFound")
+			return engine.NewRequestError(http.StatusBadRequest, apperr.CodePersistedQueryNotFound, "PersistedQueryNotFound")
 		}
 		gr.Query = q
 		return nil

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"supergraph/platform/apperr"
 	"supergraph/platform/identity"
 	"supergraph/router/internal/auth"
 	"supergraph/router/internal/engine"
@@ -28,12 +29,6 @@ const (
 	mediaGraphQLResponse = "application/graphql-response+json"
 	mediaJSON            = "application/json"
 	mediaEventStream     = "text/event-stream"
-)
-
-// Error codes the router itself answers with (extensions.code).
-const (
-	codeUnauthenticated = "UNAUTHENTICATED"
-	codeInternal        = "INTERNAL_SERVER_ERROR"
 )
 
 // identityHeaders are request headers that could claim an identity. The router
@@ -105,7 +100,7 @@ func (r *Router) serveGraphQL(w http.ResponseWriter, req *http.Request) {
 		err, deny = deny.Run(req.Context()), nil
 	}
 	if err != nil {
-		info.errCode = codeUnauthenticated
+		info.errCode = apperr.CodeUnauthenticated
 		writeAuthError(w, errMedia, err)
 		return
 	}
@@ -115,7 +110,7 @@ func (r *Router) serveGraphQL(w http.ResponseWriter, req *http.Request) {
 			return false
 		}
 		if err := deny.Run(req.Context()); err != nil {
-			info.errCode = codeUnauthenticated
+			info.errCode = apperr.CodeUnauthenticated
 			writeAuthError(w, errMedia, err)
 			return true
 		}
@@ -160,7 +155,7 @@ func (r *Router) serveGraphQL(w http.ResponseWriter, req *http.Request) {
 	decision, err := r.admit(req.Context(), op, principal, r.clientIP(req), deny)
 	r.setRateHeaders(w.Header(), decision)
 	if isAuthError(err) {
-		info.errCode = codeUnauthenticated
+		info.errCode = apperr.CodeUnauthenticated
 		writeAuthError(w, errMedia, err)
 		return
 	}
@@ -240,7 +235,7 @@ func (r *Router) serveBatch(w http.ResponseWriter, req *http.Request, media stri
 				return
 			}
 			r.log.ErrorContext(req.Context(), "execute batched operation", "err", err, "request_id", w.Header().Get(auth.RequestIDHeader))
-			rerr = engine.NewRequestError(http.StatusInternalServerError, codeInternal, "internal server error")
+			rerr = engine.NewRequestError(http.StatusInternalServerError, apperr.CodeInternal, "internal server error")
 		}
 		body, _ := json.Marshal(struct {
 			Errors []engine.Error `json:"errors"`
@@ -465,7 +460,7 @@ func (r *Router) writeError(w http.ResponseWriter, req *http.Request, media stri
 		// The client went away; nobody reads an answer.
 	default:
 		r.log.ErrorContext(req.Context(), "execute operation", "err", err, "request_id", w.Header().Get(auth.RequestIDHeader))
-		writeErrors(w, media, http.StatusInternalServerError, engine.NewRequestError(http.StatusInternalServerError, codeInternal, "internal server error"))
+		writeErrors(w, media, http.StatusInternalServerError, engine.NewRequestError(http.StatusInternalServerError, apperr.CodeInternal, "internal server error"))
 	}
 }
 
@@ -476,7 +471,7 @@ func (r *Router) writeError(w http.ResponseWriter, req *http.Request, media stri
 // application/graphql-response+json keeps the 4xx statuses.
 func legacyStatus(rerr *engine.RequestError) int {
 	switch code, _ := rerr.Errors[0].Extensions["code"].(string); code {
-	case engine.CodeParseFailed, engine.CodeValidationFailed, engine.CodeBadUserInput, codePersistedQueryNotFound:
+	case engine.CodeParseFailed, engine.CodeValidationFailed, engine.CodeBadUserInput, apperr.CodePersistedQueryNotFound:
 		return http.StatusOK
 	}
 	return rerr.Status
@@ -485,7 +480,7 @@ func legacyStatus(rerr *engine.RequestError) int {
 func writeAuthError(w http.ResponseWriter, media string, err error) {
 	if errors.Is(err, auth.ErrUnavailable) {
 		w.Header().Set("Retry-After", "1")
-		writeErrors(w, media, http.StatusServiceUnavailable, engine.NewRequestError(http.StatusServiceUnavailable, codeInternal,
+		writeErrors(w, media, http.StatusServiceUnavailable, engine.NewRequestError(http.StatusServiceUnavailable, apperr.CodeInternal,
 			"cannot verify the access token right now; retry shortly"))
 		return
 	}
@@ -497,7 +492,7 @@ func writeAuthError(w http.ResponseWriter, media string, err error) {
 		msg = "access token revoked"
 	}
 	w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-	writeErrors(w, media, http.StatusUnauthorized, engine.NewRequestError(http.StatusUnauthorized, codeUnauthenticated, "%s", msg))
+	writeErrors(w, media, http.StatusUnauthorized, engine.NewRequestError(http.StatusUnauthorized, apperr.CodeUnauthenticated, "%s", msg))
 }
 
 func writeErrors(w http.ResponseWriter, media string, status int, rerr *engine.RequestError) {

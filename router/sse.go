@@ -10,6 +10,7 @@ import (
 
 	"github.com/wundergraph/graphql-go-tools/v2/pkg/engine/resolve"
 
+	"supergraph/platform/apperr"
 	"supergraph/platform/identity"
 	"supergraph/router/internal/auth"
 	"supergraph/router/internal/engine"
@@ -22,13 +23,13 @@ import (
 func (r *Router) serveSSE(w http.ResponseWriter, req *http.Request, op *engine.Operation, p identity.Principal, headers *auth.SubgraphHeaders) {
 	flusher, ok := w.(http.Flusher)
 	if !ok {
-		writeErrors(w, mediaJSON, http.StatusInternalServerError, engine.NewRequestError(http.StatusInternalServerError, codeInternal, "streaming is not supported here"))
+		writeErrors(w, mediaJSON, http.StatusInternalServerError, engine.NewRequestError(http.StatusInternalServerError, apperr.CodeInternal, "streaming is not supported here"))
 		return
 	}
 	if op.Type == engine.Subscription {
 		release, ok := r.live.subscription(p, r.clientIP(req))
 		if !ok {
-			writeErrors(w, mediaJSON, http.StatusTooManyRequests, engine.NewRequestError(http.StatusTooManyRequests, "RATE_LIMITED", "too many subscriptions open: end one first"))
+			writeErrors(w, mediaJSON, http.StatusTooManyRequests, engine.NewRequestError(http.StatusTooManyRequests, apperr.CodeRateLimited, "too many subscriptions open: end one first"))
 			return
 		}
 		defer release()
@@ -52,7 +53,7 @@ func (r *Router) serveSSE(w http.ResponseWriter, req *http.Request, op *engine.O
 				return
 			}
 			r.log.ErrorContext(req.Context(), "execute operation", "err", err)
-			sw.event("next", errorPayload("internal server error", codeInternal))
+			sw.event("next", errorPayload("internal server error", apperr.CodeInternal))
 		} else {
 			sw.event("next", buf.Bytes())
 		}
@@ -71,12 +72,12 @@ func (r *Router) serveSSE(w http.ResponseWriter, req *http.Request, op *engine.O
 	}, sw)
 	switch cause := context.Cause(ctx); {
 	case errors.Is(cause, auth.ErrExpiredToken):
-		sw.event("next", errorPayload("access token expired", codeUnauthenticated))
+		sw.event("next", errorPayload("access token expired", apperr.CodeUnauthenticated))
 	case errors.Is(cause, auth.ErrRevokedToken):
-		sw.event("next", errorPayload("access token revoked", codeUnauthenticated))
+		sw.event("next", errorPayload("access token revoked", apperr.CodeUnauthenticated))
 	case err != nil && req.Context().Err() == nil:
 		r.log.ErrorContext(req.Context(), "subscription", "err", err)
-		sw.event("next", errorPayload("internal server error", codeInternal))
+		sw.event("next", errorPayload("internal server error", apperr.CodeInternal))
 	}
 	sw.Complete()
 }
@@ -173,6 +174,6 @@ func (s *sseWriter) Heartbeat() error {
 // is reported first so the client can tell it from a normal end.
 func (s *sseWriter) Close(kind resolve.SubscriptionCloseKind) {
 	if kind == resolve.SubscriptionCloseKindDownstreamServiceError {
-		s.event("next", errorPayload("the subgraph ended the subscription unexpectedly", "SUBGRAPH_UNAVAILABLE"))
+		s.event("next", errorPayload("the subgraph ended the subscription unexpectedly", apperr.CodeSubgraphUnavailable))
 	}
 }

@@ -21,6 +21,19 @@ const (
 	CodeInternal        = "INTERNAL_SERVER_ERROR"
 )
 
+// Codes only the router answers with: its protections, its view of the
+// subgraphs, and requests refused before execution (the GraphQL-over-HTTP
+// and Apollo spellings clients know).
+const (
+	CodeCostLimitExceeded      = "COST_LIMIT_EXCEEDED"
+	CodeLimitExceeded          = "OPERATION_LIMIT_EXCEEDED"
+	CodeSubgraphUnavailable    = "SUBGRAPH_UNAVAILABLE"
+	CodeBadRequest             = "BAD_REQUEST"
+	CodeParseFailed            = "GRAPHQL_PARSE_FAILED"
+	CodeValidationFailed       = "GRAPHQL_VALIDATION_FAILED"
+	CodePersistedQueryNotFound = "PERSISTED_QUERY_NOT_FOUND"
+)
+
 // Error is an error safe to show to the client.
 type Error struct {
 	Code    string

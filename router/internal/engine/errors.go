@@ -11,6 +11,8 @@ import (
 
 	"github.com/wundergraph/graphql-go-tools/v2/pkg/engine/datasource/graphql_datasource"
 	"github.com/wundergraph/graphql-go-tools/v2/pkg/engine/resolve"
+
+	"supergraph/platform/apperr"
 )
 
 // asyncErrorWriter reports failures the resolver meets outside a request's own
@@ -22,7 +24,7 @@ type asyncErrorWriter struct {
 }
 
 func (a asyncErrorWriter) WriteError(ctx *resolve.Context, err error, _ *resolve.GraphQLResponse, w io.Writer) {
-	msg, code := "Internal server error", "INTERNAL_SERVER_ERROR"
+	msg, code := "Internal server error", apperr.CodeInternal
 	var upgrade *graphql_datasource.UpgradeRequestError
 	switch {
 	case errors.As(err, &upgrade):
@@ -33,11 +35,11 @@ func (a asyncErrorWriter) WriteError(ctx *resolve.Context, err error, _ *resolve
 			}
 		}
 		msg = fmt.Sprintf("Subscription upgrade request failed for Subgraph '%s' (status %d).", name, upgrade.StatusCode)
-		code = "SUBGRAPH_UNAVAILABLE"
+		code = apperr.CodeSubgraphUnavailable
 	case ctx != nil && ctx.Context().Err() != nil:
 		return // the client is gone: nobody to tell
 	default:
-		msg, code = "Subscription failed upstream.", "SUBGRAPH_UNAVAILABLE"
+		msg, code = "Subscription failed upstream.", apperr.CodeSubgraphUnavailable
 	}
 	a.log.Warn("subscription error", "err", err)
 	body, _ := json.Marshal(map[string]any{"errors": []Error{{Message: msg, Extensions: map[string]any{"code": code}}}})
@@ -114,7 +116,7 @@ func shapeErrors(resp []byte) []byte {
 		}
 		switch {
 		case strings.HasPrefix(e.Message, fetchFailedPrefix):
-			setExt(e, "code", "SUBGRAPH_UNAVAILABLE")
+			setExt(e, "code", apperr.CodeSubgraphUnavailable)
 			if name, _, ok := strings.Cut(strings.TrimPrefix(e.Message, fetchFailedPrefix), "'"); ok {
 				if _, has := e.Extensions["serviceName"]; !has {
 					setExt(e, "serviceName", name)

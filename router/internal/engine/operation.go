@@ -23,6 +23,7 @@ import (
 	"github.com/wundergraph/graphql-go-tools/v2/pkg/operationreport"
 	"github.com/wundergraph/graphql-go-tools/v2/pkg/variablesvalidation"
 
+	"supergraph/platform/apperr"
 	"supergraph/router/internal/limits"
 )
 
@@ -94,10 +95,10 @@ func NewRequestError(status int, code, format string, args ...any) *RequestError
 
 // Error codes of request errors (extensions.code).
 const (
-	CodeBadRequest       = "BAD_REQUEST"
-	CodeParseFailed      = "GRAPHQL_PARSE_FAILED"
-	CodeValidationFailed = "GRAPHQL_VALIDATION_FAILED"
-	CodeBadUserInput     = "BAD_USER_INPUT"
+	CodeBadRequest       = apperr.CodeBadRequest
+	CodeParseFailed      = apperr.CodeParseFailed
+	CodeValidationFailed = apperr.CodeValidationFailed
+	CodeBadUserInput     = apperr.CodeBadUserInput
 )
 
 func errorFromReport(report operationreport.Report, status int) *RequestError {
@@ -116,7 +117,7 @@ func errorFromReportCode(report operationreport.Report, status int, code string)
 	if len(out.Errors) == 0 {
 		// Internal errors carry library details that are no business of the client.
 		out.Status = http.StatusInternalServerError
-		out.Errors = []Error{{Message: "internal error while preparing the operation", Extensions: map[string]any{"code": "INTERNAL_SERVER_ERROR"}}}
+		out.Errors = []Error{{Message: "internal error while preparing the operation", Extensions: map[string]any{"code": apperr.CodeInternal}}}
 	}
 	return out
 }
@@ -510,7 +511,7 @@ func literalHoldsVariable(doc *ast.Document) bool {
 }
 
 // CodeLimitExceeded rejects a document over one of the router's document limits.
-const CodeLimitExceeded = "OPERATION_LIMIT_EXCEEDED"
+const CodeLimitExceeded = apperr.CodeLimitExceeded
 
 func limitError(err error) *RequestError {
 	var v *limits.Violation

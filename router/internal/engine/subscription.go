@@ -8,6 +8,8 @@ import (
 
 	"github.com/wundergraph/graphql-go-tools/v2/pkg/engine/datasource/graphql_datasource"
 	"github.com/wundergraph/graphql-go-tools/v2/pkg/engine/resolve"
+
+	"supergraph/platform/apperr"
 )
 
 // subscriptionClient is one subgraph's view of the shared upstream
@@ -72,7 +74,7 @@ func (c *subscriptionClient) shape(data []byte) []byte {
 	c.log.Warn("subscription upstream failed", "subgraph", c.name, "err", raw)
 	body, err := json.Marshal(map[string][]Error{"errors": {{
 		Message:    fmt.Sprintf("Lost the subscription's connection to Subgraph '%s'.", c.name),
-		Extensions: map[string]any{"code": "SUBGRAPH_UNAVAILABLE", "serviceName": c.name},
+		Extensions: map[string]any{"code": apperr.CodeSubgraphUnavailable, "serviceName": c.name},
 	}}})
 	if err != nil {
 		return data

@@ -29,6 +29,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/wundergraph/graphql-go-tools/v2/pkg/engine/resolve"
 
+	"supergraph/platform/apperr"
 	"supergraph/platform/identity"
 	"supergraph/router/internal/auth"
 	"supergraph/router/internal/engine"
@@ -683,7 +684,7 @@ func (c *conn) onSubscribe(m message) bool {
 		return false
 	}
 	if n >= maxSubscriptionsPerConn {
-		c.sendErrors(m.ID, engine.NewRequestError(http.StatusTooManyRequests, "RATE_LIMITED",
+		c.sendErrors(m.ID, engine.NewRequestError(http.StatusTooManyRequests, apperr.CodeRateLimited,
 			"too many operations on one connection (at most %d)", maxSubscriptionsPerConn).Errors)
 		return true
 	}
@@ -695,7 +696,7 @@ func (c *conn) onSubscribe(m message) bool {
 	if err != nil {
 		var rerr *engine.RequestError
 		if !errors.As(err, &rerr) {
-			rerr = engine.NewRequestError(http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "internal server error")
+			rerr = engine.NewRequestError(http.StatusInternalServerError, apperr.CodeInternal, "internal server error")
 		}
 		c.sendErrors(m.ID, rerr.Errors)
 		return true
@@ -704,7 +705,7 @@ func (c *conn) onSubscribe(m message) bool {
 		if err := c.h.opts.Admit(c.ctx, c.principal, c.clientIP, op); err != nil {
 			var rerr *engine.RequestError
 			if !errors.As(err, &rerr) {
-				rerr = engine.NewRequestError(http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "internal server error")
+				rerr = engine.NewRequestError(http.StatusInternalServerError, apperr.CodeInternal, "internal server error")
 			}
 			c.sendErrors(m.ID, rerr.Errors)
 			return true
@@ -735,7 +736,7 @@ func (c *conn) onSubscribe(m message) bool {
 		release, ok := acquire(c.principal, c.clientIP)
 		if !ok {
 			o.subscribed = false // never started: nothing to let go at the resolver
-			o.fail(engine.NewRequestError(http.StatusTooManyRequests, "RATE_LIMITED", "too many subscriptions open: end one first").Errors)
+			o.fail(engine.NewRequestError(http.StatusTooManyRequests, apperr.CodeRateLimited, "too many subscriptions open: end one first").Errors)
 			o.end()
 			return true
 		}
@@ -747,7 +748,7 @@ func (c *conn) onSubscribe(m message) bool {
 	err = c.h.opts.Executor.SubscribeAsync(ctx, op, engine.ExecOptions{Headers: headers, InitialPayload: headers.InitialPayload}, o, o.sub)
 	if err != nil && ctx.Err() == nil {
 		c.h.opts.Logger.Error("subscription", "err", err, "request_id", rid)
-		o.fail(engine.NewRequestError(http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "internal server error").Errors)
+		o.fail(engine.NewRequestError(http.StatusInternalServerError, apperr.CodeInternal, "internal server error").Errors)
 		o.end()
 	}
 	if ctx.Err() != nil {
@@ -936,7 +937,7 @@ func (o *operation) runSingle(ctx context.Context, op *engine.Operation, headers
 		}
 		var rerr *engine.RequestError
 		if !errors.As(err, &rerr) {
-			rerr = engine.NewRequestError(http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "internal server error")
+			rerr = engine.NewRequestError(http.StatusInternalServerError, apperr.CodeInternal, "internal server error")
 		}
 		o.fail(rerr.Errors)
 		return
@@ -1010,7 +1011,7 @@ func (o *operation) Close(kind resolve.SubscriptionCloseKind) {
 		return
 	}
 	if kind == resolve.SubscriptionCloseKindDownstreamServiceError {
-		o.fail(engine.NewRequestError(http.StatusBadGateway, "SUBGRAPH_UNAVAILABLE", "the subgraph ended the subscription unexpectedly").Errors)
+		o.fail(engine.NewRequestError(http.StatusBadGateway, apperr.CodeSubgraphUnavailable, "the subgraph ended the subscription unexpectedly").Errors)
 	}
 	o.Complete()
 }
