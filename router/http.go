@@ -429,8 +429,12 @@ func isAuthError(err error) bool {
 // afterMutation makes the request's token read the deny-list on its next use:
 // the mutation may have revoked it (a logout), and that must apply at once
 // even with a deny-list check interval.
-func (r *Router) afterMutation(req *http.Request) {
-	if token, present := auth.BearerToken(req.Header.Get("Authorization")); present && token != "" {
+func (r *Router) afterMutation(req *http.Request) { r.recheck(req.Header.Get("Authorization")) }
+
+// recheck makes the token in an Authorization value read the deny-list on
+// its next use (HTTP, SSE and WebSocket mutations alike).
+func (r *Router) recheck(authorization string) {
+	if token, present := auth.BearerToken(authorization); present && token != "" {
 		r.verifier.Recheck(token)
 	}
 }

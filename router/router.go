@@ -208,6 +208,7 @@ func New(cfg Config, log *slog.Logger) (*Router, error) {
 		Executor:            r.engine,
 		AcquireConnection:   r.live.connection,
 		AcquireSubscription: r.live.subscription,
+		AfterMutation:       r.recheck,
 		Authenticate:        r.authenticate,
 		Watch: func(ctx context.Context, p identity.Principal) (context.Context, context.CancelFunc) {
 			return r.verifier.Watch(ctx, p, cfg.RevocationCheckInterval)

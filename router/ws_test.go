@@ -541,3 +541,23 @@ func TestAnnouncedRevocationAppliesAtOnce(t *testing.T) {
 	bystander.send(map[string]any{"id": "q", "type": "subscribe", "payload": map[string]any{"query": `{ me { id } }`}})
 	require.Equal(t, "next", bystander.mustRead()["type"])
 }
+
+// TestWebSocketMutationRechecksItsToken: a mutation over a WebSocket (a
+// logout, say) makes the token read the deny-list on its next use, as an
+// HTTP mutation does, whatever ROUTER_DENYLIST_CHECK_INTERVAL says.
+func TestWebSocketMutationRechecksItsToken(t *testing.T) {
+	t.Parallel()
+	e := setup(t, func(_ *env, c *router.Config) { c.DenyListCheckInterval = time.Hour })
+	id := e.userIDs()[1]
+	tok := e.issuer.token(id, func(o *tokenOpts) { o.jti = "ws-mutation-jti" })
+	require.Equal(t, http.StatusOK, e.post(`{ me { id } }`, nil, bearer(tok)...).Status) // remembered as clean
+
+	c := e.dial("graphql-transport-ws", nil)
+	c.init(map[string]any{"Authorization": "Bearer " + tok})
+	// The deny-list entry a logout writes (unannounced here: only the recheck can find it).
+	require.NoError(t, e.deny.Set(context.Background(), identity.DenyTokenKey("ws-mutation-jti"), "1", time.Hour).Err())
+	require.Equal(t, http.StatusOK, e.post(`{ me { id } }`, nil, bearer(tok)...).Status, "still remembered as clean")
+	c.send(map[string]any{"id": "m", "type": "subscribe", "payload": map[string]any{"query": `mutation { rename(input: {username: "x"}) { id } }`}})
+	require.Equal(t, "next", c.mustRead()["type"])
+	require.Equal(t, http.StatusUnauthorized, e.post(`{ me { id } }`, nil, bearer(tok)...).Status, "the mutation made the token read the deny-list")
+}

@@ -81,7 +81,10 @@ type Options struct {
 	// AcquireSubscription one of a principal's subscription slots; release
 	// gives it back. ok false refuses (HTTP 429 before the upgrade; a
 	// RATE_LIMITED error for the subscription). Either may be nil.
-	AcquireConnection   func(clientIP string) (release func(), ok bool)
+	AcquireConnection func(clientIP string) (release func(), ok bool)
+	// AfterMutation is told the connection's Authorization value after each
+	// mutation (it may have revoked the token: a logout); may be nil.
+	AfterMutation       func(authorization string)
 	AcquireSubscription func(p identity.Principal, clientIP string) (release func(), ok bool)
 	// Connections and Subscriptions are told when connections open (+1) and
 	// close (-1), and subscriptions start and end (metrics); may be nil.
@@ -383,6 +386,7 @@ type conn struct {
 	initTimer *time.Timer
 	closed    func()
 	release   func() // gives the client address's connection slot back
+	authz     string // the Authorization value the connection signed in with
 	ended     sync.Once
 
 	// Reading: raw and br are the socket and its buffered reader, polled
@@ -600,6 +604,7 @@ func (c *conn) onInit(m message) bool {
 			}
 		}
 	}
+	c.authz = authz
 	principal, err := c.h.opts.Authenticate(c.ctx, authz)
 	if err != nil {
 		reason := "Forbidden: invalid access token"
@@ -931,7 +936,11 @@ var _ resolve.SubscriptionResponseWriter = (*operation)(nil)
 
 func (o *operation) runSingle(ctx context.Context, op *engine.Operation, headers *auth.SubgraphHeaders) {
 	var buf writeBuffer
-	if err := o.c.h.opts.Executor.Execute(ctx, op, engine.ExecOptions{Headers: headers}, &buf); err != nil {
+	err := o.c.h.opts.Executor.Execute(ctx, op, engine.ExecOptions{Headers: headers}, &buf)
+	if op.Type == engine.Mutation && o.c.h.opts.AfterMutation != nil {
+		o.c.h.opts.AfterMutation(o.c.authz)
+	}
+	if err != nil {
 		if ctx.Err() != nil {
 			return
 		}
