@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"runtime"
 	"strings"
 	"testing"
@@ -189,4 +190,20 @@ func TestHostileInputCorpus(t *testing.T) {
 	// bounds, every connection is gone).
 	after := heap()
 	require.Less(t, int64(after)-int64(before), int64(48<<20), "heap grew from %d to %d bytes", before, after)
+}
+
+// TestHostileGETParameters: GET's variables and extensions parameters are
+// held to what a POST body is (duplicate keys, invalid UTF-8).
+func TestHostileGETParameters(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	for name, vars := range map[string]string{
+		"duplicate keys": `{"n":1,"n":"x"}`,
+		"invalid UTF-8":  "{\"n\":\"\xff\"}",
+	} {
+		q := url.Values{"query": {`query($n: Int) { users(first: $n) { id } }`}, "variables": {vars}}
+		r := e.do(http.MethodGet, "/graphql?"+q.Encode(), "", nil, "Accept", "application/graphql-response+json")
+		require.Equal(t, http.StatusBadRequest, r.Status, "%s: %s", name, r.Raw)
+		require.Equal(t, "BAD_REQUEST", r.errorCode(), name)
+	}
 }

@@ -257,11 +257,17 @@ func (r *Router) fromQueryString(req *http.Request) (clientRequest, *engine.Requ
 		if !json.Valid([]byte(v)) {
 			return gr, engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest, "the variables parameter is not valid JSON")
 		}
+		if rerr := engine.CheckJSON([]byte(v)); rerr != nil {
+			return gr, rerr
+		}
 		gr.Variables = []byte(v)
 	}
 	if v := q.Get("extensions"); v != "" {
 		if !json.Valid([]byte(v)) {
 			return gr, engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest, "the extensions parameter is not valid JSON")
+		}
+		if rerr := engine.CheckJSON([]byte(v)); rerr != nil {
+			return gr, rerr
 		}
 		if rerr := r.persisted.resolve(req.Context(), &gr, json.RawMessage(v)); rerr != nil {
 			return gr, rerr

@@ -61,4 +61,8 @@ func TestIPv6ClientsAreCountedPerNetwork(t *testing.T) {
 	_, status = dial("2001:db8:5:7::1")
 	require.Equal(t, http.StatusSwitchingProtocols, status, "another /64")
 
+	// ROUTER_RATE_LIMIT_IPV6_PREFIX=128 counts each address alone.
+	e = setup(t, rateLimited(30, time.Minute), func(_ *env, c *router.Config) { c.RateLimitIPv6Prefix = 128 })
+	require.Equal(t, http.StatusOK, from("2001:db8:1:2::1").Status)
+	require.Equal(t, http.StatusOK, from("2001:db8:1:2::2").Status, "per address at /128")
 }

@@ -19,11 +19,7 @@ func PublishAssertionKey(cfg Config, publicPath string) (string, error) {
 		return "", err
 	}
 	if publicPath == "" {
-		private := cfg.AssertionKeyFile
-		if private == "" {
-			private = identity.DevKeyPath(cfg.DevDir)
-		}
-		publicPath = identity.PublicKeyPath(private)
+		publicPath = identity.PublicKeyPath(assertionKeyFile(cfg))
 	}
 	return publicPath, keys.WritePublic(publicPath, key.Public().(ed25519.PublicKey))
 }

@@ -175,21 +175,3 @@ func TestRateLimitLeasesSpareRedisButKeepTheBudget(t *testing.T) {
 	require.GreaterOrEqual(t, allowed, 500)
 	require.LessOrEqual(t, allowed, 505, "leases never spend more than the budget")
 }
-
-// TestAnonymousIPv6BudgetsAreKeptPerSlash64: one IPv6 host may send from
-// any address of its /64, so anonymous budgets are kept per /64 (by default):
-// a fresh address in the same network gets no fresh budget; another network
-// does. ROUTER_RATE_LIMIT_IPV6_PREFIX=128 keys each address alone.
-func TestAnonymousIPv6BudgetsAreKeptPerSlash64(t *testing.T) {
-	t.Parallel()
-	e := setup(t, rateLimited(30, time.Minute))
-	from := func(addr string) int { return e.post(costly, nil, "X-Forwarded-For", addr).Status }
-	require.Equal(t, http.StatusOK, from("2001:db8:1:2::1"))
-	require.Equal(t, http.StatusTooManyRequests, from("2001:db8:1:2:ffff:ffff:ffff:ffff"), "the same /64")
-	require.Equal(t, http.StatusTooManyRequests, from("2001:db8:1:2::1"))
-	require.Equal(t, http.StatusOK, from("2001:db8:1:3::1"), "another /64")
-
-	e = setup(t, rateLimited(30, time.Minute), func(_ *env, c *router.Config) { c.RateLimitIPv6Prefix = 128 })
-	require.Equal(t, http.StatusOK, from("2001:db8:1:2::1"))
-	require.Equal(t, http.StatusOK, from("2001:db8:1:2::2"), "per address at /128")
-}

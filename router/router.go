@@ -242,11 +242,16 @@ func assertionKey(cfg Config) (ed25519.PrivateKey, error) {
 	if cfg.AssertionKey != "" {
 		return keys.ParsePrivate([]byte(cfg.AssertionKey))
 	}
-	path := cfg.AssertionKeyFile
-	if path == "" {
-		path = identity.DevKeyPath(cfg.DevDir)
+	return keys.LoadOrCreate(assertionKeyFile(cfg))
+}
+
+// assertionKeyFile is where the assertion key is kept when it is not given
+// as PEM (development).
+func assertionKeyFile(cfg Config) string {
+	if cfg.AssertionKeyFile != "" {
+		return cfg.AssertionKeyFile
 	}
-	return keys.LoadOrCreate(path)
+	return identity.DevKeyPath(cfg.DevDir)
 }
 
 func (r *Router) routes() http.Handler {

@@ -168,13 +168,10 @@ func (e *Engine) Prepare(req Request) (*Operation, error) {
 	if len(strings.TrimSpace(req.Query)) == 0 {
 		return nil, NewRequestError(http.StatusBadRequest, CodeBadRequest, "the request has no query")
 	}
+	// The transports run CheckJSON on what they read (the body, the
+	// WebSocket payload, GET's parameters); the query text is checked here.
 	if rerr := checkQueryText(req.Query); rerr != nil {
 		return nil, rerr
-	}
-	if len(req.Variables) > 0 {
-		if rerr := CheckJSON(req.Variables); rerr != nil {
-			return nil, rerr
-		}
 	}
 	vars := bytes.TrimSpace(req.Variables)
 	if len(vars) == 0 || bytes.Equal(vars, []byte("null")) {
