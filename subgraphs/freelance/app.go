@@ -18,6 +18,7 @@ import (
 	"supergraph/platform/config"
 	"supergraph/platform/gqlserver"
 	"supergraph/platform/pg"
+	"supergraph/platform/services"
 	"supergraph/platform/subgraph"
 	"supergraph/platform/tasks"
 	"supergraph/subgraphs/freelance/gigs"
@@ -26,8 +27,12 @@ import (
 	"supergraph/subgraphs/freelance/graph/model"
 )
 
+// Service is this subgraph's entry in the service registry: its name, port,
+// database and Redis database.
+var Service = services.MustSubgraph("freelance")
+
 // EnvPrefix prefixes every environment variable of this service.
-const EnvPrefix = "FREELANCE_"
+var EnvPrefix = Service.EnvPrefix()
 
 // Config is the freelance service's configuration.
 type Config struct {
@@ -50,10 +55,7 @@ type Config struct {
 func DefaultConfig() Config {
 	var c Config
 	config.Defaults(&c)
-	c.HTTPAddr = "127.0.0.1:8002"
-	c.DatabaseURL = "postgres://postgres@127.0.0.1:5432/freelance_service_db?sslmode=disable"
-	c.RedisURL = "redis://127.0.0.1:6379/4"
-	c.QueueRedisURL = "redis://127.0.0.1:6379/3"
+	Service.LocalDefaults(&c.Subgraph)
 	return c
 }
 
@@ -84,7 +86,7 @@ type App struct {
 
 // New connects to PostgreSQL and Redis, applies migrations and builds the service.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
-	base, err := subgraph.Open(ctx, cfg.Subgraph, "freelance", "freelance-service", log)
+	base, err := subgraph.Open(ctx, cfg.Subgraph, Service.Name, Service.Health, log)
 	if err != nil {
 		return nil, err
 	}

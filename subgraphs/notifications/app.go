@@ -17,6 +17,7 @@ import (
 	"supergraph/platform/config"
 	"supergraph/platform/gqlserver"
 	"supergraph/platform/pg"
+	"supergraph/platform/services"
 	"supergraph/platform/subgraph"
 	"supergraph/subgraphs/notifications/graph"
 	"supergraph/subgraphs/notifications/graph/generated"
@@ -24,8 +25,12 @@ import (
 	"supergraph/subgraphs/notifications/notify"
 )
 
+// Service is this subgraph's entry in the service registry: its name, port,
+// database and Redis database.
+var Service = services.MustSubgraph("notifications")
+
 // EnvPrefix prefixes every environment variable of this service.
-const EnvPrefix = "NOTIFICATIONS_"
+var EnvPrefix = Service.EnvPrefix()
 
 // Config is the notifications service's configuration.
 type Config struct {
@@ -34,16 +39,11 @@ type Config struct {
 	QueryTracer pgx.QueryTracer `env:"-"`
 }
 
-// DefaultConfig returns the defaults that run locally. The service's Redis is
-// the queue's server: it needs it only for pub/sub, which ignores database
-// numbers, and the health check.
+// DefaultConfig returns the defaults that run locally.
 func DefaultConfig() Config {
 	var c Config
 	config.Defaults(&c)
-	c.HTTPAddr = "127.0.0.1:8001"
-	c.DatabaseURL = "postgres://postgres@127.0.0.1:5432/notification_service_db?sslmode=disable"
-	c.RedisURL = "redis://127.0.0.1:6379/3"
-	c.QueueRedisURL = "redis://127.0.0.1:6379/3"
+	Service.LocalDefaults(&c.Subgraph)
 	return c
 }
 
@@ -62,7 +62,7 @@ type App struct {
 
 // New connects to PostgreSQL and Redis, applies migrations and builds the service.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
-	base, err := subgraph.Open(ctx, cfg.Subgraph, "notifications", "notification-service", log)
+	base, err := subgraph.Open(ctx, cfg.Subgraph, Service.Name, Service.Health, log)
 	if err != nil {
 		return nil, err
 	}

@@ -19,6 +19,7 @@ import (
 	"supergraph/platform/config"
 	"supergraph/platform/gqlserver"
 	"supergraph/platform/keys"
+	"supergraph/platform/services"
 	"supergraph/platform/subgraph"
 	"supergraph/platform/tasks"
 	"supergraph/subgraphs/users/account"
@@ -27,8 +28,12 @@ import (
 	"supergraph/subgraphs/users/graph/model"
 )
 
+// Service is this subgraph's entry in the service registry: its name, port,
+// database and Redis database.
+var Service = services.MustSubgraph("users")
+
 // EnvPrefix prefixes every environment variable of this service.
-const EnvPrefix = "USERS_"
+var EnvPrefix = Service.EnvPrefix()
 
 // Config is the users service's configuration.
 type Config struct {
@@ -66,10 +71,7 @@ type Config struct {
 func DefaultConfig() Config {
 	var c Config
 	config.Defaults(&c)
-	c.HTTPAddr = "127.0.0.1:8000"
-	c.DatabaseURL = "postgres://postgres@127.0.0.1:5432/user_service_db?sslmode=disable"
-	c.RedisURL = "redis://127.0.0.1:6379/1"
-	c.QueueRedisURL = "redis://127.0.0.1:6379/3"
+	Service.LocalDefaults(&c.Subgraph)
 	return c
 }
 
@@ -104,7 +106,7 @@ type App struct {
 
 // New connects to PostgreSQL and Redis, applies migrations and builds the service.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
-	base, err := subgraph.Open(ctx, cfg.Subgraph, "users", "user-service", log)
+	base, err := subgraph.Open(ctx, cfg.Subgraph, Service.Name, Service.Health, log)
 	if err != nil {
 		return nil, err
 	}

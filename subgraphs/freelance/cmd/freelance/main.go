@@ -5,7 +5,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net"
 
@@ -13,29 +12,43 @@ import (
 	"supergraph/subgraphs/freelance"
 )
 
-func main() { server.Main("freelance", freelance.EnvPrefix, freelance.DefaultConfig(), run) }
+func main() {
+	server.MainCommands(freelance.Service.Name, freelance.EnvPrefix, freelance.DefaultConfig(), serve, server.Commands[freelance.Config]{
+		"seed":          seed,
+		"auto-complete": autoComplete,
+	})
+}
 
-func run(ctx context.Context, cfg freelance.Config, log *slog.Logger, args []string) error {
+func serve(ctx context.Context, cfg freelance.Config, log *slog.Logger) error {
 	app, err := freelance.New(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer app.Close()
-	if len(args) > 0 {
-		switch args[0] {
-		case "seed":
-			return freelance.Seed(ctx, app.Gigs, log)
-		case "auto-complete":
-			n, err := app.Gigs.AutoCompleteDelivered(ctx)
-			log.Info("auto-completed delivered orders", "orders", n)
-			return err
-		default:
-			return fmt.Errorf("unknown command %q (want seed or auto-complete)", args[0])
-		}
-	}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return err
 	}
 	return app.Serve(ctx, ln)
+}
+
+// seed adds the demo catalogue that is missing.
+func seed(ctx context.Context, cfg freelance.Config, log *slog.Logger) error {
+	app, err := freelance.New(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	return freelance.Seed(ctx, app.Gigs, log)
+}
+
+func autoComplete(ctx context.Context, cfg freelance.Config, log *slog.Logger) error {
+	app, err := freelance.New(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	n, err := app.Gigs.AutoCompleteDelivered(ctx)
+	log.Info("auto-completed delivered orders", "orders", n)
+	return err
 }

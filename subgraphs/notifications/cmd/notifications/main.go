@@ -12,21 +12,30 @@ import (
 )
 
 func main() {
-	server.Main("notifications", notifications.EnvPrefix, notifications.DefaultConfig(), run)
+	server.MainCommands(notifications.Service.Name, notifications.EnvPrefix, notifications.DefaultConfig(), serve, server.Commands[notifications.Config]{
+		"seed": seed,
+	})
 }
 
-func run(ctx context.Context, cfg notifications.Config, log *slog.Logger, args []string) error {
+func serve(ctx context.Context, cfg notifications.Config, log *slog.Logger) error {
 	app, err := notifications.New(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer app.Close()
-	if len(args) > 0 && args[0] == "seed" {
-		return notifications.Seed(ctx, app.Notify, log)
-	}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return err
 	}
 	return app.Serve(ctx, ln)
+}
+
+// seed adds the demo notifications that are missing.
+func seed(ctx context.Context, cfg notifications.Config, log *slog.Logger) error {
+	app, err := notifications.New(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	return notifications.Seed(ctx, app.Notify, log)
 }

@@ -11,20 +11,31 @@ import (
 	"supergraph/subgraphs/users"
 )
 
-func main() { server.Main("users", users.EnvPrefix, users.DefaultConfig(), run) }
+func main() {
+	server.MainCommands(users.Service.Name, users.EnvPrefix, users.DefaultConfig(), serve, server.Commands[users.Config]{
+		"seed": seed,
+	})
+}
 
-func run(ctx context.Context, cfg users.Config, log *slog.Logger, args []string) error {
+func serve(ctx context.Context, cfg users.Config, log *slog.Logger) error {
 	app, err := users.New(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer app.Close()
-	if len(args) > 0 && args[0] == "seed" {
-		return users.Seed(ctx, app.Accounts, cfg.SeedPassword, log)
-	}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return err
 	}
 	return app.Serve(ctx, ln)
+}
+
+// seed adds the demo accounts that are missing.
+func seed(ctx context.Context, cfg users.Config, log *slog.Logger) error {
+	app, err := users.New(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	return users.Seed(ctx, app.Accounts, cfg.SeedPassword, log)
 }
