@@ -28,7 +28,11 @@ stop: ## stop the PostgreSQL/Redis that make run started under .dev/data
 	@scripts/services.sh stop
 
 .PHONY: generate
-generate: generate-sqlc generate-gqlgen generate-graph generate-playground ## regenerate all generated code (sqlc, gqlgen, composed supergraph, playground)
+generate: generate-services generate-sqlc generate-gqlgen generate-graph generate-playground ## regenerate all generated code (service registry files, sqlc, gqlgen, composed supergraph, playground)
+
+.PHONY: generate-services
+generate-services: ## rewrite what repeats the service registry (platform/services): graph.yaml, Procfile, scripts/services.env, compose, init SQL, README table
+	go run ./platform/services/gen
 
 .PHONY: generate-sqlc
 generate-sqlc: ## regenerate the sqlc query packages from sql/

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make run`: the whole platform on this machine. Ensures PostgreSQL and Redis, creates the
-# service databases, builds every service that exists into bin/, migrates and seeds each one,
-# prints the URLs, then runs them all under bin/devrun until Ctrl-C.
+# service databases, builds every service into bin/, migrates and seeds each subgraph, prints
+# the URLs, then runs them all under bin/devrun (the Procfile) until Ctrl-C. The services, their
+# ports and databases come from the registry (platform/services) through scripts/services.env.
 #
 # Environment: POSTGRES_URL and REDIS_ADDR as in scripts/services.sh; a non-default POSTGRES_URL
 # also becomes each service's <SERVICE>_DATABASE_URL unless that is set. <SERVICE>_HTTP_ADDR only
@@ -10,12 +11,8 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-SUBGRAPHS=(users notifications freelance content marketplace)
-declare -A DATABASE=(
-	[users]=user_service_db [notifications]=notification_service_db [freelance]=freelance_service_db
-	[content]=content_service_db [marketplace]=marketplace_service_db
-)
-declare -A PORT=([users]=8000 [notifications]=8001 [freelance]=8002 [content]=8003 [marketplace]=8004 [router]=8080)
+# SUBGRAPHS, DATABASE and PORT, generated from the registry.
+source scripts/services.env
 
 command -v go >/dev/null || [[ ! -x /usr/local/go/bin/go ]] || PATH="/usr/local/go/bin:$PATH"
 command -v go >/dev/null || { echo "run: go is not on PATH: install Go first" >&2; exit 1; }
@@ -23,24 +20,11 @@ command -v go >/dev/null || { echo "run: go is not on PATH: install Go first" >&
 scripts/services.sh ensure
 scripts/services.sh databases
 
-# What exists today: the other subgraphs, the router and the worker arrive over time.
-procs=() pkgs=() seeded=()
-for svc in "${SUBGRAPHS[@]}"; do
-	if [[ -d subgraphs/$svc/cmd/$svc ]]; then
-		procs+=("$svc") pkgs+=("./subgraphs/$svc/cmd/$svc") seeded+=("$svc")
-	fi
-done
-for svc in worker router; do
-	if [[ -d $svc/cmd/$svc ]]; then
-		procs+=("$svc") pkgs+=("./$svc/cmd/$svc")
-	fi
-done
-# The development mail catcher: the worker sends e-mail to it.
-if [[ -d worker/cmd/mailcatcher ]]; then procs=(mailcatcher "${procs[@]}") pkgs+=(./worker/cmd/mailcatcher); fi
-if ((${#procs[@]} == 0)); then
-	echo "run: nothing to run yet: no subgraphs/<name>/cmd/<name>, router/cmd/router or worker/cmd/worker" >&2
-	exit 1
-fi
+# Every process of the Procfile: the development mail catcher (the worker sends e-mail to
+# it), the subgraphs, the worker and the router.
+procs=(mailcatcher "${SUBGRAPHS[@]}" worker router)
+pkgs=(./worker/cmd/mailcatcher ./worker/cmd/worker ./router/cmd/router)
+for svc in "${SUBGRAPHS[@]}"; do pkgs+=("./subgraphs/$svc/cmd/$svc"); done
 
 # A POSTGRES_URL pointing elsewhere must reach the services too, not only services.sh.
 url_for_db() { # database: POSTGRES_URL with its path replaced
@@ -50,8 +34,7 @@ url_for_db() { # database: POSTGRES_URL with its path replaced
 	printf '%s://%s/%s%s' "$scheme" "${rest%%/*}" "$1" "$query"
 }
 if [[ -n ${POSTGRES_URL:-} ]]; then
-	[[ -n ${WORKER_DATABASE_URL:-} ]] || export WORKER_DATABASE_URL="$(url_for_db notification_service_db)"
-	for svc in "${seeded[@]}"; do
+	for svc in "${SUBGRAPHS[@]}" worker; do
 		var="${svc^^}_DATABASE_URL"
 		[[ -n ${!var:-} ]] || export "$var=$(url_for_db "${DATABASE[$svc]}")"
 	done
@@ -64,14 +47,9 @@ go build -o bin/ "${pkgs[@]}"
 
 # The router's assertion key (generated once into .dev/keys) and its public
 # half, which is all the subgraphs read: they need it before they start.
-if [[ -x bin/router ]]; then bin/router keys; fi
+bin/router keys
 
-for svc in "${seeded[@]}"; do
-	# A main that does not know `seed` yet would start serving and never return.
-	if ! grep -qs '"seed"' "subgraphs/$svc/cmd/$svc"/*.go; then
-		echo "seed: $svc has no seed subcommand yet, skipped"
-		continue
-	fi
+for svc in "${SUBGRAPHS[@]}"; do
 	echo "seed: $svc"
 	"bin/$svc" seed
 done
@@ -84,19 +62,13 @@ url() { # service: its base URL on this machine, from <SERVICE>_HTTP_ADDR when s
 	printf 'http://%s:%s' "$host" "${addr##*:}"
 }
 echo
-if [[ -d router/cmd/router ]]; then
-	printf '  %-14s %s/\n' "GraphiQL" "$(url router)"
-	printf '  %-14s %s/graphql   health %s/api/health/\n' "router" "$(url router)" "$(url router)"
-fi
-for svc in "${seeded[@]}"; do
+printf '  %-14s %s/\n' "GraphiQL" "$(url router)"
+printf '  %-14s %s/graphql   health %s/api/health/\n' "router" "$(url router)" "$(url router)"
+for svc in "${SUBGRAPHS[@]}"; do
 	printf '  %-14s %s/graphql   health %s/api/health/\n' "$svc" "$(url "$svc")" "$(url "$svc")"
 done
-if [[ -d worker/cmd/mailcatcher ]]; then
-	printf '  %-14s %s\n' mail "http://127.0.0.1:8025/  (SMTP 127.0.0.1:1025)"
-fi
-if [[ -d worker/cmd/worker ]]; then
-	printf '  %-14s %s\n' queues "http://127.0.0.1:8090/monitor/  (worker admin port, never routed)"
-fi
+printf '  %-14s %s\n' mail "http://127.0.0.1:8025/  (SMTP 127.0.0.1:1025)"
+printf '  %-14s %s\n' queues "$(url worker)/monitor/  (worker admin port, never routed)"
 echo "  Ctrl-C stops everything."
 echo
 

@@ -17,7 +17,8 @@ DEV="$ROOT/.dev"
 POSTGRES_URL=${POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 REDIS_ADDR=${REDIS_ADDR:-127.0.0.1:6379}
 SERVICES_WAIT=${SERVICES_WAIT:-60}
-DATABASES=(user_service_db notification_service_db freelance_service_db content_service_db marketplace_service_db)
+# DATABASES, every service's, generated from the service registry (platform/services).
+source "$ROOT/scripts/services.env"
 
 PG_DATA="$DEV/data/postgres"
 REDIS_DATA="$DEV/data/redis"

@@ -7,6 +7,7 @@ import (
 	"context"
 	"net"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -21,8 +22,30 @@ func TestComposeFile(t *testing.T) {
 	project, err := opts.LoadProject(context.Background())
 	require.NoError(t, err)
 
-	want := []string{"freelance", "keys", "mailcatcher", "notifications", "postgres", "redis", "router", "users", "worker"}
+	// The platform's processes and every subgraph of the graph (docker-compose.yml
+	// and graph/graph.yaml are both generated from the service registry).
+	graphYAML, err := os.ReadFile("../../graph/graph.yaml")
+	require.NoError(t, err)
+	var subgraphs []string
+	for _, m := range regexp.MustCompile(`(?m)^  - name: (\w+)`).FindAllStringSubmatch(string(graphYAML), -1) {
+		subgraphs = append(subgraphs, m[1])
+	}
+	require.NotEmpty(t, subgraphs)
+	want := append([]string{"keys", "mailcatcher", "postgres", "redis", "router", "worker"}, subgraphs...)
 	require.ElementsMatch(t, want, project.ServiceNames())
+
+	// The image has every binary a container runs.
+	built := dockerfileBinaries(t)
+	for name, svc := range project.Services {
+		if svc.Image != "supergraph:dev" {
+			continue // an upstream image
+		}
+		bin := svc.Command[0]
+		if bin == "sh" {
+			bin = strings.Fields(svc.Command[len(svc.Command)-1])[0]
+		}
+		require.Contains(t, built, bin, "%s runs %s, which deploy/Dockerfile does not build", name, bin)
+	}
 
 	// Only the router is reachable from outside.
 	for name, svc := range project.Services {
@@ -75,11 +98,8 @@ func TestComposeFile(t *testing.T) {
 	// The router reaches every subgraph the composed graph lists, on the
 	// port the subgraph listens on. Subgraphs default to loopback, so each
 	// container must set a listen address the router's container can reach.
-	graphYAML, err := os.ReadFile("../../graph/graph.yaml")
-	require.NoError(t, err)
 	urls := *project.Services["router"].Environment["ROUTER_SUBGRAPH_URLS"]
-	for _, m := range regexp.MustCompile(`(?m)^  - name: (\w+)`).FindAllStringSubmatch(string(graphYAML), -1) {
-		name := m[1]
+	for _, name := range subgraphs {
 		require.Contains(t, urls, name+"=http://"+name+":", "router overrides %s's URL", name)
 		addr := project.Services[name].Environment[strings.ToUpper(name)+"_HTTP_ADDR"]
 		require.NotNil(t, addr, "%s sets %s_HTTP_ADDR (the default is loopback)", name, strings.ToUpper(name))
@@ -97,4 +117,22 @@ func TestComposeFile(t *testing.T) {
 		}
 		require.True(t, public, "%s mounts the public key volume read-only", name)
 	}
+}
+
+// dockerfileBinaries lists the binaries deploy/Dockerfile builds: the base
+// names of the packages its `go build` names, globs expanded as its shell does.
+func dockerfileBinaries(t *testing.T) []string {
+	t.Helper()
+	dockerfile, err := os.ReadFile("../../deploy/Dockerfile")
+	require.NoError(t, err)
+	var bins []string
+	for _, m := range regexp.MustCompile(`(?m)^\s+(\./\S+)`).FindAllStringSubmatch(string(dockerfile), -1) {
+		dirs, err := filepath.Glob(filepath.Join("../..", m[1]))
+		require.NoError(t, err)
+		require.NotEmpty(t, dirs, "deploy/Dockerfile builds %s, which matches nothing", m[1])
+		for _, d := range dirs {
+			bins = append(bins, filepath.Base(d))
+		}
+	}
+	return bins
 }
