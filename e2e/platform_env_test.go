@@ -22,6 +22,7 @@ import (
 	"supergraph/platform/keys"
 	"supergraph/platform/pg/pgtest"
 	"supergraph/platform/redisx/redistest"
+	"supergraph/platform/services"
 	"supergraph/router"
 	"supergraph/subgraphs/freelance"
 	"supergraph/subgraphs/notifications"
@@ -30,18 +31,18 @@ import (
 	"supergraph/worker/mailcatch"
 )
 
-// Redis databases as production shares one server (DESIGN.md §6): the router's
-// rate limits, the users service (profile cache, deny-list), the task queue
-// and live-notification pub/sub, the freelance statistics cache.
-const (
-	redisRouter    = 0
-	redisUsers     = 1
-	redisQueue     = 3
-	redisFreelance = 4
+// Redis databases as production shares one server (the service registry):
+// the router's rate limits, the users service's (profile cache, deny-list),
+// the task queue and live-notification pub/sub. Each subgraph gets its own
+// from the registry.
+var (
+	redisRouter = services.Router.RedisDB
+	redisUsers  = users.Service.RedisDB
+	redisQueue  = services.QueueRedisDB
 )
 
-// platform is the whole platform of one test, in-process on loopback: the
-// users, notifications and freelance subgraphs each on a fresh database, one
+// platform is the whole platform of one test, in-process on loopback: every
+// subgraph of the service registry, each on a fresh database, one
 // private redis-server shared as in production, the worker mailing to an
 // in-process SMTP catcher, and the router on the committed graph/config.json.
 // Tests talk to it only through the router (url); the rest is here so that
@@ -55,6 +56,9 @@ type platform struct {
 	// devDir holds the users service's generated JWT signing key.
 	devDir string
 
+	// subgraphURLs are the subgraphs' base URLs, by registry name; the
+	// fields after it name the ones tests address directly.
+	subgraphURLs                             map[string]string
 	usersURL, notificationsURL, freelanceURL string
 	notificationsDB                          string
 	// usersConfig lets a benchmark start a second users replica on the same
@@ -103,17 +107,17 @@ func newPlatform(t *testing.T) *platform {
 }
 
 // subgraphConfig is the shared part of every subgraph's configuration: a
-// fresh database with schema's migrations, its Redis database, the queue, and
+// fresh database with its migrations, its Redis database, the queue, and
 // trust in the router's key.
-func (p *platform) subgraphConfig(schema string, redisDB int) config.Subgraph {
+func (p *platform) subgraphConfig(s services.Service) config.Subgraph {
 	p.t.Helper()
 	pub, err := keys.EncodePublic(p.routerKey.Public().(ed25519.PublicKey))
 	require.NoError(p.t, err)
 	var c config.Subgraph
 	config.Defaults(&c)
 	c.HTTPAddr = "127.0.0.1:0"
-	c.DatabaseURL = pgtest.URL(p.t, schema)
-	c.RedisURL = p.redis.URL(redisDB)
+	c.DatabaseURL = pgtest.URL(p.t, s.Name)
+	c.RedisURL = p.redis.URL(s.RedisDB)
 	c.QueueRedisURL = p.redis.URL(redisQueue)
 	c.DevDir = p.devDir
 	c.AssertionPublicKey = string(pub)
@@ -138,34 +142,50 @@ func (p *platform) serve(serve func(ctx context.Context, ln net.Listener) error)
 	return "http://" + ln.Addr().String()
 }
 
-// startSubgraphs starts users, notifications and freelance.
+// startSubgraphs starts every subgraph of the service registry, in its order.
 func (p *platform) startSubgraphs() {
 	p.t.Helper()
-	ctx := context.Background()
+	p.subgraphURLs = map[string]string{}
+	for _, s := range services.Subgraphs {
+		start, ok := subgraphStarters[s.Name]
+		require.True(p.t, ok, "e2e does not start the %s subgraph: add it to subgraphStarters in e2e/platform_env_test.go", s.Name)
+		p.subgraphURLs[s.Name] = start(p, p.subgraphConfig(s))
+	}
+}
 
-	ucfg := users.DefaultConfig()
-	ucfg.Subgraph = p.subgraphConfig("users", redisUsers)
-	ucfg.PasswordHashMemoryKiB = 8 * 1024 // the minimum: sign-ups stay quick
-	p.usersConfig = ucfg
-	uapp, err := users.New(ctx, ucfg, p.log)
-	require.NoError(p.t, err)
-	p.t.Cleanup(uapp.Close)
-	p.usersURL = p.serve(uapp.Serve)
-
-	ncfg := notifications.DefaultConfig()
-	ncfg.Subgraph = p.subgraphConfig("notifications", redisQueue)
-	p.notificationsDB = ncfg.DatabaseURL
-	napp, err := notifications.New(ctx, ncfg, p.log)
-	require.NoError(p.t, err)
-	p.t.Cleanup(napp.Close)
-	p.notificationsURL = p.serve(napp.Serve)
-
-	fcfg := freelance.DefaultConfig()
-	fcfg.Subgraph = p.subgraphConfig("freelance", redisFreelance)
-	fapp, err := freelance.New(ctx, fcfg, p.log)
-	require.NoError(p.t, err)
-	p.t.Cleanup(fapp.Close)
-	p.freelanceURL = p.serve(fapp.Serve)
+// subgraphStarters start each subgraph in-process on cfg (subgraphConfig)
+// and return its base URL. Every registered subgraph needs one.
+var subgraphStarters = map[string]func(p *platform, cfg config.Subgraph) string{
+	users.Service.Name: func(p *platform, base config.Subgraph) string {
+		cfg := users.DefaultConfig()
+		cfg.Subgraph = base
+		cfg.PasswordHashMemoryKiB = 8 * 1024 // the minimum: sign-ups stay quick
+		p.usersConfig = cfg
+		app, err := users.New(context.Background(), cfg, p.log)
+		require.NoError(p.t, err)
+		p.t.Cleanup(app.Close)
+		p.usersURL = p.serve(app.Serve)
+		return p.usersURL
+	},
+	notifications.Service.Name: func(p *platform, base config.Subgraph) string {
+		cfg := notifications.DefaultConfig()
+		cfg.Subgraph = base
+		p.notificationsDB = cfg.DatabaseURL
+		app, err := notifications.New(context.Background(), cfg, p.log)
+		require.NoError(p.t, err)
+		p.t.Cleanup(app.Close)
+		p.notificationsURL = p.serve(app.Serve)
+		return p.notificationsURL
+	},
+	freelance.Service.Name: func(p *platform, base config.Subgraph) string {
+		cfg := freelance.DefaultConfig()
+		cfg.Subgraph = base
+		app, err := freelance.New(context.Background(), cfg, p.log)
+		require.NoError(p.t, err)
+		p.t.Cleanup(app.Close)
+		p.freelanceURL = p.serve(app.Serve)
+		return p.freelanceURL
+	},
 }
 
 // startWorker starts the worker on the notifications database and the queue,
@@ -176,7 +196,7 @@ func (p *platform) startWorker() {
 	cfg := worker.DefaultConfig()
 	cfg.HTTPAddr = "127.0.0.1:0"
 	cfg.DatabaseURL = p.notificationsDB
-	cfg.RedisURL = p.redis.URL(redisQueue)
+	cfg.RedisURL = p.redis.URL(services.Worker.RedisDB)
 	cfg.SMTP.Host = "127.0.0.1"
 	cfg.SMTP.Port = p.smtpPort
 	cfg.Concurrency = 4
@@ -202,10 +222,9 @@ func (p *platform) routerConfig() router.Config {
 	require.NoError(p.t, err)
 	cfg := router.DefaultConfig()
 	cfg.GraphConfig = graph
-	cfg.SubgraphURLs = map[string]string{
-		"users":         p.usersURL + "/graphql",
-		"notifications": p.notificationsURL + "/graphql",
-		"freelance":     p.freelanceURL + "/graphql",
+	cfg.SubgraphURLs = map[string]string{}
+	for name, base := range p.subgraphURLs {
+		cfg.SubgraphURLs[name] = base + "/graphql"
 	}
 	cfg.JWKSURL = p.usersURL + "/.well-known/jwks.json"
 	cfg.DenyListRedisURL = p.redis.URL(redisUsers)

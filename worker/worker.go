@@ -25,6 +25,7 @@ import (
 	"supergraph/platform/logging"
 	"supergraph/platform/pg"
 	"supergraph/platform/redisx"
+	"supergraph/platform/services"
 	"supergraph/platform/tasks"
 	"supergraph/subgraphs/notifications/notify"
 	"supergraph/worker/push"
@@ -86,9 +87,9 @@ type Config struct {
 func DefaultConfig() Config {
 	var c Config
 	config.Defaults(&c)
-	c.HTTPAddr = "127.0.0.1:8090"
-	c.DatabaseURL = "postgres://postgres@127.0.0.1:5432/notification_service_db?sslmode=disable"
-	c.RedisURL = "redis://127.0.0.1:6379/3"
+	c.HTTPAddr = services.Worker.Addr(services.LocalHost)
+	c.DatabaseURL = services.Worker.DatabaseURL(services.LocalHost)
+	c.RedisURL = services.Worker.RedisURL(services.LocalHost)
 	return c
 }
 
