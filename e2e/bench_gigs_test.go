@@ -19,6 +19,7 @@ import (
 
 	"supergraph/platform/identity"
 	"supergraph/platform/keys"
+	"supergraph/platform/services"
 	"supergraph/subgraphs/users"
 )
 
@@ -165,10 +166,18 @@ func (p *platform) routerProcess(dir, name, usersURL string) (string, int) {
 	require.NoError(p.t, err)
 	graph, err := filepath.Abs("../graph/config.json")
 	require.NoError(p.t, err)
+	var urls []string
+	for _, s := range services.Subgraphs {
+		base := p.subgraphURLs[s.Name]
+		if s.Name == users.Service.Name {
+			base = usersURL
+		}
+		urls = append(urls, s.Name+"="+base+"/graphql")
+	}
 	cmd := exec.Command(filepath.Join(dir, "router"))
 	cmd.Env = append(os.Environ(),
 		"ROUTER_HTTP_ADDR="+addr, "ROUTER_GRAPH_CONFIG="+graph,
-		"ROUTER_SUBGRAPH_URLS=users="+usersURL+"/graphql,notifications="+p.notificationsURL+"/graphql,freelance="+p.freelanceURL+"/graphql",
+		"ROUTER_SUBGRAPH_URLS="+strings.Join(urls, ","),
 		"ROUTER_JWKS_URL="+usersURL+"/.well-known/jwks.json",
 		"ROUTER_DENYLIST_REDIS_URL="+p.redis.URL(redisUsers), "ROUTER_REDIS_URL="+p.redis.URL(redisRouter),
 		"ROUTER_ASSERTION_KEY="+string(key), "ROUTER_DEV_DIR="+dir, "ROUTER_LOG_FORMAT=json", "ROUTER_ADMIN_ADDR=127.0.0.1:0",
