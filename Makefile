@@ -60,11 +60,18 @@ bench-fanout: ## live-notification fan-out through the router (needs make run in
 	go run ./worker/cmd/fanoutbench -url http://127.0.0.1:8080/graphql -n 10000 -users 1000 -rate 100 -duration 30s -pid router=$$(pgrep -xf bin/router),notifications=$$(pgrep -xf bin/notifications)
 
 .PHONY: verify
-verify: generate tidy lint ## regenerate everything and fail on any difference; lint
+verify: generate tidy lint check-services ## regenerate everything and fail on any difference; lint; check the service registry
 	@# go.work.sum is a checksum cache that any go command may extend, not generated code.
 	@# git status sees new files too, without touching the index.
 	@changed=$$(git status --porcelain --untracked-files=all -- . ':!go.work.sum'); \
 	  if [ -n "$$changed" ]; then echo "$$changed"; echo "generated code is stale: run 'make generate' and commit"; exit 1; fi
+
+.PHONY: check-services
+check-services: ## fail when anything disagrees with the service registry (platform/services): the tree, the generated files, defaults, binaries, compose, e2e
+	@cd platform && go test -count=1 ./services/...
+	@cd subgraphs && go test -count=1 -run '^(TestDefaultsComeFromTheRegistry|TestSubgraphsListenOnLoopbackByDefault|TestBinariesRefuseUnknownCommands)$$' .
+	@cd e2e && go test -count=1 -run '^TestRouterAndWorkerDefaultsAgreeWithTheRegistry$$' .
+	@cd tools && GOWORK=off go test -count=1 ./deploycheck
 
 .PHONY: tidy
 tidy: ## go mod tidy in every module (make verify fails when that changes anything)
