@@ -70,7 +70,7 @@ verify: generate tidy lint check-services ## regenerate everything and fail on a
 check-services: ## fail when anything disagrees with the service registry (platform/services): the tree, the generated files, defaults, binaries, compose, e2e
 	@cd platform && go test -count=1 ./services/...
 	@cd subgraphs && go test -count=1 -run '^(TestDefaultsComeFromTheRegistry|TestSubgraphsListenOnLoopbackByDefault|TestBinariesRefuseUnknownCommands)$$' .
-	@cd e2e && go test -count=1 -run '^TestRouterAndWorkerDefaultsAgreeWithTheRegistry$$' .
+	@cd e2e && go test -count=1 -run '^(TestRouterAndWorkerDefaultsAgreeWithTheRegistry|TestE2EStartsEveryRegisteredSubgraph)$$' .
 	@cd tools && GOWORK=off go test -count=1 ./deploycheck
 
 .PHONY: tidy

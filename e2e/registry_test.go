@@ -33,3 +33,12 @@ func TestRouterAndWorkerDefaultsAgreeWithTheRegistry(t *testing.T) {
 	require.Equal(t, services.Worker.DatabaseURL(local), w.DatabaseURL, "WORKER_DATABASE_URL")
 	require.Equal(t, services.Worker.RedisURL(local), w.RedisURL, "WORKER_REDIS_URL")
 }
+
+// The end-to-end platform starts every registered subgraph, and only those.
+func TestE2EStartsEveryRegisteredSubgraph(t *testing.T) {
+	var started []string
+	for name := range subgraphStarters {
+		started = append(started, name)
+	}
+	require.ElementsMatch(t, services.Names(), started, "subgraphStarters (e2e/platform_env_test.go) against the registry")
+}
