@@ -28,7 +28,18 @@ func Open(ctx context.Context, url string) (*pgxpool.Pool, error) {
 	return OpenConfig(ctx, cfg)
 }
 
-// OpenConfig is Open for a parsed configuration (tests add tracers to it).
+// OpenTraced is Open with tracer seeing every statement the pool runs
+// (tests count a resolver's statements with one, see pgtest.Counter).
+func OpenTraced(ctx context.Context, url string, tracer pgx.QueryTracer) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse database url: %w", err)
+	}
+	cfg.ConnConfig.Tracer = tracer
+	return OpenConfig(ctx, cfg)
+}
+
+// OpenConfig is Open for a parsed configuration.
 func OpenConfig(ctx context.Context, cfg *pgxpool.Config) (*pgxpool.Pool, error) {
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

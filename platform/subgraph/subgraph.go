@@ -14,6 +14,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/hibiken/asynq"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
@@ -44,6 +45,8 @@ type Base struct {
 	// finished them (the outbox package doc says why).
 	queueRedis redis.UniversalClient
 	relay      *outbox.Relay
+	// traced is the domain's own pool when DomainPool was given a tracer.
+	traced *pgxpool.Pool
 }
 
 // Open connects everything and applies the migrations of schema (the
@@ -79,6 +82,24 @@ func Open(ctx context.Context, cfg config.Subgraph, schema, service string, log 
 	b.queueRedis = queueOpt.MakeRedisClient().(redis.UniversalClient)
 	b.relay = outbox.NewRelay(b.Pool, b.Queue, b.queueRedis, log, outbox.RelayOptions{})
 	return b, nil
+}
+
+// DomainPool returns the pool a subgraph's domain runs on: Pool, or, when
+// tracer is set (tests counting statements), a second pool with it, closed by
+// Close. The bootstrap's own pool (migrations, outbox, health) stays untraced,
+// so a test counts exactly the statements resolvers cause.
+func (b *Base) DomainPool(ctx context.Context, tracer pgx.QueryTracer) (*pgxpool.Pool, error) {
+	if tracer == nil {
+		return b.Pool, nil
+	}
+	if b.traced == nil {
+		traced, err := pg.OpenTraced(ctx, b.Config.DatabaseURL, tracer)
+		if err != nil {
+			return nil, err
+		}
+		b.traced = traced
+	}
+	return b.traced, nil
 }
 
 // Handler serves es at /graphql and the health endpoint; routes adds a
@@ -156,6 +177,9 @@ func (b *Base) Close() {
 	}
 	if b.Redis != nil {
 		b.Redis.Close()
+	}
+	if b.traced != nil {
+		b.traced.Close()
 	}
 	if b.Pool != nil {
 		b.Pool.Close()

@@ -13,11 +13,9 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"supergraph/platform/config"
 	"supergraph/platform/gqlserver"
-	"supergraph/platform/pg"
 	"supergraph/platform/services"
 	"supergraph/platform/subgraph"
 	"supergraph/platform/tasks"
@@ -80,8 +78,6 @@ type App struct {
 	*subgraph.Base
 	Gigs    *gigs.Service
 	handler http.Handler
-	// traced is the domain's own pool when Config.QueryTracer is set.
-	traced *pgxpool.Pool
 }
 
 // New connects to PostgreSQL and Redis, applies migrations and builds the service.
@@ -99,26 +95,16 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 }
 
 func (a *App) build(ctx context.Context, cfg Config) error {
-	pool := a.Pool
-	if cfg.QueryTracer != nil {
-		// The bootstrap's pool is built without hooks; a second pool with the
-		// tracer lets a test count exactly the statements resolvers cause.
-		pcfg, err := pgxpool.ParseConfig(cfg.DatabaseURL)
-		if err != nil {
-			return err
-		}
-		pcfg.ConnConfig.Tracer = cfg.QueryTracer
-		if a.traced, err = pg.OpenConfig(ctx, pcfg); err != nil {
-			return err
-		}
-		pool = a.traced
+	pool, err := a.DomainPool(ctx, cfg.QueryTracer)
+	if err != nil {
+		return err
 	}
 	a.Gigs = gigs.New(pool, a.Redis, gigs.Config{
 		StatsCacheTTL: cfg.StatsCacheTTL, AutoCompleteAfter: cfg.AutoCompleteAfter,
 		CatalogueCacheTTL: cfg.CatalogueCacheTTL,
 	}, a.Log)
 	schema := generated.NewExecutableSchema(generated.Config{
-		Resolvers: &graph.Resolver{Service: a.Gigs},
+		Resolvers: &graph.Resolver{Domain: a.Gigs},
 		Directives: generated.DirectiveRoot{
 			SignedIn: gqlserver.SignedIn,
 			HasRole:  gqlserver.HasRole[model.Role],
@@ -143,12 +129,4 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	})
 	return a.Base.Serve(ctx, ln, a.handler, a.TaskServer(tasks.QueueFreelance, mux))
-}
-
-// Close releases the connections; call it after Serve returns.
-func (a *App) Close() {
-	if a.traced != nil {
-		a.traced.Close()
-	}
-	a.Base.Close()
 }

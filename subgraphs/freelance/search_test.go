@@ -317,10 +317,10 @@ func TestNoNPlusOne(t *testing.T) {
 	  title freelancer { id } packages { tier priceCents } category { name parent { name } }
 	} } } }`
 	count := func(first int) int64 {
-		e.statements.n.Store(0)
+		e.statements.Reset()
 		r := e.Do(e.Anonymous(), q, map[string]any{"first": first}).NoErrors(t)
 		require.Len(t, field(r.Data, "gigs", "edges"), first)
-		return e.statements.n.Load()
+		return e.statements.Count()
 	}
 	// The minimum of a few runs shows the batching; a batch split by a
 	// scheduler hiccup on a busy machine must not fail the test, but the
@@ -335,10 +335,10 @@ func TestNoNPlusOne(t *testing.T) {
 	require.LessOrEqual(t, count(1), best)
 
 	// Issue 6's page, without categories: one statement.
-	e.statements.n.Store(0)
+	e.statements.Reset()
 	r := e.Do(e.Anonymous(), `{ gigs(first: 20) { edges { node { title freelancer { id } packages { priceCents } } } } }`, nil).NoErrors(t)
 	require.Len(t, field(r.Data, "gigs", "edges"), 20)
-	require.Equal(t, int64(1), e.statements.n.Load(), "gigs and their packages in one statement")
+	require.Equal(t, int64(1), e.statements.Count(), "gigs and their packages in one statement")
 
 	// Users through the router's entity lookup: gigs with packages,
 	// portfolio and statistics for several freelancers at once.
@@ -351,12 +351,12 @@ func TestNoNPlusOne(t *testing.T) {
 	  portfolio { edges { node { title } } }
 	  freelancerStats { completedOrders averageRating }
 	} } }`
-	e.statements.n.Store(0)
+	e.statements.Reset()
 	r = e.Do(e.Anonymous(), ent, map[string]any{"r": reps}).NoErrors(t)
 	require.Len(t, r.Data["_entities"], 5)
 	require.Len(t, field(r.Data["_entities"].([]any)[0], "gigs", "edges"), 3)
 	// gigs, packages, portfolio, and three statistics statements on a cold cache.
-	require.LessOrEqual(t, e.statements.n.Load(), int64(6+2))
+	require.LessOrEqual(t, e.statements.Count(), int64(6+2))
 }
 
 // TestCataloguePackages: the catalogue reads packages with the page; they
@@ -401,13 +401,13 @@ func TestCatalogueCache(t *testing.T) {
 	  edges { node { id title rating packages { tier priceCents } } } pageInfo { endCursor } } }`
 	page := func(vars map[string]any) (titles []string, statements int64, end string) {
 		t.Helper()
-		e.statements.n.Store(0)
+		e.statements.Reset()
 		r := e.Do(e.as(buyer), q, vars).NoErrors(t)
 		for _, edge := range field(r.Data, "gigs", "edges").([]any) {
 			titles = append(titles, field(edge, "node", "title").(string))
 		}
 		end, _ = field(r.Data, "gigs", "pageInfo", "endCursor").(string)
-		return titles, e.statements.n.Load(), end
+		return titles, e.statements.Count(), end
 	}
 	a := e.createGig(freelancer, "Logo number one", "ACTIVE")
 	e.createGig(freelancer, "Logo number two", "ACTIVE")

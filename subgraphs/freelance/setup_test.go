@@ -6,14 +6,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"sync/atomic"
 	"testing"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"supergraph/platform/identity"
+	"supergraph/platform/pg/pgtest"
 	"supergraph/platform/subgraph/subgraphtest"
 	"supergraph/platform/tasks"
 	"supergraph/subgraphs/freelance"
@@ -25,7 +24,7 @@ import (
 type env struct {
 	*subgraphtest.Env
 	app        *freelance.App
-	statements *counter
+	statements *pgtest.Counter
 	categories map[string]string // slug -> id
 }
 
@@ -36,7 +35,7 @@ func setup(t *testing.T, opts ...setupOption) *env {
 	base := subgraphtest.New(t, "freelance", 4)
 	cfg := freelance.DefaultConfig()
 	cfg.Subgraph = base.Config
-	statements := &counter{}
+	statements := &pgtest.Counter{}
 	cfg.QueryTracer = statements
 	for _, o := range opts {
 		o(&cfg)
@@ -56,20 +55,6 @@ func setup(t *testing.T, opts ...setupOption) *env {
 	require.NoError(t, rows.Err())
 	return e
 }
-
-// counter is a pgx tracer counting statements (a COPY counts as one).
-type counter struct{ n atomic.Int64 }
-
-func (c *counter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	c.n.Add(1)
-	return ctx
-}
-func (c *counter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-func (c *counter) TraceCopyFromStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceCopyFromStartData) context.Context {
-	c.n.Add(1)
-	return ctx
-}
-func (c *counter) TraceCopyFromEnd(context.Context, *pgx.Conn, pgx.TraceCopyFromEndData) {}
 
 // person is a test user: an id and the roles the router would assert.
 type person struct {

@@ -12,11 +12,9 @@ import (
 	"net/http"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"supergraph/platform/config"
 	"supergraph/platform/gqlserver"
-	"supergraph/platform/pg"
 	"supergraph/platform/services"
 	"supergraph/platform/subgraph"
 	"supergraph/subgraphs/notifications/graph"
@@ -56,8 +54,6 @@ type App struct {
 	Notify  *notify.Service
 	hub     *notify.Hub
 	handler http.Handler
-	// traced is the domain's own pool when Config.QueryTracer is set.
-	traced *pgxpool.Pool
 }
 
 // New connects to PostgreSQL and Redis, applies migrations and builds the service.
@@ -67,24 +63,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	a := &App{Base: base, hub: notify.NewHub(base.Redis, log)}
-	pool := base.Pool
-	if cfg.QueryTracer != nil {
-		// The bootstrap's pool is built without hooks; a second pool with the
-		// tracer lets a test count exactly the statements resolvers cause.
-		pcfg, err := pgxpool.ParseConfig(cfg.DatabaseURL)
-		if err == nil {
-			pcfg.ConnConfig.Tracer = cfg.QueryTracer
-			a.traced, err = pg.OpenConfig(ctx, pcfg)
-		}
-		if err != nil {
-			base.Close()
-			return nil, err
-		}
-		pool = a.traced
+	pool, err := base.DomainPool(ctx, cfg.QueryTracer)
+	if err != nil {
+		base.Close()
+		return nil, err
 	}
 	a.Notify = notify.New(pool, base.Redis, a.hub, log)
 	schema := generated.NewExecutableSchema(generated.Config{
-		Resolvers: &graph.Resolver{Notify: a.Notify},
+		Resolvers: &graph.Resolver{Domain: a.Notify},
 		Directives: generated.DirectiveRoot{
 			SignedIn: gqlserver.SignedIn,
 			HasRole:  gqlserver.HasRole[model.Role],
@@ -96,14 +82,6 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 
 // Handler serves /graphql and the health endpoint.
 func (a *App) Handler() http.Handler { return a.handler }
-
-// Close releases the connections; call it after Serve returns.
-func (a *App) Close() {
-	if a.traced != nil {
-		a.traced.Close()
-	}
-	a.Base.Close()
-}
 
 // Serve serves on ln until ctx is cancelled, with the outbox relay and the
 // live notifications hub alongside.

@@ -292,13 +292,13 @@ func TestNoNPlusOne(t *testing.T) {
 		reps = append(reps, map[string]any{"__typename": "Notification", "id": n.ID.String()})
 	}
 	q := `query($r: [_Any!]!) { _entities(representations: $r) { ... on Notification { id title recipient { id } } } }`
-	e.statements.n.Store(0)
+	e.statements.Reset()
 	r := e.Do(e.User(me.String()), q, map[string]any{"r": reps}).NoErrors(t)
 	require.Len(t, r.Data["_entities"], 25)
-	require.EqualValues(t, 1, e.statements.n.Load(), "one query for a batch of entities")
+	require.EqualValues(t, 1, e.statements.Count(), "one query for a batch of entities")
 
-	e.statements.n.Store(0)
+	e.statements.Reset()
 	r = e.Do(e.User(me.String()), meQuery, map[string]any{"id": me.String(), "first": 25}).NoErrors(t)
 	require.Len(t, entity(r.Data)["notifications"].(map[string]any)["edges"], 25)
-	require.EqualValues(t, 2, e.statements.n.Load(), "the page and the unread count")
+	require.EqualValues(t, 2, e.statements.Count(), "the page and the unread count")
 }

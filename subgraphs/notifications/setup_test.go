@@ -2,14 +2,13 @@ package notifications_test
 
 import (
 	"context"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"supergraph/platform/pg/pgtest"
 	"supergraph/platform/subgraph/subgraphtest"
 	"supergraph/platform/tasks"
 	"supergraph/subgraphs/notifications"
@@ -22,25 +21,17 @@ type env struct {
 	*subgraphtest.Env
 	app        *notifications.App
 	cfg        notifications.Config
-	statements *counter
+	statements *pgtest.Counter
 }
-
-// counter is a pgx tracer counting statements.
-type counter struct{ n atomic.Int64 }
-
-func (c *counter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	c.n.Add(1)
-	return ctx
-}
-func (c *counter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
 
 func setup(t *testing.T) *env {
 	t.Helper()
 	base := subgraphtest.New(t, "notifications", 3)
 	cfg := notifications.DefaultConfig()
 	cfg.Subgraph = base.Config
-	cfg.QueryTracer = &counter{}
-	e := &env{Env: base, cfg: cfg, statements: cfg.QueryTracer.(*counter)}
+	statements := &pgtest.Counter{}
+	cfg.QueryTracer = statements
+	e := &env{Env: base, cfg: cfg, statements: statements}
 	e.app = e.start(base)
 	return e
 }

@@ -135,7 +135,7 @@ func (a *App) build(cfg Config) error {
 		Throttle: account.ThrottleOptions{FreeAttempts: cfg.LoginFreeAttempts, Window: cfg.LoginThrottleWindow, MaxDelay: cfg.LoginMaxDelay},
 	}, a.Log)
 	schema := generated.NewExecutableSchema(generated.Config{
-		Resolvers: &graph.Resolver{Accounts: a.Accounts},
+		Resolvers: &graph.Resolver{Domain: a.Accounts},
 		Directives: generated.DirectiveRoot{
 			SignedIn: gqlserver.SignedIn,
 			HasRole:  gqlserver.HasRole[model.Role],

@@ -96,15 +96,6 @@ func signedIn(p identity.Principal) (uuid.UUID, error) {
 	return id, nil
 }
 
-// ParseID parses an id argument; a malformed id names its field.
-func ParseID(field, id string) (uuid.UUID, error) {
-	parsed, err := uuid.Parse(id)
-	if err != nil {
-		return uuid.Nil, apperr.BadInput(field, field+" is not a valid id")
-	}
-	return parsed, nil
-}
-
 // notFound maps pgx's no-rows to NOT_FOUND for what.
 func notFound(err error, what string) error {
 	if errors.Is(err, pgx.ErrNoRows) {

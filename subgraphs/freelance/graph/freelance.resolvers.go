@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math"
 	"supergraph/platform/apperr"
+	"supergraph/platform/gqlserver"
 	"supergraph/platform/identity"
 	"supergraph/subgraphs/freelance/gigs"
 	"supergraph/subgraphs/freelance/graph/generated"
@@ -63,7 +64,7 @@ func (r *gigCategoryResolver) Children(ctx context.Context, obj *model.GigCatego
 
 // CreateGig is the resolver for the createGig field.
 func (r *mutationResolver) CreateGig(ctx context.Context, input model.CreateGigInput) (*model.Gig, error) {
-	category, err := gigs.ParseID("categoryId", input.CategoryID)
+	category, err := gqlserver.ParseID("categoryId", input.CategoryID)
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +76,7 @@ func (r *mutationResolver) CreateGig(ctx context.Context, input model.CreateGigI
 		status := store.GigStatus(*input.Status)
 		in.Status = &status
 	}
-	g, err := r.Service.CreateGig(ctx, identity.FromContext(ctx), in)
+	g, err := r.Domain.CreateGig(ctx, identity.FromContext(ctx), in)
 	if err != nil {
 		return nil, err
 	}
@@ -84,15 +85,15 @@ func (r *mutationResolver) CreateGig(ctx context.Context, input model.CreateGigI
 
 // UpdateGig is the resolver for the updateGig field.
 func (r *mutationResolver) UpdateGig(ctx context.Context, id string, input model.UpdateGigInput) (*model.Gig, error) {
-	gigID, err := gigs.ParseID("id", id)
+	gigID, err := gqlserver.ParseID("id", id)
 	if err != nil {
 		return nil, err
 	}
-	category, err := optionalID("categoryId", input.CategoryID)
+	category, err := gqlserver.OptionalID("categoryId", input.CategoryID)
 	if err != nil {
 		return nil, err
 	}
-	g, err := r.Service.UpdateGig(ctx, identity.FromContext(ctx), gigID, gigs.GigUpdate{
+	g, err := r.Domain.UpdateGig(ctx, identity.FromContext(ctx), gigID, gigs.GigUpdate{
 		Title: input.Title, Description: input.Description, CategoryID: category,
 		Tags: input.Tags, TagsSet: input.Tags != nil, Currency: input.Currency,
 		Packages: toPackageInputs(input.Packages), PackagesSet: input.Packages != nil,
@@ -105,11 +106,11 @@ func (r *mutationResolver) UpdateGig(ctx context.Context, id string, input model
 
 // SetGigStatus is the resolver for the setGigStatus field.
 func (r *mutationResolver) SetGigStatus(ctx context.Context, id string, status model.GigStatus) (*model.Gig, error) {
-	gigID, err := gigs.ParseID("id", id)
+	gigID, err := gqlserver.ParseID("id", id)
 	if err != nil {
 		return nil, err
 	}
-	g, err := r.Service.SetGigStatus(ctx, identity.FromContext(ctx), gigID, store.GigStatus(status))
+	g, err := r.Domain.SetGigStatus(ctx, identity.FromContext(ctx), gigID, store.GigStatus(status))
 	if err != nil {
 		return nil, err
 	}
@@ -118,11 +119,11 @@ func (r *mutationResolver) SetGigStatus(ctx context.Context, id string, status m
 
 // DeleteGig is the resolver for the deleteGig field.
 func (r *mutationResolver) DeleteGig(ctx context.Context, id string) (bool, error) {
-	gigID, err := gigs.ParseID("id", id)
+	gigID, err := gqlserver.ParseID("id", id)
 	if err != nil {
 		return false, err
 	}
-	if err := r.Service.DeleteGig(ctx, identity.FromContext(ctx), gigID); err != nil {
+	if err := r.Domain.DeleteGig(ctx, identity.FromContext(ctx), gigID); err != nil {
 		return false, err
 	}
 	return true, nil
@@ -130,7 +131,7 @@ func (r *mutationResolver) DeleteGig(ctx context.Context, id string) (bool, erro
 
 // PlaceOrder is the resolver for the placeOrder field.
 func (r *mutationResolver) PlaceOrder(ctx context.Context, input model.PlaceOrderInput) (*model.Order, error) {
-	gigID, err := gigs.ParseID("gigId", input.GigID)
+	gigID, err := gqlserver.ParseID("gigId", input.GigID)
 	if err != nil {
 		return nil, err
 	}
@@ -138,7 +139,7 @@ func (r *mutationResolver) PlaceOrder(ctx context.Context, input model.PlaceOrde
 	if input.Requirements != nil {
 		requirements = *input.Requirements
 	}
-	o, err := r.Service.PlaceOrder(ctx, identity.FromContext(ctx), gigID, store.PackageTier(input.Tier), requirements)
+	o, err := r.Domain.PlaceOrder(ctx, identity.FromContext(ctx), gigID, store.PackageTier(input.Tier), requirements)
 	if err != nil {
 		return nil, err
 	}
@@ -148,41 +149,41 @@ func (r *mutationResolver) PlaceOrder(ctx context.Context, input model.PlaceOrde
 // StartOrder is the resolver for the startOrder field.
 func (r *mutationResolver) StartOrder(ctx context.Context, id string) (*model.Order, error) {
 	return r.orderTransition(ctx, id, func(p identity.Principal, id uuid.UUID) (gigs.Order, error) {
-		return r.Service.StartOrder(ctx, p, id)
+		return r.Domain.StartOrder(ctx, p, id)
 	})
 }
 
 // DeliverOrder is the resolver for the deliverOrder field.
 func (r *mutationResolver) DeliverOrder(ctx context.Context, id string, message string) (*model.Order, error) {
 	return r.orderTransition(ctx, id, func(p identity.Principal, id uuid.UUID) (gigs.Order, error) {
-		return r.Service.DeliverOrder(ctx, p, id, message)
+		return r.Domain.DeliverOrder(ctx, p, id, message)
 	})
 }
 
 // RequestRevision is the resolver for the requestRevision field.
 func (r *mutationResolver) RequestRevision(ctx context.Context, id string, message string) (*model.Order, error) {
 	return r.orderTransition(ctx, id, func(p identity.Principal, id uuid.UUID) (gigs.Order, error) {
-		return r.Service.RequestRevision(ctx, p, id, message)
+		return r.Domain.RequestRevision(ctx, p, id, message)
 	})
 }
 
 // CompleteOrder is the resolver for the completeOrder field.
 func (r *mutationResolver) CompleteOrder(ctx context.Context, id string) (*model.Order, error) {
 	return r.orderTransition(ctx, id, func(p identity.Principal, id uuid.UUID) (gigs.Order, error) {
-		return r.Service.CompleteOrder(ctx, p, id)
+		return r.Domain.CompleteOrder(ctx, p, id)
 	})
 }
 
 // CancelOrder is the resolver for the cancelOrder field.
 func (r *mutationResolver) CancelOrder(ctx context.Context, id string, reason *string) (*model.Order, error) {
 	return r.orderTransition(ctx, id, func(p identity.Principal, id uuid.UUID) (gigs.Order, error) {
-		return r.Service.CancelOrder(ctx, p, id, reason)
+		return r.Domain.CancelOrder(ctx, p, id, reason)
 	})
 }
 
 // LeaveReview is the resolver for the leaveReview field.
 func (r *mutationResolver) LeaveReview(ctx context.Context, orderID string, rating int32, comment *string) (*model.Review, error) {
-	id, err := gigs.ParseID("orderId", orderID)
+	id, err := gqlserver.ParseID("orderId", orderID)
 	if err != nil {
 		return nil, err
 	}
@@ -190,7 +191,7 @@ func (r *mutationResolver) LeaveReview(ctx context.Context, orderID string, rati
 	if comment != nil {
 		text = *comment
 	}
-	rv, err := r.Service.LeaveReview(ctx, identity.FromContext(ctx), id, rating, text)
+	rv, err := r.Domain.LeaveReview(ctx, identity.FromContext(ctx), id, rating, text)
 	if err != nil {
 		return nil, err
 	}
@@ -199,11 +200,11 @@ func (r *mutationResolver) LeaveReview(ctx context.Context, orderID string, rati
 
 // ReplyToReview is the resolver for the replyToReview field.
 func (r *mutationResolver) ReplyToReview(ctx context.Context, reviewID string, reply string) (*model.Review, error) {
-	id, err := gigs.ParseID("reviewId", reviewID)
+	id, err := gqlserver.ParseID("reviewId", reviewID)
 	if err != nil {
 		return nil, err
 	}
-	rv, err := r.Service.ReplyToReview(ctx, identity.FromContext(ctx), id, reply)
+	rv, err := r.Domain.ReplyToReview(ctx, identity.FromContext(ctx), id, reply)
 	if err != nil {
 		return nil, err
 	}
@@ -216,7 +217,7 @@ func (r *mutationResolver) AddPortfolioItem(ctx context.Context, input model.Por
 	if err != nil {
 		return nil, err
 	}
-	item, err := r.Service.AddPortfolioItem(ctx, identity.FromContext(ctx), in)
+	item, err := r.Domain.AddPortfolioItem(ctx, identity.FromContext(ctx), in)
 	if err != nil {
 		return nil, err
 	}
@@ -225,7 +226,7 @@ func (r *mutationResolver) AddPortfolioItem(ctx context.Context, input model.Por
 
 // UpdatePortfolioItem is the resolver for the updatePortfolioItem field.
 func (r *mutationResolver) UpdatePortfolioItem(ctx context.Context, id string, input model.PortfolioItemInput) (*model.PortfolioItem, error) {
-	itemID, err := gigs.ParseID("id", id)
+	itemID, err := gqlserver.ParseID("id", id)
 	if err != nil {
 		return nil, err
 	}
@@ -233,7 +234,7 @@ func (r *mutationResolver) UpdatePortfolioItem(ctx context.Context, id string, i
 	if err != nil {
 		return nil, err
 	}
-	item, err := r.Service.UpdatePortfolioItem(ctx, identity.FromContext(ctx), itemID, in)
+	item, err := r.Domain.UpdatePortfolioItem(ctx, identity.FromContext(ctx), itemID, in)
 	if err != nil {
 		return nil, err
 	}
@@ -242,11 +243,11 @@ func (r *mutationResolver) UpdatePortfolioItem(ctx context.Context, id string, i
 
 // RemovePortfolioItem is the resolver for the removePortfolioItem field.
 func (r *mutationResolver) RemovePortfolioItem(ctx context.Context, id string) (bool, error) {
-	itemID, err := gigs.ParseID("id", id)
+	itemID, err := gqlserver.ParseID("id", id)
 	if err != nil {
 		return false, err
 	}
-	if err := r.Service.RemovePortfolioItem(ctx, identity.FromContext(ctx), itemID); err != nil {
+	if err := r.Domain.RemovePortfolioItem(ctx, identity.FromContext(ctx), itemID); err != nil {
 		return false, err
 	}
 	return true, nil
@@ -254,11 +255,11 @@ func (r *mutationResolver) RemovePortfolioItem(ctx context.Context, id string) (
 
 // CreateGigCategory is the resolver for the createGigCategory field.
 func (r *mutationResolver) CreateGigCategory(ctx context.Context, input model.CreateGigCategoryInput) (*model.GigCategory, error) {
-	parent, err := optionalID("parentId", input.ParentID)
+	parent, err := gqlserver.OptionalID("parentId", input.ParentID)
 	if err != nil {
 		return nil, err
 	}
-	c, err := r.Service.CreateCategory(ctx, identity.FromContext(ctx), gigs.CategoryInput{Name: input.Name, Slug: input.Slug, ParentID: parent})
+	c, err := r.Domain.CreateCategory(ctx, identity.FromContext(ctx), gigs.CategoryInput{Name: input.Name, Slug: input.Slug, ParentID: parent})
 	if err != nil {
 		return nil, err
 	}
@@ -321,10 +322,10 @@ func (r *queryResolver) Gigs(ctx context.Context, filter *model.GigFilter, sort 
 			Search: filter.Search, MinPriceCents: filter.MinPriceCents, MaxPriceCents: filter.MaxPriceCents,
 			MaxDeliveryDays: filter.MaxDeliveryDays, Tag: filter.Tag,
 		}
-		if f.CategoryID, err = optionalID("filter.categoryId", filter.CategoryID); err != nil {
+		if f.CategoryID, err = gqlserver.OptionalID("filter.categoryId", filter.CategoryID); err != nil {
 			return nil, err
 		}
-		if f.FreelancerID, err = optionalID("filter.freelancerId", filter.FreelancerID); err != nil {
+		if f.FreelancerID, err = gqlserver.OptionalID("filter.freelancerId", filter.FreelancerID); err != nil {
 			return nil, err
 		}
 	}
@@ -332,7 +333,7 @@ func (r *queryResolver) Gigs(ctx context.Context, filter *model.GigFilter, sort 
 	if sort != nil {
 		s = string(*sort)
 	}
-	page, err := r.Service.Search(ctx, f, s, n, after)
+	page, err := r.Domain.Search(ctx, f, s, n, after)
 	if err != nil {
 		return nil, err
 	}
@@ -345,7 +346,7 @@ func (r *queryResolver) Gigs(ctx context.Context, filter *model.GigFilter, sort 
 
 // Gig is the resolver for the gig field.
 func (r *queryResolver) Gig(ctx context.Context, id string) (*model.Gig, error) {
-	gigID, err := gigs.ParseID("id", id)
+	gigID, err := gqlserver.ParseID("id", id)
 	if err != nil {
 		return nil, err
 	}
@@ -367,7 +368,7 @@ func (r *queryResolver) GigCategories(ctx context.Context) ([]model.GigCategory,
 
 // Order is the resolver for the order field.
 func (r *queryResolver) Order(ctx context.Context, id string) (*model.Order, error) {
-	orderID, err := gigs.ParseID("id", id)
+	orderID, err := gqlserver.ParseID("id", id)
 	if err != nil {
 		return nil, err
 	}
@@ -469,7 +470,7 @@ func (r *userResolver) Orders(ctx context.Context, obj *model.User, role *model.
 		v := store.OrderStatus(*status)
 		st = &v
 	}
-	page, err := r.Service.UserOrders(ctx, identity.FromContext(ctx), id, r2, st, n, after)
+	page, err := r.Domain.UserOrders(ctx, identity.FromContext(ctx), id, r2, st, n, after)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"supergraph/platform/gqlserver"
 	"supergraph/platform/identity"
 	"supergraph/platform/paging"
 	"supergraph/subgraphs/freelance/gigs"
@@ -41,7 +42,7 @@ func (r *Resolver) visibleOrder(ctx context.Context, id uuid.UUID) (*model.Order
 
 // orderTransition parses the id and runs one order mutation as the caller.
 func (r *mutationResolver) orderTransition(ctx context.Context, id string, fn func(identity.Principal, uuid.UUID) (gigs.Order, error)) (*model.Order, error) {
-	orderID, err := gigs.ParseID("id", id)
+	orderID, err := gqlserver.ParseID("id", id)
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +54,7 @@ func (r *mutationResolver) orderTransition(ctx context.Context, id string, fn fu
 }
 
 func portfolioInput(in model.PortfolioItemInput) (gigs.PortfolioInput, error) {
-	gig, err := optionalID("gigId", in.GigID)
+	gig, err := gqlserver.OptionalID("gigId", in.GigID)
 	if err != nil {
 		return gigs.PortfolioInput{}, err
 	}

@@ -13,7 +13,8 @@ import (
 
 // Resolver is the root resolver; gqlgen's generated code calls into it.
 type Resolver struct {
-	Service *gigs.Service
+	// Domain is the subgraph's domain service; resolvers call nothing else.
+	Domain *gigs.Service
 }
 
 // defaultFirst is the page size of lists whose schema default is absent.
@@ -160,17 +161,6 @@ func toPackageInputs(in []model.GigPackageInput) []gigs.PackageInput {
 		}
 	}
 	return out
-}
-
-func optionalID(field string, id *string) (*uuid.UUID, error) {
-	if id == nil {
-		return nil, nil
-	}
-	parsed, err := gigs.ParseID(field, *id)
-	if err != nil {
-		return nil, err
-	}
-	return &parsed, nil
 }
 
 func pageArgs(first *int32, after *string) (int, string, error) {

@@ -8,6 +8,7 @@ package graph
 import (
 	"context"
 	"math"
+	"supergraph/platform/gqlserver"
 	"supergraph/subgraphs/notifications/graph/generated"
 	"supergraph/subgraphs/notifications/graph/model"
 	"supergraph/subgraphs/notifications/notify"
@@ -19,11 +20,11 @@ func (r *mutationResolver) MarkNotificationRead(ctx context.Context, id string) 
 	if err != nil {
 		return nil, err
 	}
-	nid, err := parseID("id", id)
+	nid, err := gqlserver.ParseID("id", id)
 	if err != nil {
 		return nil, err
 	}
-	n, err := r.Notify.MarkRead(ctx, me, nid)
+	n, err := r.Domain.MarkRead(ctx, me, nid)
 	if err != nil {
 		return nil, err
 	}
@@ -36,7 +37,7 @@ func (r *mutationResolver) MarkAllNotificationsRead(ctx context.Context) (int32,
 	if err != nil {
 		return 0, err
 	}
-	n, err := r.Notify.MarkAllRead(ctx, me)
+	n, err := r.Domain.MarkAllRead(ctx, me)
 	return int32(min(n, math.MaxInt32)), err
 }
 
@@ -46,7 +47,7 @@ func (r *mutationResolver) UpdateNotificationPreferences(ctx context.Context, in
 	if err != nil {
 		return nil, err
 	}
-	p, err := r.Notify.UpdatePreferences(ctx, me, notify.PreferencesInput{
+	p, err := r.Domain.UpdatePreferences(ctx, me, notify.PreferencesInput{
 		Email: input.Email, InApp: input.InApp, Push: input.Push, MutedKinds: input.MutedKinds,
 	})
 	if err != nil {
@@ -61,7 +62,7 @@ func (r *mutationResolver) RegisterPushDevice(ctx context.Context, token string,
 	if err != nil {
 		return nil, err
 	}
-	d, err := r.Notify.RegisterDevice(ctx, me, token, string(platform))
+	d, err := r.Domain.RegisterDevice(ctx, me, token, string(platform))
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +76,7 @@ func (r *mutationResolver) UnregisterPushDevice(ctx context.Context, token strin
 	if err != nil {
 		return false, err
 	}
-	return r.Notify.UnregisterDevice(ctx, me, token)
+	return r.Domain.UnregisterDevice(ctx, me, token)
 }
 
 // BroadcastNotification is the resolver for the broadcastNotification field.
@@ -88,7 +89,7 @@ func (r *mutationResolver) BroadcastNotification(ctx context.Context, input mode
 	if input.Body != nil {
 		in.Body = *input.Body
 	}
-	b, err := r.Notify.RequestBroadcast(ctx, me, in)
+	b, err := r.Domain.RequestBroadcast(ctx, me, in)
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +101,7 @@ func (r *queryResolver) Notification(ctx context.Context, id string) (*model.Not
 	if _, err := signedIn(ctx); err != nil {
 		return nil, err
 	}
-	if _, err := parseID("id", id); err != nil {
+	if _, err := gqlserver.ParseID("id", id); err != nil {
 		return nil, err
 	}
 	found, err := r.ownNotifications(ctx, []string{id})
@@ -130,7 +131,7 @@ func (r *userResolver) UnreadNotificationCount(ctx context.Context, obj *model.U
 	if err != nil {
 		return nil, err
 	}
-	n, err := r.Notify.CountUnread(ctx, me)
+	n, err := r.Domain.CountUnread(ctx, me)
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +145,7 @@ func (r *userResolver) NotificationPreferences(ctx context.Context, obj *model.U
 	if err != nil {
 		return nil, err
 	}
-	p, err := r.Notify.Preferences(ctx, me)
+	p, err := r.Domain.Preferences(ctx, me)
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +158,7 @@ func (r *userResolver) PushDevices(ctx context.Context, obj *model.User) ([]mode
 	if err != nil {
 		return nil, err
 	}
-	devices, err := r.Notify.Devices(ctx, me)
+	devices, err := r.Domain.Devices(ctx, me)
 	if err != nil {
 		return nil, err
 	}

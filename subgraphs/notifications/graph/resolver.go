@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"supergraph/platform/apperr"
+	"supergraph/platform/gqlserver"
 	"supergraph/platform/identity"
 	"supergraph/platform/paging"
 	"supergraph/subgraphs/notifications/graph/model"
@@ -19,7 +20,8 @@ import (
 
 // Resolver is the root resolver; gqlgen's generated code calls into it.
 type Resolver struct {
-	Notify *notify.Service
+	// Domain is the subgraph's domain service; resolvers call nothing else.
+	Domain *notify.Service
 }
 
 // signedIn returns the caller's user id, or UNAUTHENTICATED.
@@ -43,14 +45,6 @@ func self(ctx context.Context, user *model.User) (uuid.UUID, error) {
 		return uuid.Nil, apperr.Forbidden("only the user themself may read this")
 	}
 	return me, nil
-}
-
-func parseID(field, id string) (uuid.UUID, error) {
-	parsed, err := uuid.Parse(id)
-	if err != nil {
-		return uuid.Nil, apperr.BadInput(field, field+" is not a valid id")
-	}
-	return parsed, nil
 }
 
 func toNotification(n store.Notification) *model.Notification {
@@ -105,7 +99,7 @@ func (r *Resolver) notifications(ctx context.Context, user uuid.UUID, first *int
 		return nil, err
 	}
 	// One extra row tells whether there is a next page.
-	rows, err := r.Notify.List(ctx, user, unreadOnly, n+1, before)
+	rows, err := r.Domain.List(ctx, user, unreadOnly, n+1, before)
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +133,7 @@ func (r *Resolver) ownNotifications(ctx context.Context, ids []string) ([]*model
 			parsed = append(parsed, u)
 		}
 	}
-	found, err := r.Notify.Notifications(ctx, parsed)
+	found, err := r.Domain.Notifications(ctx, parsed)
 	if err != nil {
 		return nil, err
 	}
@@ -160,11 +154,11 @@ func (r *Resolver) stream(ctx context.Context, after *string) (<-chan *model.Not
 	}
 	var afterID *uuid.UUID
 	if after != nil {
-		id, err := parseID("after", *after)
+		id, err := gqlserver.ParseID("after", *after)
 		if err != nil {
 			return nil, err
 		}
 		afterID = &id
 	}
-	return notify.Stream(ctx, r.Notify, me, afterID, toNotification)
+	return notify.Stream(ctx, r.Domain, me, afterID, toNotification)
 }

@@ -21,7 +21,7 @@ func (r *entityResolver) FindManyUserByIDs(ctx context.Context, reps []*model.Us
 			ids = append(ids, id)
 		}
 	}
-	users, err := r.Accounts.Users(ctx, ids)
+	users, err := r.Domain.Users(ctx, ids)
 	if err != nil {
 		return nil, err
 	}

@@ -6,9 +6,8 @@ import (
 	"context"
 	"errors"
 
-	"github.com/google/uuid"
-
 	"supergraph/platform/apperr"
+	"supergraph/platform/gqlserver"
 	"supergraph/platform/identity"
 	"supergraph/subgraphs/users/account"
 	"supergraph/subgraphs/users/graph/model"
@@ -16,7 +15,8 @@ import (
 
 // Resolver is the root resolver; gqlgen's generated code calls into it.
 type Resolver struct {
-	Accounts *account.Service
+	// Domain is the subgraph's domain service; resolvers call nothing else.
+	Domain *account.Service
 }
 
 func toUser(u account.User) *model.User {
@@ -45,22 +45,13 @@ func toAuthPayload(s account.Session) *model.AuthPayload {
 	}
 }
 
-// parseID parses a user id argument; a malformed id names its field.
-func parseID(field, id string) (uuid.UUID, error) {
-	parsed, err := uuid.Parse(id)
-	if err != nil {
-		return uuid.Nil, apperr.BadInput(field, field+" is not a valid id")
-	}
-	return parsed, nil
-}
-
 // user loads one user by id; unknown ids are null, malformed ones name field.
 func (r *queryResolver) user(ctx context.Context, field, id string) (*model.User, error) {
-	parsed, err := parseID(field, id)
+	parsed, err := gqlserver.ParseID(field, id)
 	if err != nil {
 		return nil, err
 	}
-	u, err := r.Accounts.User(ctx, parsed)
+	u, err := r.Domain.User(ctx, parsed)
 	if errors.Is(err, apperr.ErrNotFound) {
 		return nil, nil
 	}
@@ -71,11 +62,11 @@ func (r *queryResolver) user(ctx context.Context, field, id string) (*model.User
 }
 
 func (r *mutationResolver) setRole(ctx context.Context, userID string, role model.Role, grant bool) (*model.User, error) {
-	id, err := parseID("userId", userID)
+	id, err := gqlserver.ParseID("userId", userID)
 	if err != nil {
 		return nil, err
 	}
-	u, err := r.Accounts.SetRole(ctx, identity.FromContext(ctx), id, string(role), grant)
+	u, err := r.Domain.SetRole(ctx, identity.FromContext(ctx), id, string(role), grant)
 	if err != nil {
 		return nil, err
 	}

@@ -25,7 +25,7 @@ func (r *mutationResolver) Register(ctx context.Context, input model.RegisterInp
 	for i, role := range input.Roles {
 		roles[i] = string(role)
 	}
-	s, err := r.Accounts.Register(ctx, account.RegisterInput{
+	s, err := r.Domain.Register(ctx, account.RegisterInput{
 		Email: input.Email, Username: input.Username, Password: input.Password,
 		DisplayName: input.DisplayName, Roles: roles,
 	})
@@ -37,7 +37,7 @@ func (r *mutationResolver) Register(ctx context.Context, input model.RegisterInp
 
 // Login is the resolver for the login field.
 func (r *mutationResolver) Login(ctx context.Context, email string, password string) (*model.AuthPayload, error) {
-	s, err := r.Accounts.Login(ctx, email, password)
+	s, err := r.Domain.Login(ctx, email, password)
 	if err != nil {
 		return nil, err
 	}
@@ -46,7 +46,7 @@ func (r *mutationResolver) Login(ctx context.Context, email string, password str
 
 // RefreshToken is the resolver for the refreshToken field.
 func (r *mutationResolver) RefreshToken(ctx context.Context, refreshToken string) (*model.AuthPayload, error) {
-	s, err := r.Accounts.Refresh(ctx, refreshToken)
+	s, err := r.Domain.Refresh(ctx, refreshToken)
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +55,7 @@ func (r *mutationResolver) RefreshToken(ctx context.Context, refreshToken string
 
 // Logout is the resolver for the logout field.
 func (r *mutationResolver) Logout(ctx context.Context, refreshToken string) (bool, error) {
-	if err := r.Accounts.Logout(ctx, identity.FromContext(ctx), refreshToken); err != nil {
+	if err := r.Domain.Logout(ctx, identity.FromContext(ctx), refreshToken); err != nil {
 		return false, err
 	}
 	return true, nil
@@ -67,7 +67,7 @@ func (r *mutationResolver) UpdateProfile(ctx context.Context, input model.Update
 	if err != nil {
 		return nil, apperr.Unauthenticated("sign in to do this")
 	}
-	u, err := r.Accounts.UpdateProfile(ctx, id, account.ProfileInput{
+	u, err := r.Domain.UpdateProfile(ctx, id, account.ProfileInput{
 		DisplayName: input.DisplayName, Bio: input.Bio, AvatarURL: input.AvatarURL,
 		Location: input.Location, Website: input.Website,
 		Skills: input.Skills, SkillsSet: input.Skills != nil,
@@ -80,7 +80,7 @@ func (r *mutationResolver) UpdateProfile(ctx context.Context, input model.Update
 
 // ChangePassword is the resolver for the changePassword field.
 func (r *mutationResolver) ChangePassword(ctx context.Context, currentPassword string, newPassword string) (bool, error) {
-	if err := r.Accounts.ChangePassword(ctx, identity.FromContext(ctx), currentPassword, newPassword); err != nil {
+	if err := r.Domain.ChangePassword(ctx, identity.FromContext(ctx), currentPassword, newPassword); err != nil {
 		return false, err
 	}
 	return true, nil
@@ -112,7 +112,7 @@ func (r *queryResolver) User(ctx context.Context, id string) (*model.User, error
 
 // UserByUsername is the resolver for the userByUsername field.
 func (r *queryResolver) UserByUsername(ctx context.Context, username string) (*model.User, error) {
-	u, err := r.Accounts.UserByUsername(ctx, username)
+	u, err := r.Domain.UserByUsername(ctx, username)
 	if errors.Is(err, apperr.ErrNotFound) {
 		return nil, nil
 	}
@@ -146,7 +146,7 @@ func (r *queryResolver) Users(ctx context.Context, first *int32, after *string, 
 		afterCreated, afterID = &t, &cursor.ID
 	}
 	// One extra row tells whether there is a next page.
-	rows, err := r.Accounts.List(ctx, filter, n+1, afterCreated, afterID)
+	rows, err := r.Domain.List(ctx, filter, n+1, afterCreated, afterID)
 	if err != nil {
 		return nil, err
 	}
