@@ -10,11 +10,10 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
-	"github.com/jackc/pgx/v5"
 
+	"supergraph/platform/apperr"
 	"supergraph/platform/tasks"
 	"supergraph/subgraphs/notifications/notify"
-	"supergraph/subgraphs/notifications/store"
 	"supergraph/worker/push"
 )
 
@@ -110,9 +109,9 @@ func (w *Worker) fanOut(ctx context.Context, d notify.Delivery) error {
 
 // notification loads the stored notification a channel task is about. A
 // missing one (purged meanwhile) can never be sent.
-func (w *Worker) notification(ctx context.Context, id string) (store.Notification, error) {
-	n, err := w.notify.Queries().GetNotification(ctx, uuid.MustParse(id)) // validated by Decode
-	if errors.Is(err, pgx.ErrNoRows) {
+func (w *Worker) notification(ctx context.Context, id string) (notify.Notification, error) {
+	n, err := w.notify.Notification(ctx, uuid.MustParse(id)) // validated by Decode
+	if errors.Is(err, apperr.ErrNotFound) {
 		return n, fmt.Errorf("%w: notification %s does not exist", tasks.ErrInvalidPayload, id)
 	}
 	return n, err
@@ -128,7 +127,7 @@ func errText(err error) *string {
 	return &s
 }
 
-func displayName(r store.Recipient) string {
+func displayName(r notify.Recipient) string {
 	if r.DisplayName != "" {
 		return r.DisplayName
 	}
@@ -147,7 +146,6 @@ func (w *Worker) handleEmail(ctx context.Context, t *asynq.Task) error {
 	if n.EmailStatus == notify.StatusSent || n.EmailStatus == notify.StatusSkipped {
 		return nil // done before this (re)delivery of the task
 	}
-	q := w.notify.Queries()
 	r, found, err := w.notify.Recipient(ctx, n.RecipientID)
 	if err != nil {
 		return err
@@ -157,7 +155,7 @@ func (w *Worker) handleEmail(ctx context.Context, t *asynq.Task) error {
 		return w.emailFailed(ctx, n.ID, fmt.Errorf("recipient %s: %w", n.RecipientID, errNotInDirectoryYet))
 	}
 	if r.Deleted || r.Email == "" {
-		return q.SetEmailStatus(ctx, store.SetEmailStatusParams{ID: n.ID, Status: notify.StatusSkipped, Error: errText(errors.New("no e-mail address"))})
+		return w.notify.SetEmailStatus(ctx, n.ID, notify.StatusSkipped, errText(errors.New("no e-mail address")))
 	}
 	var data map[string]any
 	_ = json.Unmarshal(n.Data, &data)
@@ -178,7 +176,7 @@ func (w *Worker) handleEmail(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return w.emailFailed(ctx, n.ID, err)
 	}
-	return q.SetEmailStatus(ctx, store.SetEmailStatusParams{ID: n.ID, Status: notify.StatusSent})
+	return w.notify.SetEmailStatus(ctx, n.ID, notify.StatusSent, nil)
 }
 
 // emailFailed records the failure on the notification (FAILED once the task
@@ -195,7 +193,7 @@ func (w *Worker) emailFailed(ctx context.Context, id uuid.UUID, cause error) err
 	if errors.Is(cause, asynq.SkipRetry) || lastAttempt(ctx) {
 		status = notify.StatusFailed
 	}
-	if err := w.notify.Queries().SetEmailStatus(ctx, store.SetEmailStatusParams{ID: id, Status: status, Error: errText(cause)}); err != nil {
+	if err := w.notify.SetEmailStatus(ctx, id, status, errText(cause)); err != nil {
 		return errors.Join(cause, err)
 	}
 	return cause
@@ -213,23 +211,22 @@ func (w *Worker) handlePush(ctx context.Context, t *asynq.Task) error {
 	if n.PushStatus == notify.StatusSent || n.PushStatus == notify.StatusSkipped {
 		return nil
 	}
-	q := w.notify.Queries()
 	setStatus := func(status string, cause error) error {
 		var msg *string
 		if cause != nil {
 			msg = errText(cause)
 		}
-		return q.SetPushStatus(ctx, store.SetPushStatusParams{ID: n.ID, Status: status, Error: msg})
+		return w.notify.SetPushStatus(ctx, n.ID, status, msg)
 	}
 	if w.push == nil {
 		return setStatus(notify.StatusSkipped, errors.New("no push provider configured"))
 	}
-	devices, err := q.PendingDevices(ctx, store.PendingDevicesParams{UserID: n.RecipientID, NotificationID: n.ID})
+	devices, err := w.notify.PendingDevices(ctx, n)
 	if err != nil {
 		return err
 	}
 	if len(devices) == 0 {
-		all, err := q.ListDevices(ctx, n.RecipientID)
+		all, err := w.notify.Devices(ctx, n.RecipientID)
 		if err != nil {
 			return err
 		}
@@ -252,10 +249,10 @@ func (w *Worker) handlePush(ctx context.Context, t *asynq.Task) error {
 		})
 		switch {
 		case err == nil:
-			err = q.MarkPushDelivered(ctx, store.MarkPushDeliveredParams{NotificationID: n.ID, DeviceID: d.ID})
+			err = w.notify.MarkPushDelivered(ctx, n.ID, d.ID)
 		case errors.Is(err, push.ErrGone):
 			// The app is gone from the device: forget it, do not retry.
-			err = q.DeleteDeviceByID(ctx, d.ID)
+			err = w.notify.ForgetDevice(ctx, d.ID)
 		case errors.Is(err, push.ErrRejected):
 			rejected, err = errors.Join(rejected, err), nil
 		default:

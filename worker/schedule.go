@@ -10,7 +10,6 @@ import (
 
 	"supergraph/platform/tasks"
 	"supergraph/subgraphs/notifications/notify"
-	"supergraph/subgraphs/notifications/store"
 )
 
 // Periodic and digest task types; only the worker produces and consumes them.
@@ -78,21 +77,19 @@ func (w *Worker) handleDigest(ctx context.Context, _ *asynq.Task) error {
 	date := now.Format(time.DateOnly)
 	after := uuid.Nil
 	for {
-		rows, err := w.notify.Queries().UnreadRecipients(ctx, store.UnreadRecipientsParams{
-			Since: now.Add(-24 * time.Hour), AfterRecipient: after, MaxRows: digestPage,
-		})
+		users, err := w.notify.UnreadRecipients(ctx, now.Add(-24*time.Hour), after, digestPage)
 		if err != nil {
 			return fmt.Errorf("digest recipients: %w", err)
 		}
-		for _, r := range rows {
-			err := w.enqueue(ctx, TypeEmailDigest, EmailDigest{UserID: r.RecipientID.String(), Date: date},
-				"digest:"+r.RecipientID.String()+":"+date, asynq.Queue(tasks.QueueLow), asynq.MaxRetry(w.cfg.EmailMaxRetry))
+		for _, user := range users {
+			err := w.enqueue(ctx, TypeEmailDigest, EmailDigest{UserID: user.String(), Date: date},
+				"digest:"+user.String()+":"+date, asynq.Queue(tasks.QueueLow), asynq.MaxRetry(w.cfg.EmailMaxRetry))
 			if err != nil {
 				return err
 			}
-			after = r.RecipientID
+			after = user
 		}
-		if len(rows) < digestPage {
+		if len(users) < digestPage {
 			return nil
 		}
 	}
@@ -128,7 +125,7 @@ func (w *Worker) handleEmailDigest(ctx context.Context, t *asynq.Task) error {
 	if count == 0 {
 		return nil // read since the digest was queued
 	}
-	unread, err := w.notify.Queries().ListUnread(ctx, store.ListUnreadParams{RecipientID: user, Limit: digestItems})
+	unread, err := w.notify.LatestUnread(ctx, user, digestItems)
 	if err != nil {
 		return err
 	}
@@ -161,7 +158,7 @@ func (w *Worker) handlePurge(ctx context.Context, _ *asynq.Task) error {
 	before := time.Now().Add(-w.cfg.PurgeReadAfter)
 	var total int64
 	for {
-		n, err := w.notify.Queries().PurgeRead(ctx, store.PurgeReadParams{Before: before, BatchSize: purgeBatch})
+		n, err := w.notify.PurgeRead(ctx, before, purgeBatch)
 		total += n
 		if err != nil {
 			return fmt.Errorf("purge read notifications: %w", err)

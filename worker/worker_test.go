@@ -16,6 +16,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/stretchr/testify/require"
 
+	"supergraph/platform/identity"
 	"supergraph/platform/outbox"
 	"supergraph/platform/tasks"
 	"supergraph/subgraphs/notifications/notify"
@@ -25,7 +26,7 @@ import (
 func TestDeliverStoresPublishesMailsAndPushes(t *testing.T) {
 	e := setup(t)
 	ann := e.recipient("ann@example.com", "Ann")
-	_, err := e.notify.RegisterDevice(context.Background(), ann, "ann-phone", "IOS")
+	_, err := e.notify.RegisterDevice(context.Background(), as(ann), "ann-phone", "IOS")
 	require.NoError(t, err)
 	live := e.rdb.Subscribe(context.Background(), notify.Channel(ann))
 	t.Cleanup(func() { live.Close() })
@@ -90,10 +91,10 @@ func TestPreferencesAndMutedKindsAreHonoured(t *testing.T) {
 	e := setup(t)
 	ctx := context.Background()
 	cy := e.recipient("cy@example.com", "Cy")
-	_, err := e.notify.RegisterDevice(ctx, cy, "cy-phone", "ANDROID")
+	_, err := e.notify.RegisterDevice(ctx, as(cy), "cy-phone", "ANDROID")
 	require.NoError(t, err)
 	off := false
-	_, err = e.notify.UpdatePreferences(ctx, cy, notify.PreferencesInput{Email: &off, MutedKinds: []string{tasks.KindOrderPlaced}})
+	_, err = e.notify.UpdatePreferences(ctx, as(cy), notify.PreferencesInput{Email: &off, MutedKinds: []string{tasks.KindOrderPlaced}})
 	require.NoError(t, err)
 	e.start()
 
@@ -241,7 +242,7 @@ func TestPushGoneDevicesAreForgottenAndFailuresRetried(t *testing.T) {
 	ctx := context.Background()
 	gus := e.recipient("gus@example.com", "Gus")
 	for _, tok := range []string{"gus-ok", "gus-gone", "gus-flaky"} {
-		_, err := e.notify.RegisterDevice(ctx, gus, tok, "WEB")
+		_, err := e.notify.RegisterDevice(ctx, as(gus), tok, "WEB")
 		require.NoError(t, err)
 	}
 	e.push.answer("gus-gone", http.StatusGone)
@@ -274,7 +275,7 @@ func TestBroadcastFansOutInBatches(t *testing.T) {
 	e.start()
 
 	link := "/news"
-	b, err := e.notify.RequestBroadcast(ctx, uuid.New(), notify.BroadcastInput{Title: "Fees are changing", Body: "From May.", Link: &link, Role: ptr("SELLER")})
+	b, err := e.notify.RequestBroadcast(ctx, identity.Principal{UserID: uuid.NewString(), Roles: []string{"STAFF"}}, notify.BroadcastInput{Title: "Fees are changing", Body: "From May.", Link: &link, Role: ptr("SELLER")})
 	require.NoError(t, err)
 	// The subgraph's outbox relay hands the task to asynq.
 	relay := outbox.NewRelay(e.db, e.client, e.rdb, e.log, outbox.RelayOptions{})
@@ -368,3 +369,6 @@ func TestSchedulerAndAdminPort(t *testing.T) {
 	require.Contains(t, string(page), "<code>0 8 * * *</code>")
 	require.Contains(t, string(page), tasks.TypeUsersPurgeExpiredTokens)
 }
+
+// as is the principal of a signed-in user, for the domain's caller-checked calls.
+func as(user uuid.UUID) identity.Principal { return identity.Principal{UserID: user.String()} }

@@ -74,3 +74,37 @@ func (c Cursor) Time() (time.Time, error) {
 }
 
 func invalid() error { return apperr.BadInput("after", "after is not a valid cursor") }
+
+// Page is one page of any list: its items, each item's cursor, and whether
+// more follow or precede. Domain packages return it; resolvers map it to
+// their connection types.
+type Page[T any] struct {
+	Items   []T
+	Cursors []string
+	HasNext bool
+	// HasPrevious is set by lists that report it (those read after a cursor).
+	HasPrevious bool
+}
+
+// Cut makes a page of rows read with limit first+1: the extra row only tells
+// that a next page exists. cursor gives each kept row its position.
+func Cut[T any](rows []T, first int, cursor func(T) Cursor) Page[T] {
+	p := Page[T]{HasNext: len(rows) > first, Items: rows[:min(len(rows), first)]}
+	p.Cursors = make([]string, len(p.Items))
+	for i, r := range p.Items {
+		p.Cursors[i] = cursor(r).Encode()
+	}
+	return p
+}
+
+// Map converts a page's items, keeping its cursors and flags.
+func Map[T, U any](p Page[T], convert func(T) U) Page[U] {
+	out := Page[U]{Cursors: p.Cursors, HasNext: p.HasNext, HasPrevious: p.HasPrevious}
+	if p.Items != nil {
+		out.Items = make([]U, len(p.Items))
+		for i, it := range p.Items {
+			out.Items[i] = convert(it)
+		}
+	}
+	return out
+}

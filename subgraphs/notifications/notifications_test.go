@@ -184,7 +184,7 @@ func TestPreferencesDecideChannels(t *testing.T) {
 	e := setup(t)
 	me := uuid.New()
 	ctx := context.Background()
-	_, err := e.app.Notify.UpdatePreferences(ctx, me, notify.PreferencesInput{Email: ptr(false), MutedKinds: []string{tasks.KindOrderPlaced}})
+	_, err := e.app.Notify.UpdatePreferences(ctx, identity.Principal{UserID: me.String()}, notify.PreferencesInput{Email: ptr(false), MutedKinds: []string{tasks.KindOrderPlaced}})
 	require.NoError(t, err)
 
 	d := e.deliver(me, tasks.KindWelcome, "shown")
@@ -197,7 +197,7 @@ func TestPreferencesDecideChannels(t *testing.T) {
 	require.False(t, d.WantsEmail())
 	require.False(t, d.WantsPush())
 
-	_, err = e.app.Notify.UpdatePreferences(ctx, me, notify.PreferencesInput{InApp: ptr(false)})
+	_, err = e.app.Notify.UpdatePreferences(ctx, identity.Principal{UserID: me.String()}, notify.PreferencesInput{InApp: ptr(false)})
 	require.NoError(t, err)
 	d = e.deliver(me, tasks.KindCommentReply, "not in-app")
 	require.False(t, d.Notification.InApp)

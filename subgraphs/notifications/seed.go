@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"supergraph/platform/demo"
+	"supergraph/platform/identity"
 	"supergraph/platform/tasks"
 	"supergraph/subgraphs/notifications/notify"
-	"supergraph/subgraphs/notifications/store"
 )
 
 // demoNotifications are stored for every demo account so a fresh `make run`
@@ -24,7 +24,6 @@ var demoNotifications = []struct{ key, kind, title, body, link string }{
 // the account and the key, so running it again changes nothing). They are
 // in-app only: e-mail and push are marked skipped, since no task sends them.
 func Seed(ctx context.Context, svc *notify.Service, log *slog.Logger) error {
-	q := svc.Queries()
 	for _, user := range []string{demo.Admin, demo.Alice, demo.Bob, demo.Carol, demo.Dave} {
 		uid := demo.UserID(user)
 		for i, n := range demoNotifications {
@@ -39,14 +38,14 @@ func Seed(ctx context.Context, svc *notify.Service, log *slog.Logger) error {
 			if !d.Created {
 				continue
 			}
-			if err := q.SetEmailStatus(ctx, store.SetEmailStatusParams{ID: id, Status: notify.StatusSkipped}); err != nil {
+			if err := svc.SetEmailStatus(ctx, id, notify.StatusSkipped, nil); err != nil {
 				return err
 			}
-			if err := q.SetPushStatus(ctx, store.SetPushStatusParams{ID: id, Status: notify.StatusSkipped}); err != nil {
+			if err := svc.SetPushStatus(ctx, id, notify.StatusSkipped, nil); err != nil {
 				return err
 			}
 			if i == 0 {
-				if _, err := svc.MarkRead(ctx, uid, id); err != nil {
+				if _, err := svc.MarkRead(ctx, identity.Principal{UserID: uid.String()}, id); err != nil {
 					return err
 				}
 			}

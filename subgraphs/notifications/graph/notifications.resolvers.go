@@ -9,6 +9,7 @@ import (
 	"context"
 	"math"
 	"supergraph/platform/gqlserver"
+	"supergraph/platform/identity"
 	"supergraph/subgraphs/notifications/graph/generated"
 	"supergraph/subgraphs/notifications/graph/model"
 	"supergraph/subgraphs/notifications/notify"
@@ -16,15 +17,11 @@ import (
 
 // MarkNotificationRead is the resolver for the markNotificationRead field.
 func (r *mutationResolver) MarkNotificationRead(ctx context.Context, id string) (*model.Notification, error) {
-	me, err := signedIn(ctx)
-	if err != nil {
-		return nil, err
-	}
 	nid, err := gqlserver.ParseID("id", id)
 	if err != nil {
 		return nil, err
 	}
-	n, err := r.Domain.MarkRead(ctx, me, nid)
+	n, err := r.Domain.MarkRead(ctx, identity.FromContext(ctx), nid)
 	if err != nil {
 		return nil, err
 	}
@@ -33,21 +30,13 @@ func (r *mutationResolver) MarkNotificationRead(ctx context.Context, id string) 
 
 // MarkAllNotificationsRead is the resolver for the markAllNotificationsRead field.
 func (r *mutationResolver) MarkAllNotificationsRead(ctx context.Context) (int32, error) {
-	me, err := signedIn(ctx)
-	if err != nil {
-		return 0, err
-	}
-	n, err := r.Domain.MarkAllRead(ctx, me)
+	n, err := r.Domain.MarkAllRead(ctx, identity.FromContext(ctx))
 	return int32(min(n, math.MaxInt32)), err
 }
 
 // UpdateNotificationPreferences is the resolver for the updateNotificationPreferences field.
 func (r *mutationResolver) UpdateNotificationPreferences(ctx context.Context, input model.NotificationPreferencesInput) (*model.NotificationPreferences, error) {
-	me, err := signedIn(ctx)
-	if err != nil {
-		return nil, err
-	}
-	p, err := r.Domain.UpdatePreferences(ctx, me, notify.PreferencesInput{
+	p, err := r.Domain.UpdatePreferences(ctx, identity.FromContext(ctx), notify.PreferencesInput{
 		Email: input.Email, InApp: input.InApp, Push: input.Push, MutedKinds: input.MutedKinds,
 	})
 	if err != nil {
@@ -58,11 +47,7 @@ func (r *mutationResolver) UpdateNotificationPreferences(ctx context.Context, in
 
 // RegisterPushDevice is the resolver for the registerPushDevice field.
 func (r *mutationResolver) RegisterPushDevice(ctx context.Context, token string, platform model.PushPlatform) (*model.PushDevice, error) {
-	me, err := signedIn(ctx)
-	if err != nil {
-		return nil, err
-	}
-	d, err := r.Domain.RegisterDevice(ctx, me, token, string(platform))
+	d, err := r.Domain.RegisterDevice(ctx, identity.FromContext(ctx), token, string(platform))
 	if err != nil {
 		return nil, err
 	}
@@ -72,24 +57,16 @@ func (r *mutationResolver) RegisterPushDevice(ctx context.Context, token string,
 
 // UnregisterPushDevice is the resolver for the unregisterPushDevice field.
 func (r *mutationResolver) UnregisterPushDevice(ctx context.Context, token string) (bool, error) {
-	me, err := signedIn(ctx)
-	if err != nil {
-		return false, err
-	}
-	return r.Domain.UnregisterDevice(ctx, me, token)
+	return r.Domain.UnregisterDevice(ctx, identity.FromContext(ctx), token)
 }
 
 // BroadcastNotification is the resolver for the broadcastNotification field.
 func (r *mutationResolver) BroadcastNotification(ctx context.Context, input model.BroadcastInput) (*model.Broadcast, error) {
-	me, err := signedIn(ctx)
-	if err != nil {
-		return nil, err
-	}
 	in := notify.BroadcastInput{Title: input.Title, Link: input.Link, Role: (*string)(input.Role)}
 	if input.Body != nil {
 		in.Body = *input.Body
 	}
-	b, err := r.Domain.RequestBroadcast(ctx, me, in)
+	b, err := r.Domain.RequestBroadcast(ctx, identity.FromContext(ctx), in)
 	if err != nil {
 		return nil, err
 	}
@@ -98,9 +75,6 @@ func (r *mutationResolver) BroadcastNotification(ctx context.Context, input mode
 
 // Notification is the resolver for the notification field.
 func (r *queryResolver) Notification(ctx context.Context, id string) (*model.Notification, error) {
-	if _, err := signedIn(ctx); err != nil {
-		return nil, err
-	}
 	if _, err := gqlserver.ParseID("id", id); err != nil {
 		return nil, err
 	}
@@ -118,20 +92,16 @@ func (r *subscriptionResolver) NotificationAdded(ctx context.Context, after *str
 
 // Notifications is the resolver for the notifications field.
 func (r *userResolver) Notifications(ctx context.Context, obj *model.User, first *int32, after *string, unreadOnly *bool) (*model.NotificationConnection, error) {
-	me, err := self(ctx, obj)
+	page, err := r.Domain.UserNotifications(ctx, identity.FromContext(ctx), userID(obj), first, after, unreadOnly != nil && *unreadOnly)
 	if err != nil {
 		return nil, err
 	}
-	return r.notifications(ctx, me, first, after, unreadOnly != nil && *unreadOnly)
+	return notificationConnection(page), nil
 }
 
 // UnreadNotificationCount is the resolver for the unreadNotificationCount field.
 func (r *userResolver) UnreadNotificationCount(ctx context.Context, obj *model.User) (*int32, error) {
-	me, err := self(ctx, obj)
-	if err != nil {
-		return nil, err
-	}
-	n, err := r.Domain.CountUnread(ctx, me)
+	n, err := r.Domain.UserUnreadCount(ctx, identity.FromContext(ctx), userID(obj))
 	if err != nil {
 		return nil, err
 	}
@@ -141,11 +111,7 @@ func (r *userResolver) UnreadNotificationCount(ctx context.Context, obj *model.U
 
 // NotificationPreferences is the resolver for the notificationPreferences field.
 func (r *userResolver) NotificationPreferences(ctx context.Context, obj *model.User) (*model.NotificationPreferences, error) {
-	me, err := self(ctx, obj)
-	if err != nil {
-		return nil, err
-	}
-	p, err := r.Domain.Preferences(ctx, me)
+	p, err := r.Domain.UserPreferences(ctx, identity.FromContext(ctx), userID(obj))
 	if err != nil {
 		return nil, err
 	}
@@ -154,11 +120,7 @@ func (r *userResolver) NotificationPreferences(ctx context.Context, obj *model.U
 
 // PushDevices is the resolver for the pushDevices field.
 func (r *userResolver) PushDevices(ctx context.Context, obj *model.User) ([]model.PushDevice, error) {
-	me, err := self(ctx, obj)
-	if err != nil {
-		return nil, err
-	}
-	devices, err := r.Domain.Devices(ctx, me)
+	devices, err := r.Domain.UserDevices(ctx, identity.FromContext(ctx), userID(obj))
 	if err != nil {
 		return nil, err
 	}

@@ -5,17 +5,14 @@ package graph
 import (
 	"context"
 	"encoding/json"
-	"strconv"
 
 	"github.com/google/uuid"
 
-	"supergraph/platform/apperr"
 	"supergraph/platform/gqlserver"
 	"supergraph/platform/identity"
 	"supergraph/platform/paging"
 	"supergraph/subgraphs/notifications/graph/model"
 	"supergraph/subgraphs/notifications/notify"
-	"supergraph/subgraphs/notifications/store"
 )
 
 // Resolver is the root resolver; gqlgen's generated code calls into it.
@@ -24,30 +21,14 @@ type Resolver struct {
 	Domain *notify.Service
 }
 
-// signedIn returns the caller's user id, or UNAUTHENTICATED.
-func signedIn(ctx context.Context) (uuid.UUID, error) {
-	id, err := uuid.Parse(identity.FromContext(ctx).UserID)
-	if err != nil {
-		return uuid.Nil, apperr.Unauthenticated("sign in to do this")
-	}
-	return id, nil
+// userID is the key of a User entity; a malformed one is uuid.Nil, which is
+// nobody's (the domain answers FORBIDDEN).
+func userID(u *model.User) uuid.UUID {
+	id, _ := uuid.Parse(u.ID)
+	return id
 }
 
-// self checks that the caller is the user whose private field is read:
-// anonymous callers are UNAUTHENTICATED, anyone else FORBIDDEN (STAFF too:
-// notifications are private).
-func self(ctx context.Context, user *model.User) (uuid.UUID, error) {
-	me, err := signedIn(ctx)
-	if err != nil {
-		return uuid.Nil, err
-	}
-	if user.ID != me.String() {
-		return uuid.Nil, apperr.Forbidden("only the user themself may read this")
-	}
-	return me, nil
-}
-
-func toNotification(n store.Notification) *model.Notification {
+func toNotification(n notify.Notification) *model.Notification {
 	var data model.JSON
 	if len(n.Data) > 0 {
 		// Stored by Deliver from a map, so it is an object.
@@ -68,97 +49,49 @@ func toPreferences(p notify.Preferences) *model.NotificationPreferences {
 	return &model.NotificationPreferences{Email: p.Email, InApp: p.InApp, Push: p.Push, MutedKinds: muted}
 }
 
-func toDevice(d store.PushDevice) model.PushDevice {
+func toDevice(d notify.Device) model.PushDevice {
 	return model.PushDevice{ID: d.ID.String(), Token: d.Token, Platform: model.PushPlatform(d.Platform), CreatedAt: d.CreatedAt}
 }
 
-// seqCursor is a keyset position in a user's notifications: their seq.
-func seqCursor(n store.Notification) string {
-	return paging.Cursor{Key: strconv.FormatInt(n.Seq, 10), ID: n.ID}.Encode()
-}
-
-func decodeSeqCursor(after *string) (*int64, error) {
-	c, err := paging.Decode(after)
-	if err != nil || c == nil {
-		return nil, err
+func notificationConnection(p paging.Page[notify.Notification]) *model.NotificationConnection {
+	conn := &model.NotificationConnection{
+		Edges:    make([]model.NotificationEdge, len(p.Items)),
+		PageInfo: model.PageInfo{HasNextPage: p.HasNext, HasPreviousPage: p.HasPrevious},
 	}
-	seq, err := strconv.ParseInt(c.Key, 10, 64)
-	if err != nil {
-		return nil, apperr.BadInput("after", "after is not a valid cursor")
-	}
-	return &seq, nil
-}
-
-func (r *Resolver) notifications(ctx context.Context, user uuid.UUID, first *int32, after *string, unreadOnly bool) (*model.NotificationConnection, error) {
-	n, err := paging.First(first, 20)
-	if err != nil {
-		return nil, err
-	}
-	before, err := decodeSeqCursor(after)
-	if err != nil {
-		return nil, err
-	}
-	// One extra row tells whether there is a next page.
-	rows, err := r.Domain.List(ctx, user, unreadOnly, n+1, before)
-	if err != nil {
-		return nil, err
-	}
-	conn := &model.NotificationConnection{Edges: []model.NotificationEdge{}, PageInfo: model.PageInfo{
-		HasNextPage: len(rows) > n, HasPreviousPage: before != nil,
-	}}
-	if len(rows) > n {
-		rows = rows[:n]
-	}
-	for _, row := range rows {
-		conn.Edges = append(conn.Edges, model.NotificationEdge{Cursor: seqCursor(row), Node: *toNotification(row)})
+	for i, n := range p.Items {
+		conn.Edges[i] = model.NotificationEdge{Cursor: p.Cursors[i], Node: *toNotification(n)}
 	}
 	if len(conn.Edges) > 0 {
 		conn.PageInfo.StartCursor = &conn.Edges[0].Cursor
 		conn.PageInfo.EndCursor = &conn.Edges[len(conn.Edges)-1].Cursor
 	}
-	return conn, nil
+	return conn
 }
 
 // ownNotifications returns the caller's notifications among ids, in order;
-// nil for ids that are unknown or someone else's.
+// nil for ids that are malformed, unknown or someone else's.
 func (r *Resolver) ownNotifications(ctx context.Context, ids []string) ([]*model.Notification, error) {
-	out := make([]*model.Notification, len(ids))
-	me, err := uuid.Parse(identity.FromContext(ctx).UserID)
-	if err != nil {
-		return out, nil
+	parsed := make([]uuid.UUID, len(ids))
+	for i, id := range ids {
+		parsed[i], _ = uuid.Parse(id) // a malformed id stays uuid.Nil and matches nothing
 	}
-	parsed := make([]uuid.UUID, 0, len(ids))
-	for _, id := range ids {
-		if u, err := uuid.Parse(id); err == nil {
-			parsed = append(parsed, u)
-		}
-	}
-	found, err := r.Domain.Notifications(ctx, parsed)
+	found, err := r.Domain.OwnNotifications(ctx, identity.FromContext(ctx), parsed)
 	if err != nil {
 		return nil, err
 	}
-	for i, id := range ids {
-		if u, err := uuid.Parse(id); err == nil {
-			if n, ok := found[u]; ok && n.RecipientID == me {
-				out[i] = toNotification(n)
-			}
+	out := make([]*model.Notification, len(ids))
+	for i, n := range found {
+		if n != nil {
+			out[i] = toNotification(*n)
 		}
 	}
 	return out, nil
 }
 
 func (r *Resolver) stream(ctx context.Context, after *string) (<-chan *model.Notification, error) {
-	me, err := signedIn(ctx)
+	afterID, err := gqlserver.OptionalID("after", after)
 	if err != nil {
 		return nil, err
 	}
-	var afterID *uuid.UUID
-	if after != nil {
-		id, err := gqlserver.ParseID("after", *after)
-		if err != nil {
-			return nil, err
-		}
-		afterID = &id
-	}
-	return notify.Stream(ctx, r.Domain, me, afterID, toNotification)
+	return notify.Stream(ctx, r.Domain, identity.FromContext(ctx), afterID, toNotification)
 }

@@ -47,7 +47,7 @@ func (b BroadcastBatch) Validate() error {
 
 // Delivery is the outcome of delivering one event.
 type Delivery struct {
-	Notification store.Notification
+	Notification Notification
 	// Created is false when the event had been stored before (a retry).
 	Created bool
 }
@@ -88,7 +88,7 @@ func (s *Service) Deliver(ctx context.Context, ev tasks.NotificationDeliver) (De
 		}
 		existing, err := q.GetNotification(ctx, eventID)
 		if err == nil {
-			d = Delivery{Notification: existing}
+			d = Delivery{Notification: toNotification(existing)}
 			return nil
 		}
 		if !errors.Is(err, pgx.ErrNoRows) {
@@ -112,7 +112,7 @@ func (s *Service) Deliver(ctx context.Context, ev tasks.NotificationDeliver) (De
 		if err != nil {
 			return err
 		}
-		d = Delivery{Notification: n, Created: true}
+		d = Delivery{Notification: toNotification(n), Created: true}
 		return nil
 	})
 	if err != nil {
@@ -154,15 +154,15 @@ func (s *Service) ApplyRecipient(ctx context.Context, r tasks.NotificationRecipi
 
 // Recipient returns the directory entry of user; found is false when the
 // users service has not told us about them (yet).
-func (s *Service) Recipient(ctx context.Context, user uuid.UUID) (r store.Recipient, found bool, err error) {
-	r, err = s.q.GetRecipient(ctx, user)
+func (s *Service) Recipient(ctx context.Context, user uuid.UUID) (r Recipient, found bool, err error) {
+	row, err := s.q.GetRecipient(ctx, user)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return store.Recipient{}, false, nil
+		return Recipient{}, false, nil
 	}
 	if err != nil {
-		return store.Recipient{}, false, fmt.Errorf("get recipient: %w", err)
+		return Recipient{}, false, fmt.Errorf("get recipient: %w", err)
 	}
-	return r, true, nil
+	return toRecipient(row), true, nil
 }
 
 // BroadcastStep delivers one batch of up to size recipients of a broadcast.

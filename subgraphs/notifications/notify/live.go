@@ -12,8 +12,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
-
-	"supergraph/subgraphs/notifications/store"
 )
 
 // Live delivery: the worker PUBLISHes every stored in-app notification on
@@ -44,7 +42,7 @@ type wire struct {
 }
 
 // Publish sends n to its recipient's live subscribers on every replica.
-func Publish(ctx context.Context, rdb *redis.Client, n store.Notification) error {
+func Publish(ctx context.Context, rdb *redis.Client, n Notification) error {
 	msg, err := json.Marshal(wire{
 		ID: n.ID, Seq: n.Seq, RecipientID: n.RecipientID, Kind: n.Kind, Title: n.Title, Body: n.Body,
 		Link: n.Link, Data: n.Data, ReadAt: n.ReadAt, CreatedAt: n.CreatedAt,
@@ -59,12 +57,12 @@ func Publish(ctx context.Context, rdb *redis.Client, n store.Notification) error
 	return nil
 }
 
-func decode(payload string) (store.Notification, error) {
+func decode(payload string) (Notification, error) {
 	var w wire
 	if err := json.Unmarshal([]byte(payload), &w); err != nil {
-		return store.Notification{}, err
+		return Notification{}, err
 	}
-	return store.Notification{
+	return Notification{
 		ID: w.ID, Seq: w.Seq, RecipientID: w.RecipientID, Kind: w.Kind, Title: w.Title, Body: w.Body,
 		Link: w.Link, Data: w.Data, InApp: true, ReadAt: w.ReadAt, CreatedAt: w.CreatedAt,
 		EmailStatus: w.EmailStatus, PushStatus: w.PushStatus,
@@ -239,7 +237,7 @@ func (h *Hub) dispatch(m *redis.Message) {
 type Subscription struct {
 	hub      *Hub
 	channel  string
-	messages chan *store.Notification
+	messages chan *Notification
 	// resync asks the reader to catch up from the database: messages may
 	// have been lost (a full buffer, a pub/sub reconnect).
 	resync chan struct{}
@@ -264,7 +262,7 @@ const subscriptionBuffer = 16
 func (h *Hub) Subscribe(ctx context.Context, user uuid.UUID) (*Subscription, error) {
 	sub := &Subscription{
 		hub: h, channel: Channel(user),
-		messages: make(chan *store.Notification, subscriptionBuffer),
+		messages: make(chan *Notification, subscriptionBuffer),
 		resync:   make(chan struct{}, 1),
 	}
 	h.mu.Lock()

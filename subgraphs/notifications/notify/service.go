@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
@@ -19,7 +20,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"supergraph/platform/apperr"
+	"supergraph/platform/identity"
 	"supergraph/platform/outbox"
+	"supergraph/platform/paging"
 	"supergraph/platform/pg"
 	"supergraph/platform/tasks"
 	"supergraph/subgraphs/notifications/store"
@@ -53,9 +56,6 @@ func New(pool *pgxpool.Pool, rdb *redis.Client, hub *Hub, log *slog.Logger) *Ser
 	return &Service{pool: pool, q: store.New(pool), rdb: rdb, hub: hub, log: log}
 }
 
-// Queries gives the worker read access for rendering and status updates.
-func (s *Service) Queries() *store.Queries { return s.q }
-
 // Preferences are a user's channel switches and muted kinds.
 type Preferences struct {
 	Email, InApp, Push bool
@@ -72,9 +72,20 @@ func toPreferences(p store.Preference) Preferences {
 	return Preferences{Email: p.Email, InApp: p.InApp, Push: p.Push, MutedKinds: p.MutedKinds}
 }
 
-// Preferences returns user's preferences (the defaults when never set).
+// Preferences returns user's preferences (the defaults when never set), for
+// the platform's own use (the worker); UserPreferences is the caller-checked
+// read.
 func (s *Service) Preferences(ctx context.Context, user uuid.UUID) (Preferences, error) {
 	return preferences(ctx, s.q, user)
+}
+
+// UserPreferences returns user's preferences to user themself.
+func (s *Service) UserPreferences(ctx context.Context, p identity.Principal, user uuid.UUID) (Preferences, error) {
+	me, err := self(p, user)
+	if err != nil {
+		return Preferences{}, err
+	}
+	return s.Preferences(ctx, me)
 }
 
 func preferences(ctx context.Context, q *store.Queries, user uuid.UUID) (Preferences, error) {
@@ -99,8 +110,12 @@ var kindPattern = regexp.MustCompile(`^[A-Z][A-Z0-9_]{0,63}$`)
 
 const maxMutedKinds = 100
 
-// UpdatePreferences applies in to user's preferences.
-func (s *Service) UpdatePreferences(ctx context.Context, user uuid.UUID, in PreferencesInput) (Preferences, error) {
+// UpdatePreferences applies in to the caller's preferences.
+func (s *Service) UpdatePreferences(ctx context.Context, p identity.Principal, in PreferencesInput) (Preferences, error) {
+	user, err := signedIn(p)
+	if err != nil {
+		return Preferences{}, err
+	}
 	var muted []string
 	if in.MutedKinds != nil {
 		if len(in.MutedKinds) > maxMutedKinds {
@@ -118,42 +133,110 @@ func (s *Service) UpdatePreferences(ctx context.Context, user uuid.UUID, in Pref
 		}
 		slices.Sort(muted)
 	}
-	p, err := s.q.UpdatePreferences(ctx, store.UpdatePreferencesParams{
+	row, err := s.q.UpdatePreferences(ctx, store.UpdatePreferencesParams{
 		UserID: user, Email: in.Email, InApp: in.InApp, Push: in.Push, MutedKinds: muted,
 	})
 	if err != nil {
 		return Preferences{}, fmt.Errorf("update preferences: %w", err)
 	}
-	return toPreferences(p), nil
+	return toPreferences(row), nil
 }
 
-// List returns up to limit of user's notifications, newest first, older than
-// beforeSeq when given.
-func (s *Service) List(ctx context.Context, user uuid.UUID, unreadOnly bool, limit int, beforeSeq *int64) ([]store.Notification, error) {
+// defaultFirst is the page size when the client gives none.
+const defaultFirst = 20
+
+// UserNotifications returns one page of user's notifications, newest first,
+// to user themself. after is the previous page's last cursor.
+func (s *Service) UserNotifications(ctx context.Context, p identity.Principal, user uuid.UUID, first *int32, after *string, unreadOnly bool) (paging.Page[Notification], error) {
+	me, err := self(p, user)
+	if err != nil {
+		return paging.Page[Notification]{}, err
+	}
+	n, err := paging.First(first, defaultFirst)
+	if err != nil {
+		return paging.Page[Notification]{}, err
+	}
+	before, err := decodeSeqCursor(after)
+	if err != nil {
+		return paging.Page[Notification]{}, err
+	}
+	// One extra row tells whether there is a next page.
 	rows, err := s.q.ListNotifications(ctx, store.ListNotificationsParams{
-		RecipientID: user, UnreadOnly: unreadOnly, BeforeSeq: beforeSeq, MaxRows: int32(limit),
+		RecipientID: me, UnreadOnly: unreadOnly, BeforeSeq: before, MaxRows: int32(n + 1),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("list notifications: %w", err)
+		return paging.Page[Notification]{}, fmt.Errorf("list notifications: %w", err)
 	}
-	return rows, nil
+	page := paging.Cut(toNotifications(rows), n, func(n Notification) paging.Cursor {
+		return paging.Cursor{Key: strconv.FormatInt(n.Seq, 10), ID: n.ID}
+	})
+	page.HasPrevious = before != nil
+	return page, nil
 }
 
-// Notifications returns the visible notifications with the given ids, keyed
-// by id; the caller filters by recipient.
-func (s *Service) Notifications(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]store.Notification, error) {
+// decodeSeqCursor reads an `after` over a user's notifications: their seq.
+func decodeSeqCursor(after *string) (*int64, error) {
+	c, err := paging.Decode(after)
+	if err != nil || c == nil {
+		return nil, err
+	}
+	seq, err := strconv.ParseInt(c.Key, 10, 64)
+	if err != nil {
+		return nil, apperr.BadInput("after", "after is not a valid cursor")
+	}
+	return &seq, nil
+}
+
+// OwnNotifications returns, in the order of ids, the caller's notifications
+// among them; nil for ids that are unknown, not in-app or someone else's, and
+// all nil for an anonymous caller.
+func (s *Service) OwnNotifications(ctx context.Context, p identity.Principal, ids []uuid.UUID) ([]*Notification, error) {
+	out := make([]*Notification, len(ids))
+	me, err := signedIn(p)
+	if err != nil {
+		return out, nil
+	}
 	rows, err := s.q.GetNotifications(ctx, ids)
 	if err != nil {
 		return nil, fmt.Errorf("get notifications: %w", err)
 	}
-	out := make(map[uuid.UUID]store.Notification, len(rows))
+	found := make(map[uuid.UUID]store.Notification, len(rows))
 	for _, n := range rows {
-		out[n.ID] = n
+		found[n.ID] = n
+	}
+	for i, id := range ids {
+		if n, ok := found[id]; ok && n.RecipientID == me {
+			dn := toNotification(n)
+			out[i] = &dn
+		}
 	}
 	return out, nil
 }
 
-// CountUnread counts user's unread notifications.
+// Notification returns one stored notification, for the platform's own use
+// (the worker renders it); NOT_FOUND when there is none (purged meanwhile).
+func (s *Service) Notification(ctx context.Context, id uuid.UUID) (Notification, error) {
+	n, err := s.q.GetNotification(ctx, id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Notification{}, apperr.NotFound("notification")
+	}
+	if err != nil {
+		return Notification{}, fmt.Errorf("get notification: %w", err)
+	}
+	return toNotification(n), nil
+}
+
+// UserUnreadCount counts user's unread notifications for user themself.
+func (s *Service) UserUnreadCount(ctx context.Context, p identity.Principal, user uuid.UUID) (int64, error) {
+	me, err := self(p, user)
+	if err != nil {
+		return 0, err
+	}
+	return s.CountUnread(ctx, me)
+}
+
+// CountUnread counts user's unread notifications, for the platform's own
+// use; UserUnreadCount is the caller-checked read.
 func (s *Service) CountUnread(ctx context.Context, user uuid.UUID) (int64, error) {
 	n, err := s.q.CountUnread(ctx, user)
 	if err != nil {
@@ -162,29 +245,38 @@ func (s *Service) CountUnread(ctx context.Context, user uuid.UUID) (int64, error
 	return n, nil
 }
 
-// MarkRead marks one of user's notifications read. Someone else's is
+// MarkRead marks one of the caller's notifications read. Someone else's is
 // FORBIDDEN; an unknown id NOT_FOUND.
-func (s *Service) MarkRead(ctx context.Context, user, id uuid.UUID) (store.Notification, error) {
+func (s *Service) MarkRead(ctx context.Context, p identity.Principal, id uuid.UUID) (Notification, error) {
+	user, err := signedIn(p)
+	if err != nil {
+		return Notification{}, err
+	}
 	n, err := s.q.MarkRead(ctx, store.MarkReadParams{ID: id, RecipientID: user})
 	if err == nil {
-		return n, nil
+		return toNotification(n), nil
 	}
 	if !errors.Is(err, pgx.ErrNoRows) {
-		return store.Notification{}, fmt.Errorf("mark read: %w", err)
+		return Notification{}, fmt.Errorf("mark read: %w", err)
 	}
 	other, err := s.q.GetNotification(ctx, id)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows) || (err == nil && !other.InApp):
-		return store.Notification{}, apperr.NotFound("notification")
+		return Notification{}, apperr.NotFound("notification")
 	case err != nil:
-		return store.Notification{}, fmt.Errorf("mark read: %w", err)
+		return Notification{}, fmt.Errorf("mark read: %w", err)
 	default:
-		return store.Notification{}, apperr.Forbidden("this notification is someone else's")
+		return Notification{}, apperr.Forbidden("this notification is someone else's")
 	}
 }
 
-// MarkAllRead marks every unread notification of user read and returns how many.
-func (s *Service) MarkAllRead(ctx context.Context, user uuid.UUID) (int64, error) {
+// MarkAllRead marks every unread notification of the caller read and
+// returns how many.
+func (s *Service) MarkAllRead(ctx context.Context, p identity.Principal) (int64, error) {
+	user, err := signedIn(p)
+	if err != nil {
+		return 0, err
+	}
 	n, err := s.q.MarkAllRead(ctx, user)
 	if err != nil {
 		return 0, fmt.Errorf("mark all read: %w", err)
@@ -197,32 +289,40 @@ var platforms = []string{"IOS", "ANDROID", "WEB"}
 
 const maxTokenLength = 4096
 
-// RegisterDevice registers token (one app installation) for user, or
-// refreshes user's own registration of it. A token registered to another
+// RegisterDevice registers token (one app installation) for the caller, or
+// refreshes their own registration of it. A token registered to another
 // user is refused with CONFLICT, never moved: whoever learnt it would
 // otherwise receive that user's pushes.
-func (s *Service) RegisterDevice(ctx context.Context, user uuid.UUID, token, platform string) (store.PushDevice, error) {
+func (s *Service) RegisterDevice(ctx context.Context, p identity.Principal, token, platform string) (Device, error) {
+	user, err := signedIn(p)
+	if err != nil {
+		return Device{}, err
+	}
 	token = strings.TrimSpace(token)
 	if token == "" || len(token) > maxTokenLength {
-		return store.PushDevice{}, apperr.BadInput("token", fmt.Sprintf("token must be 1 to %d characters", maxTokenLength))
+		return Device{}, apperr.BadInput("token", fmt.Sprintf("token must be 1 to %d characters", maxTokenLength))
 	}
 	if !slices.Contains(platforms, platform) {
-		return store.PushDevice{}, apperr.BadInput("platform", "unknown platform")
+		return Device{}, apperr.BadInput("platform", "unknown platform")
 	}
 	d, err := s.q.UpsertDevice(ctx, store.UpsertDeviceParams{ID: uuid.New(), UserID: user, Token: token, Platform: platform})
 	if errors.Is(err, pgx.ErrNoRows) {
 		// Moving it silently would hand someone else's pushes to whoever
 		// learnt the token; the app unregisters it when its user signs out.
-		return store.PushDevice{}, apperr.Conflict("token", "this push token is registered to another account: it must be unregistered there first")
+		return Device{}, apperr.Conflict("token", "this push token is registered to another account: it must be unregistered there first")
 	}
 	if err != nil {
-		return store.PushDevice{}, fmt.Errorf("register device: %w", err)
+		return Device{}, fmt.Errorf("register device: %w", err)
 	}
-	return d, nil
+	return toDevice(d), nil
 }
 
-// UnregisterDevice removes user's token and reports whether they had it.
-func (s *Service) UnregisterDevice(ctx context.Context, user uuid.UUID, token string) (bool, error) {
+// UnregisterDevice removes the caller's token and reports whether they had it.
+func (s *Service) UnregisterDevice(ctx context.Context, p identity.Principal, token string) (bool, error) {
+	user, err := signedIn(p)
+	if err != nil {
+		return false, err
+	}
 	n, err := s.q.DeleteDevice(ctx, store.DeleteDeviceParams{UserID: user, Token: strings.TrimSpace(token)})
 	if err != nil {
 		return false, fmt.Errorf("unregister device: %w", err)
@@ -230,13 +330,22 @@ func (s *Service) UnregisterDevice(ctx context.Context, user uuid.UUID, token st
 	return n > 0, nil
 }
 
-// Devices lists user's push devices.
-func (s *Service) Devices(ctx context.Context, user uuid.UUID) ([]store.PushDevice, error) {
+// UserDevices lists user's push devices to user themself.
+func (s *Service) UserDevices(ctx context.Context, p identity.Principal, user uuid.UUID) ([]Device, error) {
+	me, err := self(p, user)
+	if err != nil {
+		return nil, err
+	}
+	return s.Devices(ctx, me)
+}
+
+// Devices lists user's push devices, for the platform's own use.
+func (s *Service) Devices(ctx context.Context, user uuid.UUID) ([]Device, error) {
 	d, err := s.q.ListDevices(ctx, user)
 	if err != nil {
 		return nil, fmt.Errorf("list devices: %w", err)
 	}
-	return d, nil
+	return toDevices(d), nil
 }
 
 // BroadcastInput is what STAFF sends.
@@ -255,23 +364,30 @@ const (
 	maxLink  = 2_000
 )
 
-// RequestBroadcast records a broadcast and, in the same transaction, the
-// task that fans it out; the worker delivers it in batches.
-func (s *Service) RequestBroadcast(ctx context.Context, sender uuid.UUID, in BroadcastInput) (store.Broadcast, error) {
+// RequestBroadcast records a broadcast from STAFF and, in the same
+// transaction, the task that fans it out; the worker delivers it in batches.
+func (s *Service) RequestBroadcast(ctx context.Context, p identity.Principal, in BroadcastInput) (Broadcast, error) {
+	sender, err := signedIn(p)
+	if err != nil {
+		return Broadcast{}, err
+	}
+	if !p.IsStaff() {
+		return Broadcast{}, apperr.Forbidden("only STAFF may broadcast")
+	}
 	in.Title = strings.TrimSpace(in.Title)
 	switch {
 	case in.Title == "":
-		return store.Broadcast{}, apperr.BadInput("title", "title is required")
+		return Broadcast{}, apperr.BadInput("title", "title is required")
 	case len(in.Title) > maxTitle:
-		return store.Broadcast{}, apperr.BadInput("title", fmt.Sprintf("title must be at most %d bytes", maxTitle))
+		return Broadcast{}, apperr.BadInput("title", fmt.Sprintf("title must be at most %d bytes", maxTitle))
 	case len(in.Body) > maxBody:
-		return store.Broadcast{}, apperr.BadInput("body", fmt.Sprintf("body must be at most %d bytes", maxBody))
+		return Broadcast{}, apperr.BadInput("body", fmt.Sprintf("body must be at most %d bytes", maxBody))
 	case in.Link != nil && len(*in.Link) > maxLink:
-		return store.Broadcast{}, apperr.BadInput("link", fmt.Sprintf("link must be at most %d bytes", maxLink))
+		return Broadcast{}, apperr.BadInput("link", fmt.Sprintf("link must be at most %d bytes", maxLink))
 	}
 	id, err := uuid.NewV7()
 	if err != nil {
-		return store.Broadcast{}, err
+		return Broadcast{}, err
 	}
 	var b store.Broadcast
 	err = pg.Transact(ctx, s.pool, func(tx pgx.Tx) error {
@@ -289,7 +405,7 @@ func (s *Service) RequestBroadcast(ctx context.Context, sender uuid.UUID, in Bro
 		return err
 	})
 	if err != nil {
-		return store.Broadcast{}, fmt.Errorf("request broadcast: %w", err)
+		return Broadcast{}, fmt.Errorf("request broadcast: %w", err)
 	}
-	return b, nil
+	return toBroadcast(b), nil
 }

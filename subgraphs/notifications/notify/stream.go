@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"supergraph/platform/apperr"
+	"supergraph/platform/identity"
 	"supergraph/subgraphs/notifications/store"
 )
 
@@ -25,7 +26,7 @@ const replayPage = 100
 // holds one.
 const recentIDs = 256
 
-// Stream returns user's notifications as they are stored. With after (the id
+// Stream returns the caller's notifications as they are stored. With after (the id
 // of the last notification the client has), those stored since are replayed
 // first, oldest first.
 //
@@ -40,7 +41,11 @@ const recentIDs = 256
 //
 // convert turns each notification into what the caller sends (a GraphQL
 // model), so no extra goroutine per subscription is needed to adapt it.
-func Stream[T any](ctx context.Context, s *Service, user uuid.UUID, after *uuid.UUID, convert func(store.Notification) T) (<-chan T, error) {
+func Stream[T any](ctx context.Context, s *Service, p identity.Principal, after *uuid.UUID, convert func(Notification) T) (<-chan T, error) {
+	user, err := signedIn(p)
+	if err != nil {
+		return nil, err
+	}
 	if s.hub == nil {
 		return nil, errors.New("notify: no hub to stream from")
 	}
@@ -107,14 +112,14 @@ type stream[T any] struct {
 	s       *Service
 	user    uuid.UUID
 	out     chan<- T
-	convert func(store.Notification) T
+	convert func(Notification) T
 	// synced: every notification up to this seq has been emitted (or
 	// predates the stream).
 	synced int64
 	seen   *recent
 }
 
-func (st *stream[T]) emit(ctx context.Context, n store.Notification) bool {
+func (st *stream[T]) emit(ctx context.Context, n Notification) bool {
 	select {
 	case st.out <- st.convert(n):
 		st.seen.add(n.ID)
@@ -139,7 +144,7 @@ func (st *stream[T]) catchUp(ctx context.Context) bool {
 			return false
 		}
 		for _, n := range rows {
-			if !st.seen.has(n.ID) && !st.emit(ctx, n) {
+			if !st.seen.has(n.ID) && !st.emit(ctx, toNotification(n)) {
 				return false
 			}
 			st.synced = n.Seq
