@@ -25,6 +25,7 @@ import (
 	"supergraph/platform/apperr"
 	"supergraph/platform/identity"
 	"supergraph/platform/outbox"
+	"supergraph/platform/paging"
 	"supergraph/platform/pg"
 	"supergraph/platform/tasks"
 	"supergraph/subgraphs/users/store"
@@ -69,8 +70,21 @@ func New(pool *pgxpool.Pool, rdb *redis.Client, issuer *Issuer, passwords *Passw
 }
 
 // User is an account as the rest of the service sees it: never with its
-// password hash.
-type User = store.User
+// password hash. (Cached profiles are this type's JSON.)
+type User struct {
+	ID          uuid.UUID
+	Email       string
+	Username    string
+	DisplayName string
+	Roles       []string
+	Bio         string
+	AvatarUrl   *string
+	Location    string
+	Website     *string
+	Skills      []string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
 
 // Session is what sign-up, sign-in and refresh return.
 type Session struct {
@@ -129,7 +143,7 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (Session, erro
 		return Session{}, fmt.Errorf("hash password: %w", err)
 	}
 
-	var user User
+	var user store.User
 	var refresh string
 	family := uuid.New()
 	id := in.ID
@@ -182,7 +196,7 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (Session, erro
 // publishRecipient tells the notifications service, through the outbox, what
 // it needs to reach the user (address, names, roles for broadcasts): it
 // cannot read this service's database.
-func publishRecipient(ctx context.Context, tx pgx.Tx, u User) error {
+func publishRecipient(ctx context.Context, tx pgx.Tx, u store.User) error {
 	_, err := outbox.Add(ctx, tx, tasks.TypeNotificationRecipient, tasks.NotificationRecipient{
 		UserID: u.ID.String(), Email: u.Email, Username: u.Username, DisplayName: u.DisplayName,
 		Roles: u.Roles, Version: u.UpdatedAt,
@@ -239,15 +253,15 @@ func (s *Service) Login(ctx context.Context, email, password string) (Session, e
 // throttleKey names the throttle that attempts against email count on: its
 // account's when it has one (however the address is spelt), else the
 // address's own. user is the account, zero when there is none.
-func (s *Service) throttleKey(ctx context.Context, email string) (key string, user User, err error) {
+func (s *Service) throttleKey(ctx context.Context, email string) (key string, user store.User, err error) {
 	user, err = s.q.GetUserByEmail(ctx, email)
 	switch {
 	case err == nil:
 		return accountThrottle(user.ID), user, nil
 	case errors.Is(err, pgx.ErrNoRows):
-		return addressThrottle(email), User{}, nil
+		return addressThrottle(email), store.User{}, nil
 	default:
-		return "", User{}, err
+		return "", store.User{}, err
 	}
 }
 
@@ -258,7 +272,7 @@ var errInvalidRefresh = apperr.Unauthenticated("refresh token is invalid or expi
 // owner's alike.
 func (s *Service) Refresh(ctx context.Context, token string) (Session, error) {
 	var (
-		user    User
+		user    store.User
 		refresh string
 		family  uuid.UUID
 		reused  bool
@@ -426,7 +440,7 @@ func hashToken(token string) []byte {
 	return sum[:]
 }
 
-func (s *Service) session(user User, family uuid.UUID, refresh string) (Session, error) {
+func (s *Service) session(user store.User, family uuid.UUID, refresh string) (Session, error) {
 	access, expires, err := s.issuer.Issue(user.ID, user.Roles, family)
 	if err != nil {
 		return Session{}, fmt.Errorf("issue access token: %w", err)
@@ -434,9 +448,13 @@ func (s *Service) session(user User, family uuid.UUID, refresh string) (Session,
 	return Session{AccessToken: access, RefreshToken: refresh, ExpiresAt: expires, User: public(user)}, nil
 }
 
-func public(u User) User {
-	u.PasswordHash = ""
-	return u
+// public converts a row to a User, leaving the password hash behind.
+func public(u store.User) User {
+	return User{
+		ID: u.ID, Email: u.Email, Username: u.Username, DisplayName: u.DisplayName, Roles: u.Roles,
+		Bio: u.Bio, AvatarUrl: u.AvatarUrl, Location: u.Location, Website: u.Website, Skills: u.Skills,
+		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
+	}
 }
 
 // --- Profiles (cached in Redis) ---
@@ -488,8 +506,8 @@ func (s *Service) Users(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]Use
 		return nil, fmt.Errorf("load users: %w", err)
 	}
 	pipe := s.rdb.Pipeline()
-	for _, u := range rows {
-		u = public(u)
+	for _, row := range rows {
+		u := public(row)
 		out[u.ID] = u
 		if data, err := json.Marshal(u); err == nil {
 			pipe.Set(ctx, cacheKey(u.ID), data, s.cfg.CacheTTL)
@@ -543,7 +561,11 @@ type ProfileInput struct {
 }
 
 // UpdateProfile changes the signed-in user's profile.
-func (s *Service) UpdateProfile(ctx context.Context, id uuid.UUID, in ProfileInput) (User, error) {
+func (s *Service) UpdateProfile(ctx context.Context, p identity.Principal, in ProfileInput) (User, error) {
+	id, err := uuid.Parse(p.UserID)
+	if err != nil {
+		return User{}, apperr.Unauthenticated("sign in to do this")
+	}
 	params := store.UpdateProfileParams{ID: id}
 	if in.DisplayName != nil {
 		if *in.DisplayName == "" {
@@ -589,8 +611,8 @@ func (s *Service) UpdateProfile(ctx context.Context, id uuid.UUID, in ProfileInp
 		}
 		params.Skills = dedupe(in.Skills)
 	}
-	var u User
-	err := pg.Transact(ctx, s.pool, func(tx pgx.Tx) error {
+	var u store.User
+	err = pg.Transact(ctx, s.pool, func(tx pgx.Tx) error {
 		var err error
 		if u, err = s.q.WithTx(tx).UpdateProfile(ctx, params); err != nil {
 			return err
@@ -617,7 +639,7 @@ func (s *Service) SetRole(ctx context.Context, actor identity.Principal, id uuid
 	if !grant && role == identity.RoleStaff && actor.UserID == id.String() {
 		return User{}, apperr.Conflict("role", "you cannot revoke your own STAFF role")
 	}
-	var u User
+	var u store.User
 	var signedOut []uuid.UUID
 	err := pg.Transact(ctx, s.pool, func(tx pgx.Tx) error {
 		q := s.q.WithTx(tx)
@@ -628,7 +650,7 @@ func (s *Service) SetRole(ctx context.Context, actor identity.Principal, id uuid
 			// Locked until commit: sign-ins and refreshes wait for the change
 			// (see GetUserForShare), so none mints a token with the old roles
 			// in a session this revocation does not see.
-			var before User
+			var before store.User
 			if before, err = q.GetUserForUpdate(ctx, id); err != nil {
 				return err
 			}
@@ -664,21 +686,55 @@ type ListFilter struct {
 	Role   *string
 }
 
-// List returns one page of users, newest first.
-func (s *Service) List(ctx context.Context, f ListFilter, first int, afterCreated *time.Time, afterID *uuid.UUID) ([]User, error) {
-	if f.Search != nil && len(*f.Search) > maxShortText {
-		return nil, apperr.BadInput("search", "search is too long")
+// defaultFirst is the page size when the client gives none.
+const defaultFirst = 20
+
+// ListUsers returns one page of users, newest first, to STAFF. after is the
+// previous page's last cursor.
+func (s *Service) ListUsers(ctx context.Context, p identity.Principal, f ListFilter, first *int32, after *string) (paging.Page[User], error) {
+	if p.Anonymous() {
+		return paging.Page[User]{}, apperr.Unauthenticated("sign in to do this")
 	}
-	rows, err := s.q.ListUsers(ctx, store.ListUsersParams{
-		Search: f.Search, Role: f.Role, AfterCreated: afterCreated, AfterID: afterID, Lim: int32(first),
-	})
+	if !p.IsStaff() {
+		return paging.Page[User]{}, apperr.Forbidden("only STAFF may list users")
+	}
+	n, err := paging.First(first, defaultFirst)
 	if err != nil {
-		return nil, fmt.Errorf("list users: %w", err)
+		return paging.Page[User]{}, err
 	}
-	for i := range rows {
-		rows[i] = public(rows[i])
+	cursor, err := paging.Decode(after)
+	if err != nil {
+		return paging.Page[User]{}, err
 	}
-	return rows, nil
+	params := store.ListUsersParams{Search: f.Search, Role: f.Role, Lim: int32(n + 1)} // one extra row tells whether there is a next page
+	if cursor != nil {
+		t, err := cursor.Time()
+		if err != nil {
+			return paging.Page[User]{}, err
+		}
+		params.AfterCreated, params.AfterID = &t, &cursor.ID
+	}
+	if f.Search != nil && len(*f.Search) > maxShortText {
+		return paging.Page[User]{}, apperr.BadInput("search", "search is too long")
+	}
+	rows, err := s.q.ListUsers(ctx, params)
+	if err != nil {
+		return paging.Page[User]{}, fmt.Errorf("list users: %w", err)
+	}
+	users := make([]User, len(rows))
+	for i, r := range rows {
+		users[i] = public(r)
+	}
+	page := paging.Cut(users, n, func(u User) paging.Cursor { return paging.TimeCursor(u.CreatedAt, u.ID) })
+	page.HasPrevious = cursor != nil
+	return page, nil
+}
+
+// MaySeeEmail reports whether p may read u's e-mail address: u themself
+// (own is true where the caller has just proven to be u, as sign-in does)
+// and STAFF.
+func MaySeeEmail(p identity.Principal, userID uuid.UUID, own bool) bool {
+	return own || p.UserID == userID.String() || p.IsStaff()
 }
 
 // PurgeExpiredTokens deletes refresh tokens that expired over a day ago.

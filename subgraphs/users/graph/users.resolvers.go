@@ -10,11 +10,9 @@ import (
 	"errors"
 	"supergraph/platform/apperr"
 	"supergraph/platform/identity"
-	"supergraph/platform/paging"
 	"supergraph/subgraphs/users/account"
 	"supergraph/subgraphs/users/graph/generated"
 	"supergraph/subgraphs/users/graph/model"
-	"time"
 
 	"github.com/google/uuid"
 )
@@ -63,11 +61,7 @@ func (r *mutationResolver) Logout(ctx context.Context, refreshToken string) (boo
 
 // UpdateProfile is the resolver for the updateProfile field.
 func (r *mutationResolver) UpdateProfile(ctx context.Context, input model.UpdateProfileInput) (*model.User, error) {
-	id, err := uuid.Parse(identity.FromContext(ctx).UserID)
-	if err != nil {
-		return nil, apperr.Unauthenticated("sign in to do this")
-	}
-	u, err := r.Domain.UpdateProfile(ctx, id, account.ProfileInput{
+	u, err := r.Domain.UpdateProfile(ctx, identity.FromContext(ctx), account.ProfileInput{
 		DisplayName: input.DisplayName, Bio: input.Bio, AvatarURL: input.AvatarURL,
 		Location: input.Location, Website: input.Website,
 		Skills: input.Skills, SkillsSet: input.Skills != nil,
@@ -124,41 +118,20 @@ func (r *queryResolver) UserByUsername(ctx context.Context, username string) (*m
 
 // Users is the resolver for the users field.
 func (r *queryResolver) Users(ctx context.Context, first *int32, after *string, search *string, role *model.Role) (*model.UserConnection, error) {
-	n, err := paging.First(first, 20)
-	if err != nil {
-		return nil, err
-	}
-	cursor, err := paging.Decode(after)
-	if err != nil {
-		return nil, err
-	}
 	filter := account.ListFilter{Search: search}
 	if role != nil {
 		filter.Role = (*string)(role)
 	}
-	var afterCreated *time.Time
-	var afterID *uuid.UUID
-	if cursor != nil {
-		t, err := cursor.Time()
-		if err != nil {
-			return nil, err
-		}
-		afterCreated, afterID = &t, &cursor.ID
-	}
-	// One extra row tells whether there is a next page.
-	rows, err := r.Domain.List(ctx, filter, n+1, afterCreated, afterID)
+	page, err := r.Domain.ListUsers(ctx, identity.FromContext(ctx), filter, first, after)
 	if err != nil {
 		return nil, err
 	}
-	conn := &model.UserConnection{Edges: []model.UserEdge{}, PageInfo: model.PageInfo{
-		HasNextPage: len(rows) > n, HasPreviousPage: cursor != nil,
-	}}
-	if len(rows) > n {
-		rows = rows[:n]
+	conn := &model.UserConnection{
+		Edges:    make([]model.UserEdge, len(page.Items)),
+		PageInfo: model.PageInfo{HasNextPage: page.HasNext, HasPreviousPage: page.HasPrevious},
 	}
-	for _, u := range rows {
-		c := paging.TimeCursor(u.CreatedAt, u.ID).Encode()
-		conn.Edges = append(conn.Edges, model.UserEdge{Cursor: c, Node: *toUser(u)})
+	for i, u := range page.Items {
+		conn.Edges[i] = model.UserEdge{Cursor: page.Cursors[i], Node: *toUser(u)}
 	}
 	if len(conn.Edges) > 0 {
 		conn.PageInfo.StartCursor = &conn.Edges[0].Cursor
@@ -169,8 +142,8 @@ func (r *queryResolver) Users(ctx context.Context, first *int32, after *string, 
 
 // Email is the resolver for the email field.
 func (r *userResolver) Email(ctx context.Context, obj *model.User) (*string, error) {
-	p := identity.FromContext(ctx)
-	if obj.OwnSession || p.UserID == obj.ID || p.IsStaff() {
+	id, _ := uuid.Parse(obj.ID)
+	if account.MaySeeEmail(identity.FromContext(ctx), id, obj.OwnSession) {
 		return &obj.EmailAddress, nil
 	}
 	return nil, nil
