@@ -92,6 +92,38 @@ func (r *Router) admit(ctx context.Context, op *engine.Operation, p identity.Pri
 	return &d, nil
 }
 
+// chargeEvent spends one subscription event's cost from the principal's
+// budget. A subscription pays its estimated cost when it starts and again for
+// every event it delivers, since each event runs its selection again: a
+// subscription is as dear as the queries that would poll for the same data.
+// The error (RATE_LIMITED, with retryAfter) ends the subscription; a client
+// that resumes later from its last event (notificationAdded's after) misses
+// nothing.
+func (r *Router) chargeEvent(ctx context.Context, p identity.Principal, clientIP string, op *engine.Operation) *engine.RequestError {
+	if r.limiter == nil {
+		return nil
+	}
+	d, err := r.limiter.Allow(ctx, p, clientIP, op.Cost)
+	switch {
+	case errors.Is(err, ratelimit.ErrUnavailable):
+		return engine.NewRequestError(http.StatusServiceUnavailable, apperr.CodeRateLimited, "cannot check the rate limit right now; subscribe again shortly")
+	case err != nil:
+		if ctx.Err() == nil {
+			r.log.ErrorContext(ctx, "charge subscription event", "err", err)
+		}
+		return engine.NewRequestError(http.StatusInternalServerError, apperr.CodeInternal, "internal server error")
+	case !d.Allowed:
+		r.tel.Rejected("rate_limited")
+		rerr := engine.NewRequestError(http.StatusTooManyRequests, apperr.CodeRateLimited,
+			"rate limit exceeded: each event of this subscription costs %d of a budget of %d per %s; subscribe again in %d s",
+			max(op.Cost, 1), d.Limit, r.cfg.RateLimitWindow, seconds(d.RetryAfter))
+		rerr.Errors[0].Extensions["cost"] = costReport{Estimated: op.Cost}
+		rerr.Errors[0].Extensions["retryAfter"] = seconds(d.RetryAfter)
+		return rerr
+	}
+	return nil
+}
+
 // setRateHeaders sets the IETF RateLimit headers (draft-ietf-httpapi-ratelimit-headers)
 // and, on refusals, Retry-After.
 func (r *Router) setRateHeaders(h http.Header, d *ratelimit.Decision) {

@@ -2,6 +2,7 @@ package router_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -96,6 +97,65 @@ func TestRateLimitCountsSubscriptionsWhenTheyStart(t *testing.T) {
 	require.Equal(t, "RATE_LIMITED", ext["code"])
 	c.send(map[string]any{"type": "ping"})
 	require.Equal(t, "pong", c.mustRead()["type"])
+}
+
+// TestRateLimitCountsEverySubscriptionEvent: a subscription pays its cost
+// when it starts and again for every event, over WebSocket and SSE alike;
+// the event the budget cannot pay for ends it with RATE_LIMITED instead of
+// being sent, and the budget is the same one queries spend.
+func TestRateLimitCountsEverySubscriptionEvent(t *testing.T) {
+	t.Parallel()
+	// 20 units a minute: a third of a unit refills per second, so the test
+	// ends long before refills matter; budgets this small are asked of
+	// Redis operation by operation, so the count is exact.
+	e := setup(t, rateLimited(20, time.Minute))
+	ids := e.userIDs()
+	const endless = `subscription { ticks(count: 1000, intervalMs: 1) { n } }`
+
+	countNext := func(nexts int, last map[string]any) {
+		t.Helper()
+		// 1 unit to start, 1 per event: 19 of the 20 go to events, give or
+		// take one refilled while the events flowed.
+		require.GreaterOrEqual(t, nexts, 19)
+		require.LessOrEqual(t, nexts, 20)
+		require.Equal(t, "RATE_LIMITED", last["code"], last)
+		require.NotZero(t, last["retryAfter"], last)
+	}
+
+	// WebSocket: the events, then an error message ends the operation.
+	tok := e.issuer.token(ids[0])
+	c := e.dial("graphql-transport-ws", nil)
+	c.init(map[string]any{"Authorization": "Bearer " + tok})
+	c.send(map[string]any{"id": "s1", "type": "subscribe", "payload": map[string]any{"query": endless}})
+	nexts := 0
+	for {
+		m := c.mustRead()
+		if m["type"] == "next" {
+			nexts++
+			continue
+		}
+		require.Equal(t, "error", m["type"], m)
+		errs, _ := m["payload"].([]any)
+		require.Len(t, errs, 1)
+		countNext(nexts, errs[0].(map[string]any)["extensions"].(map[string]any))
+		break
+	}
+	// The budget is spent for queries too; the connection itself stays.
+	c.send(map[string]any{"id": "q1", "type": "subscribe", "payload": map[string]any{"query": costly}})
+	require.Equal(t, "error", c.mustRead()["type"])
+	c.send(map[string]any{"type": "ping"})
+	require.Equal(t, "pong", c.mustRead()["type"])
+
+	// SSE, another user: the events, one carrying the error, then complete.
+	status, names, data := e.sseEvents(endless, bearer(e.issuer.token(ids[1]))...)
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, "complete", names[len(names)-1])
+	var last struct {
+		Errors []struct{ Extensions map[string]any }
+	}
+	require.NoError(t, json.Unmarshal([]byte(data[len(data)-2]), &last), data[len(data)-2])
+	require.Len(t, last.Errors, 1)
+	countNext(len(names)-2, last.Errors[0].Extensions)
 }
 
 func TestRateLimitFailsOpenWithoutRedis(t *testing.T) {

@@ -217,6 +217,12 @@ func New(cfg Config, log *slog.Logger) (*Router, error) {
 			_, err := r.admit(ctx, op, p, clientIP, nil)
 			return err
 		},
+		ChargeEvent: func(ctx context.Context, p identity.Principal, clientIP string, op *engine.Operation) error {
+			if rerr := r.chargeEvent(ctx, p, clientIP, op); rerr != nil {
+				return rerr
+			}
+			return nil
+		},
 		ClientIP:        r.clientIP,
 		Connections:     r.tel.WebSocket,
 		Subscriptions:   r.tel.Subscription,

@@ -41,6 +41,10 @@ func (r *Router) serveSSE(w http.ResponseWriter, req *http.Request, op *engine.O
 	w.WriteHeader(http.StatusOK)
 	flusher.Flush()
 	sw := &sseWriter{w: w, flusher: flusher}
+	if op.Type == engine.Subscription {
+		clientIP := r.clientIP(req)
+		sw.charge = func(ctx context.Context) *engine.RequestError { return r.chargeEvent(ctx, p, clientIP, op) }
+	}
 
 	if op.Type != engine.Subscription {
 		var buf bytes.Buffer
@@ -65,12 +69,18 @@ func (r *Router) serveSSE(w http.ResponseWriter, req *http.Request, op *engine.O
 	defer cancel()
 	r.tel.Subscription(1)
 	defer r.tel.Subscription(-1)
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	sw.ctx, sw.stop = ctx, stop
 	err := r.engine.Subscribe(ctx, op, engine.ExecOptions{
 		Headers:        headers,
 		InitialPayload: headers.InitialPayload,
 		Heartbeat:      true,
 	}, sw)
+	var overBudget *engine.RequestError
 	switch cause := context.Cause(ctx); {
+	case errors.As(cause, &overBudget):
+		sw.event("next", errorsPayload(overBudget.Errors))
 	case errors.Is(cause, auth.ErrExpiredToken):
 		sw.event("next", errorPayload("access token expired", apperr.CodeUnauthenticated))
 	case errors.Is(cause, auth.ErrRevokedToken):
@@ -83,7 +93,11 @@ func (r *Router) serveSSE(w http.ResponseWriter, req *http.Request, op *engine.O
 }
 
 func errorPayload(msg, code string) []byte {
-	b, _ := json.Marshal(map[string]any{"errors": []engine.Error{{Message: msg, Extensions: map[string]any{"code": code}}}})
+	return errorsPayload([]engine.Error{{Message: msg, Extensions: map[string]any{"code": code}}})
+}
+
+func errorsPayload(errs []engine.Error) []byte {
+	b, _ := json.Marshal(map[string]any{"errors": errs})
 	return b
 }
 
@@ -95,6 +109,11 @@ type sseWriter struct {
 	flusher http.Flusher
 	buf     bytes.Buffer
 	done    bool
+	// charge pays for one event of a subscription (nil: free); when it
+	// refuses, stop ends the subscription with its error as the cause.
+	charge func(context.Context) *engine.RequestError
+	stop   context.CancelCauseFunc
+	ctx    context.Context
 }
 
 var _ resolve.SubscriptionResponseWriter = (*sseWriter)(nil)
@@ -105,12 +124,25 @@ func (s *sseWriter) Write(p []byte) (int, error) {
 	return s.buf.Write(p)
 }
 
-// Flush sends what was written since the last flush as one "next" event.
+// Flush sends what was written since the last flush as one "next" event;
+// a subscription's event is paid for first, and one the budget cannot pay for
+// ends the subscription (the handler reports why).
 func (s *sseWriter) Flush() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.buf.Len() == 0 || s.done {
 		return nil
+	}
+	if s.charge != nil {
+		if s.ctx.Err() != nil {
+			s.buf.Reset()
+			return nil
+		}
+		if rerr := s.charge(s.ctx); rerr != nil {
+			s.buf.Reset()
+			s.stop(rerr)
+			return nil
+		}
 	}
 	err := s.writeEvent("next", s.buf.Bytes())
 	s.buf.Reset()

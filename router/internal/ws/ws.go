@@ -75,6 +75,10 @@ type Options struct {
 	// subscriptions pay when they start). Its error, a *engine.RequestError,
 	// ends that operation only.
 	Admit func(ctx context.Context, p identity.Principal, clientIP string, op *engine.Operation) error
+	// ChargeEvent spends one subscription event's cost before it is sent;
+	// its error (a *engine.RequestError) ends the subscription instead. May
+	// be nil.
+	ChargeEvent func(ctx context.Context, p identity.Principal, clientIP string, op *engine.Operation) error
 	// ClientIP tells the address an anonymous connection's budget is kept by.
 	ClientIP func(*http.Request) string
 	// AcquireConnection takes one of a client address's connection slots and
@@ -719,6 +723,9 @@ func (c *conn) onSubscribe(m message) bool {
 
 	ctx, cancel := context.WithCancel(c.ctx)
 	o := &operation{c: c, id: m.ID, ctx: ctx, cancel: cancel, subscribed: op.Type == engine.Subscription}
+	if charge := c.h.opts.ChargeEvent; charge != nil && o.subscribed {
+		o.charge = func() error { return charge(ctx, c.principal, c.clientIP, op) }
+	}
 	c.mu.Lock()
 	c.seq++
 	seq := c.seq
@@ -909,6 +916,8 @@ type operation struct {
 	done bool
 	// release gives the principal's subscription slot back.
 	release func()
+	// charge pays for one event of a subscription (nil: free).
+	charge func() error
 }
 
 // end ends the operation once, whatever ended it (the client's complete, the
@@ -967,8 +976,26 @@ func (o *operation) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// Flush sends the buffered result as one next (data) message.
+// Flush sends the buffered result as one next (data) message; a
+// subscription's event is paid for first, and one the budget cannot pay for
+// ends the subscription with the error instead.
 func (o *operation) Flush() error {
+	if o.charge != nil && o.ctx.Err() == nil {
+		// Outside o.mu: a lease refill may ask Redis, and the client's
+		// complete must not wait for that.
+		if err := o.charge(); err != nil {
+			var rerr *engine.RequestError
+			if !errors.As(err, &rerr) {
+				rerr = engine.NewRequestError(http.StatusInternalServerError, apperr.CodeInternal, "internal server error")
+			}
+			o.mu.Lock()
+			o.buf = o.buf[:0]
+			o.mu.Unlock()
+			o.fail(rerr.Errors)
+			o.end()
+			return nil
+		}
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if len(o.buf) == 0 || o.done || o.ctx.Err() != nil {
