@@ -20,10 +20,6 @@ import (
 // The contract is README.md; each failure below names the rule it breaks.
 const contract = "see subgraphs/README.md"
 
-// notYet lists the subgraphs still being brought to the store rules (issue
-// 13); each leaves this list in the change that brings it there.
-var notYet = map[string]bool{"freelance": true}
-
 // pkg is what `go list -json` says about one package of the workspace.
 type pkg struct {
 	ImportPath   string
@@ -83,7 +79,7 @@ func TestOnlyTheDomainImportsTheStore(t *testing.T) {
 			if !isStore(imp) {
 				continue
 			}
-			if !isDomainOf(p.ImportPath, subgraphOf(imp)) && !notYet[subgraphOf(imp)] {
+			if !isDomainOf(p.ImportPath, subgraphOf(imp)) {
 				t.Errorf("%s imports %s: only the subgraph's domain package may import its store (%s)", p.ImportPath, imp, contract)
 			}
 		}
@@ -97,7 +93,7 @@ func TestOnlyTheDomainImportsTheStore(t *testing.T) {
 func TestDomainAPIHasNoStoreTypes(t *testing.T) {
 	domains := 0
 	for _, p := range workspace(t) {
-		if !isDomainOf(p.ImportPath, subgraphOf(p.ImportPath)) || notYet[subgraphOf(p.ImportPath)] {
+		if !isDomainOf(p.ImportPath, subgraphOf(p.ImportPath)) {
 			continue
 		}
 		domains++

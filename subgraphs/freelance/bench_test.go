@@ -22,7 +22,6 @@ import (
 	"supergraph/platform/redisx/redistest"
 	"supergraph/subgraphs/freelance"
 	"supergraph/subgraphs/freelance/gigs"
-	"supergraph/subgraphs/freelance/store"
 )
 
 // benchPage is issue 6's catalogue page as the router sends it to this
@@ -117,7 +116,7 @@ func benchHandler(b *testing.B, cacheTTL time.Duration) (http.Handler, []string)
 	for i := range freelancers {
 		freelancers[i] = identity.Principal{UserID: uuid.NewString(), Roles: []string{identity.RoleFreelancer}}
 	}
-	active := store.GigStatusACTIVE
+	active := gigs.GigStatusACTIVE
 	for round := range 10 {
 		for i, f := range freelancers {
 			_, err := app.Gigs.CreateGig(ctx, f, gigs.GigInput{
@@ -125,8 +124,8 @@ func benchHandler(b *testing.B, cacheTTL time.Duration) (http.Handler, []string)
 				Description: "A careful, complete piece of work delivered on time.",
 				CategoryID:  category, Tags: []string{"logo", "branding"}, Status: &active,
 				Packages: []gigs.PackageInput{
-					{Tier: store.PackageTierBASIC, Title: "Basic", PriceCents: 5000, DeliveryDays: 3, Revisions: 1, Features: []string{"one concept"}},
-					{Tier: store.PackageTierSTANDARD, Title: "Standard", PriceCents: 9000, DeliveryDays: 5, Revisions: 2},
+					{Tier: gigs.PackageTierBASIC, Title: "Basic", PriceCents: 5000, DeliveryDays: 3, Revisions: 1, Features: []string{"one concept"}},
+					{Tier: gigs.PackageTierSTANDARD, Title: "Standard", PriceCents: 9000, DeliveryDays: 5, Revisions: 2},
 				},
 			})
 			if err != nil {

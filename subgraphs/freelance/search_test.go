@@ -12,7 +12,6 @@ import (
 	"supergraph/platform/identity"
 	"supergraph/subgraphs/freelance"
 	"supergraph/subgraphs/freelance/gigs"
-	"supergraph/subgraphs/freelance/store"
 )
 
 // catalogue is a seeded catalogue for search tests.
@@ -42,16 +41,16 @@ func (e *env) seedCatalogue() *catalogue {
 	for range 5 {
 		c.freelancers = append(c.freelancers, newPerson(identity.RoleFreelancer))
 	}
-	create := func(owner person, title, description, category string, tags []string, price, days int32, status store.GigStatus) string {
+	create := func(owner person, title, description, category string, tags []string, price, days int32, status gigs.GigStatus) string {
 		g, err := e.svc().CreateGig(ctx, owner.principal(), gigs.GigInput{
 			Title: title, Description: description, CategoryID: uuid.MustParse(e.categories[category]), Tags: tags,
 			Status: &status, Packages: []gigs.PackageInput{
-				{Tier: store.PackageTierBASIC, Title: "Basic", PriceCents: price, DeliveryDays: days, Revisions: 1},
-				{Tier: store.PackageTierPREMIUM, Title: "Premium", PriceCents: price * 3, DeliveryDays: days + 5, Revisions: 3},
+				{Tier: gigs.PackageTierBASIC, Title: "Basic", PriceCents: price, DeliveryDays: days, Revisions: 1},
+				{Tier: gigs.PackageTierPREMIUM, Title: "Premium", PriceCents: price * 3, DeliveryDays: days + 5, Revisions: 3},
 			},
 		})
 		require.NoError(e.T, err)
-		if status == store.GigStatusACTIVE {
+		if status == gigs.GigStatusACTIVE {
 			c.active[g.ID.String()] = true
 		}
 		c.byTitle[title] = g.ID.String()
@@ -59,19 +58,19 @@ func (e *env) seedCatalogue() *catalogue {
 	}
 	// Relevance fixtures: the query's words in the title beat them in the
 	// tags, which beat them in the description.
-	create(c.freelancers[0], "Professional logo design for startups", "Vector files and a brand sheet.", "logo-design", []string{"branding"}, 5000, 3, store.GigStatusACTIVE)
-	create(c.freelancers[1], "Brand identity workshop", "A half-day session on your brand.", "logo-design", []string{"logo design", "identity"}, 20000, 7, store.GigStatusACTIVE)
-	create(c.freelancers[2], "Business cards printed fast", "Cards that carry your existing logo; no design work included.", "graphics-design", []string{"print"}, 3000, 2, store.GigStatusACTIVE)
-	create(c.freelancers[3], "Photoshop retouching of product photos", "Background removal and colour correction.", "illustration", []string{"photoshop", "retouching"}, 1500, 1, store.GigStatusACTIVE)
+	create(c.freelancers[0], "Professional logo design for startups", "Vector files and a brand sheet.", "logo-design", []string{"branding"}, 5000, 3, gigs.GigStatusACTIVE)
+	create(c.freelancers[1], "Brand identity workshop", "A half-day session on your brand.", "logo-design", []string{"logo design", "identity"}, 20000, 7, gigs.GigStatusACTIVE)
+	create(c.freelancers[2], "Business cards printed fast", "Cards that carry your existing logo; no design work included.", "graphics-design", []string{"print"}, 3000, 2, gigs.GigStatusACTIVE)
+	create(c.freelancers[3], "Photoshop retouching of product photos", "Background removal and colour correction.", "illustration", []string{"photoshop", "retouching"}, 1500, 1, gigs.GigStatusACTIVE)
 	for i := range 226 {
 		s := subjects[i%len(subjects)]
 		title := fmt.Sprintf("%s %s number %d", adjectives[i%len(adjectives)], s.noun, i)
 		price := int32(1000 + (i*37%200)*100)
 		create(c.freelancers[i%5], title, "I will deliver a "+s.noun+" you will love.", s.category,
-			[]string{s.noun, adjectives[i%len(adjectives)]}, price, int32(1+i%14), store.GigStatusACTIVE)
+			[]string{s.noun, adjectives[i%len(adjectives)]}, price, int32(1+i%14), gigs.GigStatusACTIVE)
 	}
 	for i := range 10 {
-		create(c.freelancers[i%5], fmt.Sprintf("Draft logo design %d", i), "Not yet public.", "logo-design", []string{"logo"}, 100, 1, store.GigStatusDRAFT)
+		create(c.freelancers[i%5], fmt.Sprintf("Draft logo design %d", i), "Not yet public.", "logo-design", []string{"logo"}, 100, 1, gigs.GigStatusDRAFT)
 	}
 	require.GreaterOrEqual(e.T, len(c.active), 200)
 	return c
@@ -271,11 +270,11 @@ func TestPaginationStableUnderInserts(t *testing.T) {
 	ctx := context.Background()
 	insert := func(n int, price int32) {
 		for i := range n {
-			st := store.GigStatusACTIVE
+			st := gigs.GigStatusACTIVE
 			_, err := e.svc().CreateGig(ctx, c.freelancers[0].principal(), gigs.GigInput{
 				Title: fmt.Sprintf("Inserted while paging %d-%d", price, i), Description: "Late arrival.",
 				CategoryID: uuid.MustParse(e.categories["seo"]), Status: &st,
-				Packages: []gigs.PackageInput{{Tier: store.PackageTierBASIC, Title: "Basic", PriceCents: price, DeliveryDays: 2}},
+				Packages: []gigs.PackageInput{{Tier: gigs.PackageTierBASIC, Title: "Basic", PriceCents: price, DeliveryDays: 2}},
 			})
 			require.NoError(t, err)
 		}

@@ -46,7 +46,7 @@ const (
 // level's position order.
 func (s *Service) Categories(ctx context.Context) ([]Category, error) {
 	rows, err := s.q.ListCategories(ctx)
-	return rows, wrap("list categories", err)
+	return mapAll(rows, toCategory), wrap("list categories", err)
 }
 
 // CategoryInput is a new category.
@@ -90,7 +90,7 @@ func (s *Service) CreateCategory(ctx context.Context, p identity.Principal, in C
 		}
 		return Category{}, apperr.Conflict("name", "a sibling category has this name")
 	}
-	return c, wrap("create category", err)
+	return toCategory(c), wrap("create category", err)
 }
 
 func slugify(name string) string {
@@ -112,7 +112,7 @@ func slugify(name string) string {
 
 // PackageInput is one package of a gig.
 type PackageInput struct {
-	Tier         store.PackageTier
+	Tier         PackageTier
 	Title        string
 	Description  string
 	PriceCents   int32
@@ -128,7 +128,7 @@ type GigInput struct {
 	Tags               []string
 	Currency           *string
 	Packages           []PackageInput
-	Status             *store.GigStatus
+	Status             *GigStatus
 }
 
 // GigUpdate changes a gig; nil fields keep their value.
@@ -149,7 +149,7 @@ func CanSeeGig(p identity.Principal, g Gig) bool {
 	if g.DeletedAt != nil {
 		return false
 	}
-	return g.Status == store.GigStatusACTIVE || ownsOrStaff(p, g.FreelancerID)
+	return g.Status == GigStatusACTIVE || ownsOrStaff(p, g.FreelancerID)
 }
 
 func ownsOrStaff(p identity.Principal, owner uuid.UUID) bool {
@@ -185,7 +185,7 @@ func (s *Service) createGig(ctx context.Context, p identity.Principal, id uuid.U
 	if err != nil {
 		return Gig{}, err
 	}
-	status := store.GigStatusDRAFT
+	status := GigStatusDRAFT
 	if in.Status != nil {
 		status = *in.Status
 	}
@@ -196,7 +196,7 @@ func (s *Service) createGig(ctx context.Context, p identity.Principal, id uuid.U
 		}
 		if err := q.CreateGig(ctx, store.CreateGigParams{
 			ID: id, FreelancerID: me, CategoryID: in.CategoryID, Title: title, Description: description,
-			Tags: tags, Currency: currency, Status: status, MinPriceCents: minPrice, MinDeliveryDays: minDays,
+			Tags: tags, Currency: currency, Status: store.GigStatus(status), MinPriceCents: minPrice, MinDeliveryDays: minDays,
 		}); err != nil {
 			return err
 		}
@@ -265,12 +265,12 @@ func (s *Service) UpdateGig(ctx context.Context, p identity.Principal, id uuid.U
 }
 
 // SetGigStatus publishes, pauses or unpublishes a gig (owner or STAFF).
-func (s *Service) SetGigStatus(ctx context.Context, p identity.Principal, id uuid.UUID, status store.GigStatus) (Gig, error) {
+func (s *Service) SetGigStatus(ctx context.Context, p identity.Principal, id uuid.UUID, status GigStatus) (Gig, error) {
 	if !status.Valid() {
 		return Gig{}, apperr.BadInput("status", "unknown status")
 	}
 	err := s.editGig(ctx, p, id, func(q *store.Queries, _ Gig) error {
-		return q.SetGigStatus(ctx, store.SetGigStatusParams{ID: id, Status: status})
+		return q.SetGigStatus(ctx, store.SetGigStatusParams{ID: id, Status: store.GigStatus(status)})
 	})
 	if err != nil {
 		return Gig{}, wrap("set gig status", err)
@@ -300,13 +300,13 @@ func (s *Service) editGig(ctx context.Context, p identity.Principal, id uuid.UUI
 		if err != nil {
 			return notFound(err, "gig")
 		}
-		if !CanSeeGig(p, g) {
+		if !CanSeeGig(p, toGig(g)) {
 			return apperr.NotFound("gig")
 		}
 		if !ownsOrStaff(p, g.FreelancerID) {
 			return apperr.Forbidden("only the gig's freelancer or STAFF can change it")
 		}
-		return fn(q, g)
+		return fn(q, toGig(g))
 	})
 	if err == nil {
 		s.invalidateCatalogue(ctx)
@@ -329,7 +329,7 @@ func insertPackages(ctx context.Context, q *store.Queries, gigID uuid.UUID, pkgs
 	rows := make([]store.InsertPackagesParams, len(pkgs))
 	for i, p := range pkgs {
 		rows[i] = store.InsertPackagesParams{
-			GigID: gigID, Tier: p.Tier, Title: p.Title, Description: p.Description, PriceCents: p.PriceCents,
+			GigID: gigID, Tier: store.PackageTier(p.Tier), Title: p.Title, Description: p.Description, PriceCents: p.PriceCents,
 			DeliveryDays: p.DeliveryDays, Revisions: p.Revisions, Features: p.Features,
 		}
 	}
@@ -346,7 +346,7 @@ func (s *Service) gig(ctx context.Context, id uuid.UUID) (Gig, error) {
 	if len(rows) == 0 {
 		return Gig{}, apperr.NotFound("gig")
 	}
-	return rows[0], nil
+	return toGig(rows[0]), nil
 }
 
 // Gigs returns the gigs with these ids, deleted ones included; callers
@@ -356,7 +356,7 @@ func (s *Service) Gigs(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]Gig,
 	if err != nil {
 		return nil, wrap("get gigs", err)
 	}
-	return mapBy(rows, func(g Gig) uuid.UUID { return g.ID }), nil
+	return mapBy(mapAll(rows, toGig), func(g Gig) uuid.UUID { return g.ID }), nil
 }
 
 // Packages returns the packages of these gigs by tier.
@@ -365,7 +365,7 @@ func (s *Service) Packages(ctx context.Context, gigIDs []uuid.UUID) (map[uuid.UU
 	if err != nil {
 		return nil, wrap("get packages", err)
 	}
-	return groupBy(rows, func(p Package) uuid.UUID { return p.GigID }), nil
+	return groupBy(mapAll(rows, toPackage), func(p Package) uuid.UUID { return p.GigID }), nil
 }
 
 // Rating returns a gig's average rating, nil before its first review.
@@ -425,7 +425,7 @@ func validatePackages(in []PackageInput) (pkgs []PackageInput, minPrice, minDays
 	if len(in) < 1 || len(in) > maxPackages {
 		return nil, 0, 0, apperr.BadInput("packages", "a gig has one to three packages")
 	}
-	seen := map[store.PackageTier]bool{}
+	seen := map[PackageTier]bool{}
 	for _, p := range in {
 		if !p.Tier.Valid() {
 			return nil, 0, 0, apperr.BadInput("packages", "unknown tier")
@@ -471,11 +471,11 @@ func validatePackages(in []PackageInput) (pkgs []PackageInput, minPrice, minDays
 	return pkgs, minPrice, minDays, nil
 }
 
-func tierRank(t store.PackageTier) int {
+func tierRank(t PackageTier) int {
 	switch t {
-	case store.PackageTierBASIC:
+	case PackageTierBASIC:
 		return 0
-	case store.PackageTierSTANDARD:
+	case PackageTierSTANDARD:
 		return 1
 	default:
 		return 2

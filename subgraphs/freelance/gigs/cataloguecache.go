@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 
+	"supergraph/platform/paging"
 	"supergraph/subgraphs/freelance/store"
 )
 
@@ -80,7 +81,7 @@ func newCatalogueKey(p store.SearchGigsParams) catalogueKey {
 type cataloguePage struct {
 	gen  string
 	read time.Time
-	page Page[Listing]
+	page paging.Page[Listing]
 }
 
 // catalogueCache holds first pages; the pages it returns are shared and
@@ -90,17 +91,17 @@ type catalogueCache struct {
 	pages map[catalogueKey]cataloguePage
 }
 
-func (c *catalogueCache) get(k catalogueKey, gen string, now time.Time, ttl time.Duration) (Page[Listing], bool) {
+func (c *catalogueCache) get(k catalogueKey, gen string, now time.Time, ttl time.Duration) (paging.Page[Listing], bool) {
 	c.mu.RLock()
 	e, ok := c.pages[k]
 	c.mu.RUnlock()
 	if !ok || e.gen != gen || now.Sub(e.read) >= ttl {
-		return Page[Listing]{}, false
+		return paging.Page[Listing]{}, false
 	}
 	return e.page, true
 }
 
-func (c *catalogueCache) put(k catalogueKey, gen string, now time.Time, p Page[Listing]) {
+func (c *catalogueCache) put(k catalogueKey, gen string, now time.Time, p paging.Page[Listing]) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.pages == nil || len(c.pages) >= maxCataloguePages {

@@ -34,8 +34,8 @@ import (
 // writes an outbox event notifying the other party.
 
 // open is every state an order can still leave.
-var open = []store.OrderStatus{
-	store.OrderStatusPENDING, store.OrderStatusINPROGRESS, store.OrderStatusDELIVERED, store.OrderStatusREVISIONREQUESTED,
+var open = []OrderStatus{
+	OrderStatusPENDING, OrderStatusINPROGRESS, OrderStatusDELIVERED, OrderStatusREVISIONREQUESTED,
 }
 
 // CanSeeOrder reports whether p may see o: its buyer, its freelancer and STAFF.
@@ -50,7 +50,7 @@ func (s *Service) Orders(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]Or
 	if err != nil {
 		return nil, wrap("get orders", err)
 	}
-	return mapBy(rows, func(o Order) uuid.UUID { return o.ID }), nil
+	return mapBy(mapAll(rows, toOrder), func(o Order) uuid.UUID { return o.ID }), nil
 }
 
 // Timelines returns the events of these orders, oldest first.
@@ -59,7 +59,7 @@ func (s *Service) Timelines(ctx context.Context, orderIDs []uuid.UUID) (map[uuid
 	if err != nil {
 		return nil, wrap("get order events", err)
 	}
-	return groupBy(rows, func(e Event) uuid.UUID { return e.OrderID }), nil
+	return groupBy(mapAll(rows, toEvent), func(e Event) uuid.UUID { return e.OrderID }), nil
 }
 
 // OrderRole narrows a user's orders to one side.
@@ -73,36 +73,36 @@ const (
 
 // UserOrders returns one page of userID's orders, newest first: their own
 // (or anyone's for STAFF).
-func (s *Service) UserOrders(ctx context.Context, p identity.Principal, userID uuid.UUID, role *OrderRole, status *store.OrderStatus, first int, after *string) (Page[Order], error) {
+func (s *Service) UserOrders(ctx context.Context, p identity.Principal, userID uuid.UUID, role *OrderRole, status *OrderStatus, first int, after *string) (paging.Page[Order], error) {
 	me, err := signedIn(p)
 	if err != nil {
-		return Page[Order]{}, err
+		return paging.Page[Order]{}, err
 	}
 	if me != userID && !p.IsStaff() {
-		return Page[Order]{}, apperr.Forbidden("orders are visible to their own user only")
+		return paging.Page[Order]{}, apperr.Forbidden("orders are visible to their own user only")
 	}
-	params := store.ListUserOrdersParams{UserID: userID, Status: status, Lim: int32(first + 1)}
+	params := store.ListUserOrdersParams{UserID: userID, Status: (*store.OrderStatus)(status), Lim: int32(first + 1)}
 	if role != nil {
 		params.Role = ptr(string(*role))
 	}
 	if err := timeCursor(after, &params.AfterCreated, &params.AfterID); err != nil {
-		return Page[Order]{}, err
+		return paging.Page[Order]{}, err
 	}
 	rows, err := s.q.ListUserOrders(ctx, params)
 	if err != nil {
-		return Page[Order]{}, wrap("list orders", err)
+		return paging.Page[Order]{}, wrap("list orders", err)
 	}
-	return timePage(rows, first, func(o Order) (time.Time, uuid.UUID) { return o.CreatedAt, o.ID }), nil
+	return timePage(mapAll(rows, toOrder), first, func(o Order) (time.Time, uuid.UUID) { return o.CreatedAt, o.ID }), nil
 }
 
 // PlaceOrder buys one package of an ACTIVE gig; price, delivery time and
 // revisions are snapshotted from the package, and the freelancer is
 // notified (ORDER_PLACED).
-func (s *Service) PlaceOrder(ctx context.Context, p identity.Principal, gigID uuid.UUID, tier store.PackageTier, requirements string) (Order, error) {
+func (s *Service) PlaceOrder(ctx context.Context, p identity.Principal, gigID uuid.UUID, tier PackageTier, requirements string) (Order, error) {
 	return s.placeOrder(ctx, p, newID(), gigID, tier, requirements)
 }
 
-func (s *Service) placeOrder(ctx context.Context, p identity.Principal, id, gigID uuid.UUID, tier store.PackageTier, requirements string) (Order, error) {
+func (s *Service) placeOrder(ctx context.Context, p identity.Principal, id, gigID uuid.UUID, tier PackageTier, requirements string) (Order, error) {
 	me, err := signedIn(p)
 	if err != nil {
 		return Order{}, err
@@ -114,20 +114,21 @@ func (s *Service) placeOrder(ctx context.Context, p identity.Principal, id, gigI
 	var o Order
 	err = pg.Transact(ctx, s.pool, func(tx pgx.Tx) error {
 		q := s.q.WithTx(tx)
-		g, err := q.GetGigForShare(ctx, gigID)
+		row, err := q.GetGigForShare(ctx, gigID)
 		if err != nil {
 			return notFound(err, "gig")
 		}
+		g := toGig(row)
 		if !CanSeeGig(p, g) {
 			return apperr.NotFound("gig")
 		}
 		if g.FreelancerID == me {
 			return apperr.Forbidden("you cannot order your own gig")
 		}
-		if g.Status != store.GigStatusACTIVE {
+		if g.Status != GigStatusACTIVE {
 			return apperr.Conflict("gigId", fmt.Sprintf("the gig is %s and takes no orders", g.Status))
 		}
-		pkg, err := q.GetPackage(ctx, store.GetPackageParams{GigID: gigID, Tier: tier})
+		pkg, err := q.GetPackage(ctx, store.GetPackageParams{GigID: gigID, Tier: store.PackageTier(tier)})
 		if errors.Is(err, pgx.ErrNoRows) {
 			return apperr.BadInput("tier", fmt.Sprintf("the gig has no %s package", tier))
 		}
@@ -135,8 +136,8 @@ func (s *Service) placeOrder(ctx context.Context, p identity.Principal, id, gigI
 			return err
 		}
 		now := s.now()
-		o, err = q.CreateOrder(ctx, store.CreateOrderParams{
-			ID: id, GigID: gigID, BuyerID: me, FreelancerID: g.FreelancerID, Tier: tier,
+		created, err := q.CreateOrder(ctx, store.CreateOrderParams{
+			ID: id, GigID: gigID, BuyerID: me, FreelancerID: g.FreelancerID, Tier: store.PackageTier(tier),
 			GigTitle: g.Title, PackageTitle: pkg.Title, PriceCents: pkg.PriceCents, Currency: g.Currency,
 			DeliveryDays: pkg.DeliveryDays, RevisionsAllowed: pkg.Revisions, Requirements: requirements,
 			DueAt: now.AddDate(0, 0, int(pkg.DeliveryDays)), Now: now,
@@ -144,6 +145,7 @@ func (s *Service) placeOrder(ctx context.Context, p identity.Principal, id, gigI
 		if err != nil {
 			return err
 		}
+		o = toOrder(created)
 		if err := s.appendEvent(ctx, q, o, nil, &me, nil, now); err != nil {
 			return err
 		}
@@ -161,7 +163,7 @@ func (s *Service) placeOrder(ctx context.Context, p identity.Principal, id, gigI
 
 // step is what a transition does to a locked order, decided by its check.
 type step struct {
-	to      store.OrderStatus
+	to      OrderStatus
 	message *string
 	// notify lists who hears of it: the other party, or both when STAFF
 	// or the platform acted.
@@ -181,10 +183,11 @@ func (s *Service) transition(ctx context.Context, p identity.Principal, id uuid.
 	var o Order
 	err = pg.Transact(ctx, s.pool, func(tx pgx.Tx) error {
 		q := s.q.WithTx(tx)
-		current, err := q.GetOrderForUpdate(ctx, id)
+		row, err := q.GetOrderForUpdate(ctx, id)
 		if err != nil {
 			return notFound(err, "order")
 		}
+		current := toOrder(row)
 		if !CanSeeOrder(p, current) {
 			return apperr.NotFound("order")
 		}
@@ -206,10 +209,11 @@ func (s *Service) transition(ctx context.Context, p identity.Principal, id uuid.
 func (s *Service) apply(ctx context.Context, tx pgx.Tx, current Order, st step, actor *uuid.UUID) (Order, error) {
 	q := s.q.WithTx(tx)
 	now := s.now()
-	o, err := q.TransitionOrder(ctx, store.TransitionOrderParams{ID: current.ID, Status: st.to, Now: now})
+	row, err := q.TransitionOrder(ctx, store.TransitionOrderParams{ID: current.ID, Status: store.OrderStatus(st.to), Now: now})
 	if err != nil {
 		return Order{}, err
 	}
+	o := toOrder(row)
 	if err := s.appendEvent(ctx, q, o, &current.Status, actor, st.message, now); err != nil {
 		return Order{}, err
 	}
@@ -225,9 +229,9 @@ func (s *Service) apply(ctx context.Context, tx pgx.Tx, current Order, st step, 
 	return o, nil
 }
 
-func (s *Service) appendEvent(ctx context.Context, q *store.Queries, o Order, from *store.OrderStatus, actor *uuid.UUID, message *string, now time.Time) error {
+func (s *Service) appendEvent(ctx context.Context, q *store.Queries, o Order, from *OrderStatus, actor *uuid.UUID, message *string, now time.Time) error {
 	return q.InsertOrderEvent(ctx, store.InsertOrderEventParams{
-		ID: newID(), OrderID: o.ID, FromStatus: from, ToStatus: o.Status, ActorID: actor, Message: message, CreatedAt: now,
+		ID: newID(), OrderID: o.ID, FromStatus: (*store.OrderStatus)(from), ToStatus: store.OrderStatus(o.Status), ActorID: actor, Message: message, CreatedAt: now,
 	})
 }
 
@@ -251,10 +255,10 @@ func (s *Service) StartOrder(ctx context.Context, p identity.Principal, id uuid.
 		if me != o.FreelancerID {
 			return step{}, apperr.Forbidden("only the order's freelancer can start it")
 		}
-		if o.Status != store.OrderStatusPENDING {
+		if o.Status != OrderStatusPENDING {
 			return step{}, invalid("start", o)
 		}
-		return step{to: store.OrderStatusINPROGRESS, notify: []uuid.UUID{o.BuyerID}, kind: tasks.KindOrderStarted,
+		return step{to: OrderStatusINPROGRESS, notify: []uuid.UUID{o.BuyerID}, kind: tasks.KindOrderStarted,
 			title: "Work started: " + o.GigTitle,
 			body:  fmt.Sprintf("The freelancer started your order for %q. It is due %s.", o.GigTitle, o.DueAt.Format("2 Jan 2006"))}, nil
 	})
@@ -272,10 +276,10 @@ func (s *Service) DeliverOrder(ctx context.Context, p identity.Principal, id uui
 		if me != o.FreelancerID {
 			return step{}, apperr.Forbidden("only the order's freelancer can deliver it")
 		}
-		if o.Status != store.OrderStatusINPROGRESS && o.Status != store.OrderStatusREVISIONREQUESTED {
+		if o.Status != OrderStatusINPROGRESS && o.Status != OrderStatusREVISIONREQUESTED {
 			return step{}, invalid("deliver", o)
 		}
-		return step{to: store.OrderStatusDELIVERED, message: msg, notify: []uuid.UUID{o.BuyerID}, kind: tasks.KindOrderDelivered,
+		return step{to: OrderStatusDELIVERED, message: msg, notify: []uuid.UUID{o.BuyerID}, kind: tasks.KindOrderDelivered,
 			title: "Delivered: " + o.GigTitle,
 			body:  fmt.Sprintf("Your order for %q was delivered. Accept it, or ask for a revision.", o.GigTitle)}, nil
 	})
@@ -293,13 +297,13 @@ func (s *Service) RequestRevision(ctx context.Context, p identity.Principal, id 
 		if me != o.BuyerID {
 			return step{}, apperr.Forbidden("only the order's buyer can request a revision")
 		}
-		if o.Status != store.OrderStatusDELIVERED {
+		if o.Status != OrderStatusDELIVERED {
 			return step{}, invalid("request a revision of", o)
 		}
 		if o.RevisionsUsed >= o.RevisionsAllowed {
 			return step{}, apperr.Conflict("revisions", fmt.Sprintf("all %d revisions of this package are used", o.RevisionsAllowed))
 		}
-		return step{to: store.OrderStatusREVISIONREQUESTED, message: msg, notify: []uuid.UUID{o.FreelancerID},
+		return step{to: OrderStatusREVISIONREQUESTED, message: msg, notify: []uuid.UUID{o.FreelancerID},
 			kind:  tasks.KindOrderRevisionRequested,
 			title: "Revision requested: " + o.GigTitle,
 			body:  fmt.Sprintf("The buyer asked for a revision of %q (%d of %d).", o.GigTitle, o.RevisionsUsed+1, o.RevisionsAllowed)}, nil
@@ -313,7 +317,7 @@ func (s *Service) CompleteOrder(ctx context.Context, p identity.Principal, id uu
 		if me != o.BuyerID {
 			return step{}, apperr.Forbidden("only the order's buyer can complete it")
 		}
-		if o.Status != store.OrderStatusDELIVERED {
+		if o.Status != OrderStatusDELIVERED {
 			return step{}, invalid("complete", o)
 		}
 		return completion(o, []uuid.UUID{o.FreelancerID}, "The buyer accepted your delivery"), nil
@@ -322,7 +326,7 @@ func (s *Service) CompleteOrder(ctx context.Context, p identity.Principal, id uu
 }
 
 func completion(o Order, notify []uuid.UUID, who string) step {
-	return step{to: store.OrderStatusCOMPLETED, notify: notify, kind: tasks.KindOrderCompleted,
+	return step{to: OrderStatusCOMPLETED, notify: notify, kind: tasks.KindOrderCompleted,
 		title: "Completed: " + o.GigTitle,
 		body:  fmt.Sprintf("%s for %q: the order is complete (%s).", who, o.GigTitle, money(o.PriceCents, o.Currency))}
 }
@@ -353,12 +357,12 @@ func (s *Service) CancelOrder(ctx context.Context, p identity.Principal, id uuid
 		}
 		switch {
 		case p.IsStaff():
-		case o.Status == store.OrderStatusPENDING && me != o.BuyerID:
+		case o.Status == OrderStatusPENDING && me != o.BuyerID:
 			return step{}, apperr.Forbidden("only the buyer can cancel a PENDING order")
-		case o.Status != store.OrderStatusPENDING && msg == nil:
+		case o.Status != OrderStatusPENDING && msg == nil:
 			return step{}, apperr.BadInput("reason", "a reason is required to cancel an order in progress")
 		}
-		return step{to: store.OrderStatusCANCELLED, message: msg, notify: notify, kind: tasks.KindOrderCancelled,
+		return step{to: OrderStatusCANCELLED, message: msg, notify: notify, kind: tasks.KindOrderCancelled,
 			title: "Cancelled: " + o.GigTitle,
 			body:  fmt.Sprintf("The order for %q was cancelled.", o.GigTitle)}, nil
 	})
@@ -386,11 +390,12 @@ func (s *Service) AutoCompleteDelivered(ctx context.Context) (int, error) {
 			var completed Order
 			err := pg.Transact(ctx, s.pool, func(tx pgx.Tx) error {
 				q := s.q.WithTx(tx)
-				o, err := q.GetOrderForUpdate(ctx, id)
+				row, err := q.GetOrderForUpdate(ctx, id)
 				if err != nil {
 					return err
 				}
-				if o.Status != store.OrderStatusDELIVERED || o.DeliveredAt == nil || !o.DeliveredAt.Before(before) {
+				o := toOrder(row)
+				if o.Status != OrderStatusDELIVERED || o.DeliveredAt == nil || !o.DeliveredAt.Before(before) {
 					return nil // someone acted first
 				}
 				st := completion(o, []uuid.UUID{o.BuyerID, o.FreelancerID}, "No reply came to the delivery")
@@ -441,10 +446,6 @@ func timeCursor(after *string, at **time.Time, id **uuid.UUID) error {
 }
 
 // timePage cuts rows fetched with limit first+1 to a page with cursors.
-func timePage[T any](rows []T, first int, key func(T) (time.Time, uuid.UUID)) Page[T] {
-	page := Page[T]{HasNext: len(rows) > first, Items: rows[:min(len(rows), first)]}
-	for _, r := range page.Items {
-		page.Cursors = append(page.Cursors, paging.TimeCursor(key(r)).Encode())
-	}
-	return page
+func timePage[T any](rows []T, first int, key func(T) (time.Time, uuid.UUID)) paging.Page[T] {
+	return paging.Cut(rows, first, func(r T) paging.Cursor { return paging.TimeCursor(key(r)) })
 }

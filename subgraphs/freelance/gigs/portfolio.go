@@ -85,7 +85,7 @@ func (s *Service) addPortfolioItem(ctx context.Context, p identity.Principal, id
 	if err := in.validate(); err != nil {
 		return Portfolio{}, err
 	}
-	var item Portfolio
+	var item store.PortfolioItem
 	err = pg.Transact(ctx, s.pool, func(tx pgx.Tx) error {
 		q := s.q.WithTx(tx)
 		if err := checkPortfolioGig(ctx, q, in.GigID, me); err != nil {
@@ -97,7 +97,7 @@ func (s *Service) addPortfolioItem(ctx context.Context, p identity.Principal, id
 		})
 		return err
 	})
-	return item, wrap("add portfolio item", err)
+	return toPortfolio(item), wrap("add portfolio item", err)
 }
 
 // UpdatePortfolioItem replaces an item's content (owner or STAFF).
@@ -105,7 +105,7 @@ func (s *Service) UpdatePortfolioItem(ctx context.Context, p identity.Principal,
 	if err := in.validate(); err != nil {
 		return Portfolio{}, err
 	}
-	var item Portfolio
+	var item store.PortfolioItem
 	err := s.editPortfolio(ctx, p, id, func(q *store.Queries, current Portfolio) error {
 		if err := checkPortfolioGig(ctx, q, in.GigID, current.FreelancerID); err != nil {
 			return err
@@ -117,7 +117,7 @@ func (s *Service) UpdatePortfolioItem(ctx context.Context, p identity.Principal,
 		})
 		return err
 	})
-	return item, wrap("update portfolio item", err)
+	return toPortfolio(item), wrap("update portfolio item", err)
 }
 
 // RemovePortfolioItem deletes an item (owner or STAFF).
@@ -141,13 +141,13 @@ func (s *Service) editPortfolio(ctx context.Context, p identity.Principal, id uu
 		if !ownsOrStaff(p, item.FreelancerID) {
 			return apperr.Forbidden("only the item's freelancer or STAFF can change it")
 		}
-		return fn(q, item)
+		return fn(q, toPortfolio(item))
 	})
 }
 
 // PortfolioByFreelancers returns one page of each freelancer's portfolio,
 // newest first, in one statement. Portfolios are public.
-func (s *Service) PortfolioByFreelancers(ctx context.Context, ids []uuid.UUID, first int, after *string) (map[uuid.UUID]Page[Portfolio], error) {
+func (s *Service) PortfolioByFreelancers(ctx context.Context, ids []uuid.UUID, first int, after *string) (map[uuid.UUID]paging.Page[Portfolio], error) {
 	params := store.PortfolioByFreelancersParams{FreelancerIds: ids, Lim: int32(first + 1)}
 	if err := timeCursor(after, &params.AfterCreated, &params.AfterID); err != nil {
 		return nil, err
@@ -156,8 +156,8 @@ func (s *Service) PortfolioByFreelancers(ctx context.Context, ids []uuid.UUID, f
 	if err != nil {
 		return nil, wrap("list portfolio", err)
 	}
-	out := map[uuid.UUID]Page[Portfolio]{}
-	for f, items := range groupBy(rows, func(i Portfolio) uuid.UUID { return i.FreelancerID }) {
+	out := map[uuid.UUID]paging.Page[Portfolio]{}
+	for f, items := range groupBy(mapAll(rows, toPortfolio), func(i Portfolio) uuid.UUID { return i.FreelancerID }) {
 		out[f] = timePage(items, first, func(i Portfolio) (time.Time, uuid.UUID) { return i.CreatedAt, i.ID })
 	}
 	return out, nil
@@ -166,7 +166,7 @@ func (s *Service) PortfolioByFreelancers(ctx context.Context, ids []uuid.UUID, f
 // GigsByFreelancers returns one page of each freelancer's gigs, newest
 // first, in one statement: ACTIVE ones, plus drafts and paused ones of the
 // viewer's own (of everyone's for STAFF).
-func (s *Service) GigsByFreelancers(ctx context.Context, p identity.Principal, ids []uuid.UUID, first int, after *string) (map[uuid.UUID]Page[Gig], error) {
+func (s *Service) GigsByFreelancers(ctx context.Context, p identity.Principal, ids []uuid.UUID, first int, after *string) (map[uuid.UUID]paging.Page[Gig], error) {
 	params := store.GigsByFreelancersParams{FreelancerIds: ids, AllFor: []uuid.UUID{}, Lim: int32(first + 1)}
 	switch {
 	case p.IsStaff():
@@ -187,13 +187,11 @@ func (s *Service) GigsByFreelancers(ctx context.Context, p identity.Principal, i
 	if err != nil {
 		return nil, wrap("list freelancer gigs", err)
 	}
-	out := map[uuid.UUID]Page[Gig]{}
-	for f, gs := range groupBy(rows, func(g Gig) uuid.UUID { return g.FreelancerID }) {
-		page := Page[Gig]{HasNext: len(gs) > first, Items: gs[:min(len(gs), first)]}
-		for _, g := range page.Items {
-			page.Cursors = append(page.Cursors, paging.Cursor{Key: strconv.FormatInt(*g.Seq, 10), ID: g.ID}.Encode())
-		}
-		out[f] = page
+	out := map[uuid.UUID]paging.Page[Gig]{}
+	for f, gs := range groupBy(mapAll(rows, toGig), func(g Gig) uuid.UUID { return g.FreelancerID }) {
+		out[f] = paging.Cut(gs, first, func(g Gig) paging.Cursor {
+			return paging.Cursor{Key: strconv.FormatInt(*g.Seq, 10), ID: g.ID}
+		})
 	}
 	return out, nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"supergraph/platform/apperr"
 	"supergraph/platform/identity"
+	"supergraph/platform/paging"
 	"supergraph/platform/pg"
 	"supergraph/platform/tasks"
 	"supergraph/subgraphs/freelance/store"
@@ -36,22 +37,23 @@ func (s *Service) leaveReview(ctx context.Context, p identity.Principal, id, ord
 	if utf8.RuneCountInString(comment) > maxReviewComment {
 		return Review{}, apperr.BadInput("comment", fmt.Sprintf("comment must be at most %d characters", maxReviewComment))
 	}
-	var r Review
+	var r store.Review
 	err = pg.Transact(ctx, s.pool, func(tx pgx.Tx) error {
 		q := s.q.WithTx(tx)
 		// The order lock orders this against a concurrent second review of
 		// the same order, which then fails on the unique order_id.
-		o, err := q.GetOrderForUpdate(ctx, orderID)
+		row, err := q.GetOrderForUpdate(ctx, orderID)
 		if err != nil {
 			return notFound(err, "order")
 		}
+		o := toOrder(row)
 		if !CanSeeOrder(p, o) {
 			return apperr.NotFound("order")
 		}
 		if me != o.BuyerID {
 			return apperr.Forbidden("only the order's buyer can review it")
 		}
-		if o.Status != store.OrderStatusCOMPLETED {
+		if o.Status != OrderStatusCOMPLETED {
 			return apperr.Conflict("orderId", fmt.Sprintf("cannot review an order that is %s", o.Status))
 		}
 		r, err = q.CreateReview(ctx, store.CreateReviewParams{
@@ -81,7 +83,7 @@ func (s *Service) leaveReview(ctx context.Context, p identity.Principal, id, ord
 	}
 	s.invalidateStats(ctx, r.FreelancerID)
 	s.invalidateCatalogue(ctx) // the gig's rating changed
-	return r, nil
+	return toReview(r), nil
 }
 
 // ReplyToReview records the reviewed freelancer's public reply, once.
@@ -94,7 +96,7 @@ func (s *Service) ReplyToReview(ctx context.Context, p identity.Principal, revie
 	if err != nil {
 		return Review{}, err
 	}
-	var r Review
+	var r store.Review
 	err = pg.Transact(ctx, s.pool, func(tx pgx.Tx) error {
 		q := s.q.WithTx(tx)
 		current, err := q.GetReviewForUpdate(ctx, reviewID)
@@ -110,7 +112,7 @@ func (s *Service) ReplyToReview(ctx context.Context, p identity.Principal, revie
 		r, err = q.SetReviewReply(ctx, store.SetReviewReplyParams{ID: reviewID, Reply: text})
 		return err
 	})
-	return r, wrap("reply to review", err)
+	return toReview(r), wrap("reply to review", err)
 }
 
 // ReviewsByOrders returns the reviews of these orders.
@@ -119,12 +121,12 @@ func (s *Service) ReviewsByOrders(ctx context.Context, orderIDs []uuid.UUID) (ma
 	if err != nil {
 		return nil, wrap("get reviews", err)
 	}
-	return mapBy(rows, func(r Review) uuid.UUID { return r.OrderID }), nil
+	return mapBy(mapAll(rows, toReview), func(r Review) uuid.UUID { return r.OrderID }), nil
 }
 
 // ReviewsByGigs returns one page of reviews for each gig, newest first, in
 // one statement.
-func (s *Service) ReviewsByGigs(ctx context.Context, gigIDs []uuid.UUID, first int, after *string) (map[uuid.UUID]Page[Review], error) {
+func (s *Service) ReviewsByGigs(ctx context.Context, gigIDs []uuid.UUID, first int, after *string) (map[uuid.UUID]paging.Page[Review], error) {
 	params := store.ReviewsByGigsParams{GigIds: gigIDs, Lim: int32(first + 1)}
 	if err := timeCursor(after, &params.AfterCreated, &params.AfterID); err != nil {
 		return nil, err
@@ -133,8 +135,8 @@ func (s *Service) ReviewsByGigs(ctx context.Context, gigIDs []uuid.UUID, first i
 	if err != nil {
 		return nil, wrap("list reviews", err)
 	}
-	out := map[uuid.UUID]Page[Review]{}
-	for gig, rs := range groupBy(rows, func(r Review) uuid.UUID { return r.GigID }) {
+	out := map[uuid.UUID]paging.Page[Review]{}
+	for gig, rs := range groupBy(mapAll(rows, toReview), func(r Review) uuid.UUID { return r.GigID }) {
 		out[gig] = timePage(rs, first, func(r Review) (time.Time, uuid.UUID) { return r.CreatedAt, r.ID })
 	}
 	return out, nil

@@ -38,13 +38,6 @@ type SearchFilter struct {
 	Tag             *string
 }
 
-// Page is one page of a list and whether more follow.
-type Page[T any] struct {
-	Items   []T
-	Cursors []string
-	HasNext bool
-}
-
 // Listing is a catalogue entry: a gig and its packages in tier order,
 // read together.
 type Listing struct {
@@ -57,7 +50,7 @@ type Listing struct {
 // cache, and are then shared: callers must not modify a page. sort is one of the Sort constants; empty
 // means RELEVANCE with a search and NEWEST without. after is the previous
 // page's last cursor.
-func (s *Service) Search(ctx context.Context, f SearchFilter, sort string, first int, after *string) (Page[Listing], error) {
+func (s *Service) Search(ctx context.Context, f SearchFilter, sort string, first int, after *string) (paging.Page[Listing], error) {
 	params := store.SearchGigsParams{
 		CategoryID: f.CategoryID, FreelancerID: f.FreelancerID,
 		MinPriceCents: f.MinPriceCents, MaxPriceCents: f.MaxPriceCents, MaxDeliveryDays: f.MaxDeliveryDays,
@@ -66,7 +59,7 @@ func (s *Service) Search(ctx context.Context, f SearchFilter, sort string, first
 	if f.Search != nil {
 		if q := strings.Join(strings.Fields(*f.Search), " "); q != "" {
 			if utf8.RuneCountInString(q) > maxSearch {
-				return Page[Listing]{}, apperr.BadInput("filter.search", "search is too long")
+				return paging.Page[Listing]{}, apperr.BadInput("filter.search", "search is too long")
 			}
 			params.Search = &q
 		}
@@ -77,11 +70,11 @@ func (s *Service) Search(ctx context.Context, f SearchFilter, sort string, first
 	}
 	for field, v := range map[string]*int32{"filter.minPriceCents": f.MinPriceCents, "filter.maxPriceCents": f.MaxPriceCents, "filter.maxDeliveryDays": f.MaxDeliveryDays} {
 		if v != nil && *v < 0 {
-			return Page[Listing]{}, apperr.BadInput(field, field[len("filter."):]+" must not be negative")
+			return paging.Page[Listing]{}, apperr.BadInput(field, field[len("filter."):]+" must not be negative")
 		}
 	}
 	if f.MinPriceCents != nil && f.MaxPriceCents != nil && *f.MinPriceCents > *f.MaxPriceCents {
-		return Page[Listing]{}, apperr.BadInput("filter.maxPriceCents", "maxPriceCents is below minPriceCents")
+		return paging.Page[Listing]{}, apperr.BadInput("filter.maxPriceCents", "maxPriceCents is below minPriceCents")
 	}
 	switch {
 	case sort == "" && params.Search != nil, sort == SortRelevance && params.Search != nil:
@@ -91,12 +84,12 @@ func (s *Service) Search(ctx context.Context, f SearchFilter, sort string, first
 		sort = SortNewest
 	case sort == SortNewest, sort == SortPriceAsc, sort == SortPriceDesc, sort == SortRating:
 	default:
-		return Page[Listing]{}, apperr.BadInput("sort", "unknown sort")
+		return paging.Page[Listing]{}, apperr.BadInput("sort", "unknown sort")
 	}
 	params.Sort = sort
 	cursor, err := paging.Decode(after)
 	if err != nil {
-		return Page[Listing]{}, err
+		return paging.Page[Listing]{}, err
 	}
 	if cursor != nil {
 		// The cursor names its sort: a cursor of another order would land
@@ -104,7 +97,7 @@ func (s *Service) Search(ctx context.Context, f SearchFilter, sort string, first
 		prefix, key, ok := strings.Cut(cursor.Key, ":")
 		k, perr := strconv.ParseFloat(key, 64)
 		if !ok || prefix != sort || perr != nil {
-			return Page[Listing]{}, apperr.BadInput("after", "after is not a cursor of this sort")
+			return paging.Page[Listing]{}, apperr.BadInput("after", "after is not a cursor of this sort")
 		}
 		params.AfterKey, params.AfterID = &k, &cursor.ID
 	}
@@ -122,9 +115,9 @@ func (s *Service) Search(ctx context.Context, f SearchFilter, sort string, first
 	read := time.Now()
 	rows, err := s.q.SearchGigs(ctx, params)
 	if err != nil {
-		return Page[Listing]{}, wrap("search gigs", err)
+		return paging.Page[Listing]{}, wrap("search gigs", err)
 	}
-	page := Page[Listing]{HasNext: len(rows) > first}
+	page := paging.Page[Listing]{HasNext: len(rows) > first}
 	rows = rows[:min(len(rows), first)]
 	page.Items = make([]Listing, len(rows))
 	page.Cursors = make([]string, len(rows))
@@ -137,9 +130,9 @@ func (s *Service) Search(ctx context.Context, f SearchFilter, sort string, first
 	for i, r := range rows {
 		start := len(pkgs)
 		if pkgs, err = appendPackages(pkgs, r); err != nil {
-			return Page[Listing]{}, wrap("search gigs", err)
+			return paging.Page[Listing]{}, wrap("search gigs", err)
 		}
-		page.Items[i] = Listing{Gig: r.GigRow, Packages: pkgs[start:len(pkgs):len(pkgs)]}
+		page.Items[i] = Listing{Gig: toGig(r.GigRow), Packages: pkgs[start:len(pkgs):len(pkgs)]}
 		// 'g' with precision -1 is the shortest text that parses back to the
 		// same float64: the cursor compares exactly equal to the row's key.
 		page.Cursors[i] = paging.Cursor{
@@ -163,7 +156,7 @@ func appendPackages(pkgs []Package, r store.SearchGigsRow) ([]Package, error) {
 	start := len(pkgs)
 	for i := range n {
 		p := Package{
-			GigID: r.GigRow.ID, Tier: store.PackageTier(r.PackageTiers[i]), Title: r.PackageTitles[i],
+			GigID: r.GigRow.ID, Tier: PackageTier(r.PackageTiers[i]), Title: r.PackageTitles[i],
 			Description: r.PackageDescriptions[i], PriceCents: r.PackagePriceCents[i],
 			DeliveryDays: r.PackageDeliveryDays[i], Revisions: r.PackageRevisions[i], Features: []string{},
 		}

@@ -9,7 +9,6 @@ import (
 
 	"supergraph/platform/demo"
 	"supergraph/platform/identity"
-	"supergraph/subgraphs/freelance/store"
 )
 
 // seedGig is one demo gig; its id derives from its slug.
@@ -63,23 +62,23 @@ var seedGigs = []seedGig{
 // seedOrder is one demo order and how far it goes.
 type seedOrder struct {
 	name, gig, buyer string
-	tier             store.PackageTier
+	tier             PackageTier
 	steps            []string // start, deliver, revise, complete, cancel
 	rating           int32
 	review, reply    string
 }
 
 var seedOrders = []seedOrder{
-	{"dave-logo", "alice-logo", demo.Dave, store.PackageTierSTANDARD,
+	{"dave-logo", "alice-logo", demo.Dave, PackageTierSTANDARD,
 		[]string{"start", "deliver", "revise", "deliver", "complete"}, 5,
 		"Great concepts, quick revision. Exactly what we needed.", "Thank you, Dave! Enjoy the new brand."},
-	{"dave-api", "alice-api", demo.Dave, store.PackageTierBASIC, []string{"start", "deliver"}, 0, "", ""},
-	{"dave-landing", "alice-landing", demo.Dave, store.PackageTierPREMIUM, []string{"start"}, 0, "", ""},
-	{"dave-seo", "carol-seo", demo.Dave, store.PackageTierBASIC,
+	{"dave-api", "alice-api", demo.Dave, PackageTierBASIC, []string{"start", "deliver"}, 0, "", ""},
+	{"dave-landing", "alice-landing", demo.Dave, PackageTierPREMIUM, []string{"start"}, 0, "", ""},
+	{"dave-seo", "carol-seo", demo.Dave, PackageTierBASIC,
 		[]string{"start", "deliver", "complete"}, 4, "Useful audit with clear priorities.", ""},
-	{"bob-blog", "carol-blog", demo.Bob, store.PackageTierSTANDARD, nil, 0, "", ""},
-	{"bob-video", "carol-video", demo.Bob, store.PackageTierBASIC, []string{"cancel"}, 0, "", ""},
-	{"carol-illustration", "alice-illustration", demo.Carol, store.PackageTierPREMIUM,
+	{"bob-blog", "carol-blog", demo.Bob, PackageTierSTANDARD, nil, 0, "", ""},
+	{"bob-video", "carol-video", demo.Bob, PackageTierBASIC, []string{"cancel"}, 0, "", ""},
+	{"carol-illustration", "alice-illustration", demo.Carol, PackageTierPREMIUM,
 		[]string{"start", "deliver", "complete"}, 5, "Lovely style and very responsive.", "It was a pleasure, Carol!"},
 }
 
@@ -113,18 +112,18 @@ func (s *Service) Seed(ctx context.Context, log *slog.Logger) error {
 		if _, ok := existing[ids[i]]; ok {
 			continue
 		}
-		status := store.GigStatusACTIVE
+		status := GigStatusACTIVE
 		if g.draft {
-			status = store.GigStatusDRAFT
+			status = GigStatusDRAFT
 		}
 		_, err := s.createGig(ctx, principal(g.owner, identity.RoleFreelancer), ids[i], GigInput{
 			Title: g.title, Description: g.description, CategoryID: bySlug[g.category], Tags: g.tags, Status: &status,
 			Packages: []PackageInput{
-				{Tier: store.PackageTierBASIC, Title: "Basic", Description: "The essentials.", PriceCents: g.basePrice,
+				{Tier: PackageTierBASIC, Title: "Basic", Description: "The essentials.", PriceCents: g.basePrice,
 					DeliveryDays: g.days, Revisions: 1, Features: []string{"1 concept", "source files"}},
-				{Tier: store.PackageTierSTANDARD, Title: "Standard", Description: "The usual choice.", PriceCents: 2 * g.basePrice,
+				{Tier: PackageTierSTANDARD, Title: "Standard", Description: "The usual choice.", PriceCents: 2 * g.basePrice,
 					DeliveryDays: g.days + 2, Revisions: 2, Features: []string{"2 concepts", "source files", "priority support"}},
-				{Tier: store.PackageTierPREMIUM, Title: "Premium", Description: "Everything, faster.", PriceCents: 4 * g.basePrice,
+				{Tier: PackageTierPREMIUM, Title: "Premium", Description: "Everything, faster.", PriceCents: 4 * g.basePrice,
 					DeliveryDays: g.days + 4, Revisions: 5, Features: []string{"3 concepts", "source files", "priority support", "commercial licence"}},
 			},
 		})

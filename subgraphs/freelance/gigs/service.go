@@ -64,17 +64,6 @@ func New(pool *pgxpool.Pool, rdb *redis.Client, cfg Config, log *slog.Logger) *S
 // Config returns the service's settings (defaults filled in).
 func (s *Service) Config() Config { return s.cfg }
 
-// Row types the rest of the subgraph sees.
-type (
-	Gig       = store.GigRow
-	Package   = store.GigPackage
-	Category  = store.GigCategory
-	Order     = store.Order
-	Event     = store.OrderEvent
-	Review    = store.Review
-	Portfolio = store.PortfolioItem
-)
-
 // viewer is the principal's user id; uuid.Nil when anonymous or malformed
 // (a malformed id can match nothing).
 func viewer(p identity.Principal) uuid.UUID {

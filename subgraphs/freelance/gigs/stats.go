@@ -8,6 +8,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
+
+	"supergraph/platform/identity"
 )
 
 // Stats are a freelancer's figures.
@@ -168,4 +170,10 @@ func (s *Service) invalidateStats(ctx context.Context, freelancer uuid.UUID) {
 	if _, err := pipe.Exec(context.WithoutCancel(ctx)); err != nil {
 		s.warn(ctx, "stats cache invalidation failed", "freelancer", freelancer, "err", err)
 	}
+}
+
+// MaySeeEarnings reports whether p may read a freelancer's earnings: the
+// freelancer themself and STAFF; the other statistics are public.
+func MaySeeEarnings(p identity.Principal, freelancer uuid.UUID) bool {
+	return ownsOrStaff(p, freelancer)
 }

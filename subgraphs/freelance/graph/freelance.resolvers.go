@@ -12,10 +12,10 @@ import (
 	"supergraph/platform/apperr"
 	"supergraph/platform/gqlserver"
 	"supergraph/platform/identity"
+	"supergraph/platform/paging"
 	"supergraph/subgraphs/freelance/gigs"
 	"supergraph/subgraphs/freelance/graph/generated"
 	"supergraph/subgraphs/freelance/graph/model"
-	"supergraph/subgraphs/freelance/store"
 
 	"github.com/google/uuid"
 )
@@ -73,7 +73,7 @@ func (r *mutationResolver) CreateGig(ctx context.Context, input model.CreateGigI
 		Currency: input.Currency, Packages: toPackageInputs(input.Packages),
 	}
 	if input.Status != nil {
-		status := store.GigStatus(*input.Status)
+		status := gigs.GigStatus(*input.Status)
 		in.Status = &status
 	}
 	g, err := r.Domain.CreateGig(ctx, identity.FromContext(ctx), in)
@@ -110,7 +110,7 @@ func (r *mutationResolver) SetGigStatus(ctx context.Context, id string, status m
 	if err != nil {
 		return nil, err
 	}
-	g, err := r.Domain.SetGigStatus(ctx, identity.FromContext(ctx), gigID, store.GigStatus(status))
+	g, err := r.Domain.SetGigStatus(ctx, identity.FromContext(ctx), gigID, gigs.GigStatus(status))
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +139,7 @@ func (r *mutationResolver) PlaceOrder(ctx context.Context, input model.PlaceOrde
 	if input.Requirements != nil {
 		requirements = *input.Requirements
 	}
-	o, err := r.Domain.PlaceOrder(ctx, identity.FromContext(ctx), gigID, store.PackageTier(input.Tier), requirements)
+	o, err := r.Domain.PlaceOrder(ctx, identity.FromContext(ctx), gigID, gigs.PackageTier(input.Tier), requirements)
 	if err != nil {
 		return nil, err
 	}
@@ -392,7 +392,7 @@ func (r *reviewResolver) Gig(ctx context.Context, obj *model.Review) (*model.Gig
 func (r *userResolver) Gigs(ctx context.Context, obj *model.User, first *int32, after *string) (*model.GigConnection, error) {
 	id, ok := userUUID(obj)
 	if !ok {
-		return gigConnection(nil, gigs.Page[gigs.Gig]{}), nil
+		return gigConnection(nil, paging.Page[gigs.Gig]{}), nil
 	}
 	n, a, err := pageArgs(first, after)
 	if err != nil {
@@ -410,7 +410,7 @@ func (r *userResolver) Gigs(ctx context.Context, obj *model.User, first *int32, 
 func (r *userResolver) Portfolio(ctx context.Context, obj *model.User, first *int32, after *string) (*model.PortfolioItemConnection, error) {
 	id, ok := userUUID(obj)
 	if !ok {
-		return portfolioConnection(gigs.Page[gigs.Portfolio]{}), nil
+		return portfolioConnection(paging.Page[gigs.Portfolio]{}), nil
 	}
 	n, a, err := pageArgs(first, after)
 	if err != nil {
@@ -437,7 +437,7 @@ func (r *userResolver) FreelancerStats(ctx context.Context, obj *model.User) (*m
 		CompletedOrders: st.CompletedOrders, ActiveOrders: st.ActiveOrders, CancelledOrders: st.CancelledOrders,
 		AverageRating: st.AverageRating(), ReviewCount: st.ReviewCount, OnTimeDeliveryRate: st.OnTimeRate(),
 	}
-	if p := identity.FromContext(ctx); p.IsStaff() || p.UserID == obj.ID {
+	if gigs.MaySeeEarnings(identity.FromContext(ctx), id) {
 		out.Earnings = make([]model.MoneyAmount, len(st.Earnings))
 		for i, m := range st.Earnings {
 			if m.AmountCents > math.MaxInt32 {
@@ -465,9 +465,9 @@ func (r *userResolver) Orders(ctx context.Context, obj *model.User, role *model.
 		v := gigs.OrderRole(*role)
 		r2 = &v
 	}
-	var st *store.OrderStatus
+	var st *gigs.OrderStatus
 	if status != nil {
-		v := store.OrderStatus(*status)
+		v := gigs.OrderStatus(*status)
 		st = &v
 	}
 	page, err := r.Domain.UserOrders(ctx, identity.FromContext(ctx), id, r2, st, n, after)

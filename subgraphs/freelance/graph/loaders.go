@@ -11,6 +11,7 @@ import (
 
 	"supergraph/platform/dataload"
 	"supergraph/platform/identity"
+	"supergraph/platform/paging"
 	"supergraph/subgraphs/freelance/gigs"
 	"supergraph/subgraphs/freelance/graph/model"
 )
@@ -36,9 +37,9 @@ type Loaders struct {
 	Order          *dataloadgen.Loader[uuid.UUID, *gigs.Order]
 	Timeline       *dataloadgen.Loader[uuid.UUID, []gigs.Event]
 	OrderReview    *dataloadgen.Loader[uuid.UUID, *gigs.Review]
-	GigReviews     *dataloadgen.Loader[pageKey, gigs.Page[gigs.Review]]
-	FreelancerGigs *dataloadgen.Loader[pageKey, gigs.Page[gigs.Gig]]
-	Portfolio      *dataloadgen.Loader[pageKey, gigs.Page[gigs.Portfolio]]
+	GigReviews     *dataloadgen.Loader[pageKey, paging.Page[gigs.Review]]
+	FreelancerGigs *dataloadgen.Loader[pageKey, paging.Page[gigs.Gig]]
+	Portfolio      *dataloadgen.Loader[pageKey, paging.Page[gigs.Portfolio]]
 	Stats          *dataloadgen.Loader[uuid.UUID, gigs.Stats]
 	// Categories reads the whole (small) tree once per request.
 	Categories func() (*categoryTree, error)
@@ -89,7 +90,7 @@ func NewLoaders(svc *gigs.Service) *Loaders {
 		}, opts...),
 		OrderReview: dataloadgen.NewLoader(byID(svc.ReviewsByOrders), opts...),
 		GigReviews:  dataloadgen.NewLoader(pages(svc.ReviewsByGigs), opts...),
-		FreelancerGigs: dataloadgen.NewLoader(pages(func(ctx context.Context, ids []uuid.UUID, first int, after *string) (map[uuid.UUID]gigs.Page[gigs.Gig], error) {
+		FreelancerGigs: dataloadgen.NewLoader(pages(func(ctx context.Context, ids []uuid.UUID, first int, after *string) (map[uuid.UUID]paging.Page[gigs.Gig], error) {
 			// The viewer decides which drafts show; every Load of one
 			// operation carries the same principal.
 			return svc.GigsByFreelancers(ctx, identity.FromContext(ctx), ids, first, after)
@@ -153,8 +154,8 @@ func listByID[V any](ctx context.Context, ids []uuid.UUID, fetch func(context.Co
 // pages adapts a batched page read: keys are grouped by their page
 // arguments, one statement per group (one in practice: siblings in a query
 // share their arguments).
-func pages[V any](fetch func(ctx context.Context, ids []uuid.UUID, first int, after *string) (map[uuid.UUID]gigs.Page[V], error)) func(context.Context, []pageKey) ([]gigs.Page[V], []error) {
-	return func(ctx context.Context, keys []pageKey) ([]gigs.Page[V], []error) {
+func pages[V any](fetch func(ctx context.Context, ids []uuid.UUID, first int, after *string) (map[uuid.UUID]paging.Page[V], error)) func(context.Context, []pageKey) ([]paging.Page[V], []error) {
+	return func(ctx context.Context, keys []pageKey) ([]paging.Page[V], []error) {
 		type args struct {
 			first int
 			after string
@@ -164,7 +165,7 @@ func pages[V any](fetch func(ctx context.Context, ids []uuid.UUID, first int, af
 			a := args{k.First, k.After}
 			groups[a] = append(groups[a], k.ID)
 		}
-		results := map[pageKey]gigs.Page[V]{}
+		results := map[pageKey]paging.Page[V]{}
 		for a, ids := range groups {
 			var after *string
 			if a.after != "" {
@@ -178,7 +179,7 @@ func pages[V any](fetch func(ctx context.Context, ids []uuid.UUID, first int, af
 				results[pageKey{id, a.first, a.after}] = m[id]
 			}
 		}
-		out := make([]gigs.Page[V], len(keys))
+		out := make([]paging.Page[V], len(keys))
 		for i, k := range keys {
 			out[i] = results[k]
 		}

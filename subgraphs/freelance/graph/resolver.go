@@ -6,9 +6,9 @@ package graph
 import (
 	"github.com/google/uuid"
 
+	"supergraph/platform/paging"
 	"supergraph/subgraphs/freelance/gigs"
 	"supergraph/subgraphs/freelance/graph/model"
-	"supergraph/subgraphs/freelance/store"
 )
 
 // Resolver is the root resolver; gqlgen's generated code calls into it.
@@ -95,7 +95,7 @@ func pageInfo(cursors []string, hasNext bool) model.PageInfo {
 	return info
 }
 
-func gigConnection(l *Loaders, p gigs.Page[gigs.Gig]) *model.GigConnection {
+func gigConnection(l *Loaders, p paging.Page[gigs.Gig]) *model.GigConnection {
 	c := &model.GigConnection{Edges: make([]model.GigEdge, len(p.Items)), PageInfo: pageInfo(p.Cursors, p.HasNext)}
 	for i, g := range p.Items {
 		c.Edges[i].Cursor = p.Cursors[i]
@@ -105,7 +105,7 @@ func gigConnection(l *Loaders, p gigs.Page[gigs.Gig]) *model.GigConnection {
 }
 
 // listingConnection is a catalogue page: its gigs carry their packages.
-func listingConnection(l *Loaders, p gigs.Page[gigs.Listing]) *model.GigConnection {
+func listingConnection(l *Loaders, p paging.Page[gigs.Listing]) *model.GigConnection {
 	c := &model.GigConnection{Edges: make([]model.GigEdge, len(p.Items)), PageInfo: pageInfo(p.Cursors, p.HasNext)}
 	n := 0
 	for _, g := range p.Items {
@@ -125,7 +125,7 @@ func listingConnection(l *Loaders, p gigs.Page[gigs.Listing]) *model.GigConnecti
 	return c
 }
 
-func orderConnection(p gigs.Page[gigs.Order]) *model.OrderConnection {
+func orderConnection(p paging.Page[gigs.Order]) *model.OrderConnection {
 	c := &model.OrderConnection{Edges: make([]model.OrderEdge, len(p.Items)), PageInfo: pageInfo(p.Cursors, p.HasNext)}
 	for i, o := range p.Items {
 		c.Edges[i] = model.OrderEdge{Cursor: p.Cursors[i], Node: *toOrder(o)}
@@ -133,7 +133,7 @@ func orderConnection(p gigs.Page[gigs.Order]) *model.OrderConnection {
 	return c
 }
 
-func reviewConnection(p gigs.Page[gigs.Review]) *model.ReviewConnection {
+func reviewConnection(p paging.Page[gigs.Review]) *model.ReviewConnection {
 	c := &model.ReviewConnection{Edges: make([]model.ReviewEdge, len(p.Items)), PageInfo: pageInfo(p.Cursors, p.HasNext)}
 	for i, r := range p.Items {
 		c.Edges[i] = model.ReviewEdge{Cursor: p.Cursors[i], Node: *toReview(r)}
@@ -141,7 +141,7 @@ func reviewConnection(p gigs.Page[gigs.Review]) *model.ReviewConnection {
 	return c
 }
 
-func portfolioConnection(p gigs.Page[gigs.Portfolio]) *model.PortfolioItemConnection {
+func portfolioConnection(p paging.Page[gigs.Portfolio]) *model.PortfolioItemConnection {
 	c := &model.PortfolioItemConnection{Edges: make([]model.PortfolioItemEdge, len(p.Items)), PageInfo: pageInfo(p.Cursors, p.HasNext)}
 	for i, it := range p.Items {
 		c.Edges[i] = model.PortfolioItemEdge{Cursor: p.Cursors[i], Node: *toPortfolio(it)}
@@ -153,7 +153,7 @@ func toPackageInputs(in []model.GigPackageInput) []gigs.PackageInput {
 	out := make([]gigs.PackageInput, len(in))
 	for i, p := range in {
 		out[i] = gigs.PackageInput{
-			Tier: store.PackageTier(p.Tier), Title: p.Title, PriceCents: p.PriceCents,
+			Tier: gigs.PackageTier(p.Tier), Title: p.Title, PriceCents: p.PriceCents,
 			DeliveryDays: p.DeliveryDays, Revisions: p.Revisions, Features: p.Features,
 		}
 		if p.Description != nil {
