@@ -73,13 +73,17 @@ const (
 
 // UserOrders returns one page of userID's orders, newest first: their own
 // (or anyone's for STAFF).
-func (s *Service) UserOrders(ctx context.Context, p identity.Principal, userID uuid.UUID, role *OrderRole, status *OrderStatus, first int, after *string) (paging.Page[Order], error) {
+func (s *Service) UserOrders(ctx context.Context, p identity.Principal, userID uuid.UUID, role *OrderRole, status *OrderStatus, firstArg *int32, after *string) (paging.Page[Order], error) {
 	me, err := signedIn(p)
 	if err != nil {
 		return paging.Page[Order]{}, err
 	}
 	if me != userID && !p.IsStaff() {
 		return paging.Page[Order]{}, apperr.Forbidden("orders are visible to their own user only")
+	}
+	first, err := paging.First(firstArg, DefaultFirst)
+	if err != nil {
+		return paging.Page[Order]{}, err
 	}
 	params := store.ListUserOrdersParams{UserID: userID, Status: (*store.OrderStatus)(status), Lim: int32(first + 1)}
 	if role != nil {

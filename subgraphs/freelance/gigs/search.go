@@ -50,7 +50,11 @@ type Listing struct {
 // cache, and are then shared: callers must not modify a page. sort is one of the Sort constants; empty
 // means RELEVANCE with a search and NEWEST without. after is the previous
 // page's last cursor.
-func (s *Service) Search(ctx context.Context, f SearchFilter, sort string, first int, after *string) (paging.Page[Listing], error) {
+func (s *Service) Search(ctx context.Context, f SearchFilter, sort string, firstArg *int32, after *string) (paging.Page[Listing], error) {
+	first, err := paging.First(firstArg, DefaultFirst)
+	if err != nil {
+		return paging.Page[Listing]{}, err
+	}
 	params := store.SearchGigsParams{
 		CategoryID: f.CategoryID, FreelancerID: f.FreelancerID,
 		MinPriceCents: f.MinPriceCents, MaxPriceCents: f.MaxPriceCents, MaxDeliveryDays: f.MaxDeliveryDays,

@@ -61,6 +61,9 @@ func New(pool *pgxpool.Pool, rdb *redis.Client, cfg Config, log *slog.Logger) *S
 		now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
 }
 
+// DefaultFirst is the page size of a list when the client gives none.
+const DefaultFirst = 20
+
 // Config returns the service's settings (defaults filled in).
 func (s *Service) Config() Config { return s.cfg }
 

@@ -312,11 +312,8 @@ func (r *portfolioItemResolver) Gig(ctx context.Context, obj *model.PortfolioIte
 
 // Gigs is the resolver for the gigs field.
 func (r *queryResolver) Gigs(ctx context.Context, filter *model.GigFilter, sort *model.GigSort, first *int32, after *string) (*model.GigConnection, error) {
-	n, err := firstOf(first)
-	if err != nil {
-		return nil, err
-	}
 	var f gigs.SearchFilter
+	var err error
 	if filter != nil {
 		f = gigs.SearchFilter{
 			Search: filter.Search, MinPriceCents: filter.MinPriceCents, MaxPriceCents: filter.MaxPriceCents,
@@ -333,7 +330,7 @@ func (r *queryResolver) Gigs(ctx context.Context, filter *model.GigFilter, sort 
 	if sort != nil {
 		s = string(*sort)
 	}
-	page, err := r.Domain.Search(ctx, f, s, n, after)
+	page, err := r.Domain.Search(ctx, f, s, first, after)
 	if err != nil {
 		return nil, err
 	}
@@ -456,10 +453,6 @@ func (r *userResolver) Orders(ctx context.Context, obj *model.User, role *model.
 	if !ok {
 		return nil, apperr.Forbidden("orders are visible to their own user only")
 	}
-	n, err := firstOf(first)
-	if err != nil {
-		return nil, err
-	}
 	var r2 *gigs.OrderRole
 	if role != nil {
 		v := gigs.OrderRole(*role)
@@ -470,7 +463,7 @@ func (r *userResolver) Orders(ctx context.Context, obj *model.User, role *model.
 		v := gigs.OrderStatus(*status)
 		st = &v
 	}
-	page, err := r.Domain.UserOrders(ctx, identity.FromContext(ctx), id, r2, st, n, after)
+	page, err := r.Domain.UserOrders(ctx, identity.FromContext(ctx), id, r2, st, first, after)
 	if err != nil {
 		return nil, err
 	}

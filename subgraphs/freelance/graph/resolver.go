@@ -18,7 +18,7 @@ type Resolver struct {
 }
 
 // defaultFirst is the page size of lists whose schema default is absent.
-const defaultFirst = 20
+const defaultFirst = gigs.DefaultFirst
 
 func user(id uuid.UUID) model.User { return model.User{ID: id.String()} }
 
