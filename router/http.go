@@ -20,7 +20,7 @@ import (
 	"supergraph/platform/identity"
 	"supergraph/router/internal/auth"
 	"supergraph/router/internal/engine"
-	"supergraph/router/internal/ratelimit"
+	"supergraph/router/internal/pipeline"
 	"supergraph/router/internal/ws"
 )
 
@@ -64,118 +64,96 @@ func (r *Router) serveGraphQL(w http.ResponseWriter, req *http.Request) {
 
 	media, ok := negotiate(req.Header.Get("Accept"))
 	if !ok {
-		writeErrors(w, mediaJSON, http.StatusNotAcceptable, engine.NewRequestError(http.StatusNotAcceptable, engine.CodeBadRequest,
+		writeErrors(w, mediaJSON, http.StatusNotAcceptable, engine.NewRequestError(http.StatusNotAcceptable, apperr.CodeBadRequest,
 			"cannot answer with any media type the Accept header lists; use %s or %s", mediaGraphQLResponse, mediaJSON))
 		return
 	}
-	// Errors before streaming starts are answered as JSON.
-	errMedia := media
-	if errMedia == mediaEventStream {
-		errMedia = mediaJSON
-	}
+	errMedia := errorMedia(media)
 
-	var reqs []clientRequest
-	var rerr *engine.RequestError
-	batch := false
-	switch req.Method {
-	case http.MethodGet:
-		var gr clientRequest
-		gr, rerr = r.fromQueryString(req)
-		reqs = []clientRequest{gr}
-	case http.MethodPost:
-		reqs, batch, rerr = r.fromBody(w, req)
-	default:
-		w.Header().Set("Allow", "GET, POST")
-		rerr = engine.NewRequestError(http.StatusMethodNotAllowed, engine.CodeBadRequest, "method %s is not allowed: use GET or POST", req.Method)
-	}
+	reqs, batch, rerr := r.readRequests(w, req)
 	if rerr != nil {
 		r.writeError(w, req, errMedia, rerr)
 		return
 	}
-
-	// A remembered token's deny-list read is made with the rate limit's
-	// (admit), before anything executes.
-	principal, deny, err := r.authenticateDeferred(req.Context(), req.Header.Get("Authorization"))
-	if err == nil && deny != nil && batch {
-		err, deny = deny.Run(req.Context()), nil
-	}
-	if err != nil {
-		info.errCode = apperr.CodeUnauthenticated
-		writeAuthError(w, errMedia, err)
-		return
-	}
-	// denied answers a request whose deny-list read is still due and fails.
-	denied := func() bool {
-		if deny == nil {
-			return false
-		}
-		if err := deny.Run(req.Context()); err != nil {
-			info.errCode = apperr.CodeUnauthenticated
-			writeAuthError(w, errMedia, err)
-			return true
-		}
-		return false
-	}
-	info.principal = principal
-	headers := r.subgraphHeaders(principal, requestID, req.Header.Get("Traceparent"), req.Header.Get("Tracestate"))
-	if batch {
-		if media == mediaEventStream {
-			writeErrors(w, errMedia, http.StatusNotAcceptable, engine.NewRequestError(http.StatusNotAcceptable, engine.CodeBadRequest,
-				"a batch is answered as one JSON array, not as an event stream"))
-			return
-		}
-		r.serveBatch(w, req, media, reqs, principal, headers)
-		return
-	}
-	gr := reqs[0]
-
-	op, err := r.engine.Prepare(gr.Request)
-	if err != nil {
-		if !denied() {
-			r.writeError(w, req, errMedia, err)
-		}
-		return
-	}
-	info.op = op
-	switch {
-	case (req.Method == http.MethodGet && op.Type == engine.Mutation || op.Type == engine.Subscription && media != mediaEventStream) && denied():
-		return
-	case req.Method == http.MethodGet && op.Type == engine.Mutation:
-		// GET must stay safe: a link or an <img> must never change anything.
-		w.Header().Set("Allow", "POST")
-		writeErrors(w, errMedia, http.StatusMethodNotAllowed, engine.NewRequestError(http.StatusMethodNotAllowed, engine.CodeBadRequest,
-			"mutations are not allowed over GET: use POST"))
-		return
-	case op.Type == engine.Subscription && media != mediaEventStream:
-		writeErrors(w, errMedia, http.StatusBadRequest, engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest,
-			"subscriptions need a WebSocket (graphql-transport-ws or graphql-ws) or Server-Sent Events (Accept: %s)", mediaEventStream))
-		return
-	}
-
-	decision, err := r.admit(req.Context(), op, principal, r.clientIP(req), deny)
-	r.setRateHeaders(w.Header(), decision)
-	if isAuthError(err) {
-		info.errCode = apperr.CodeUnauthenticated
-		writeAuthError(w, errMedia, err)
-		return
+	// A remembered token's deny-list read is left to admission, which makes it
+	// in the rate limit's Redis round trip; a batch admits each operation on
+	// its own, so it is made at once.
+	caller, err := r.pipe.Identify(req.Context(), req.Header.Get("Authorization"), r.clientIP(req))
+	if err == nil && batch {
+		err = caller.Settle(req.Context())
 	}
 	if err != nil {
 		r.writeError(w, req, errMedia, err)
 		return
 	}
-	r.persisted.admitted(req.Context(), gr)
-
-	if media == mediaEventStream {
-		r.serveSSE(w, req, op, principal, headers)
-		return
+	info.principal = caller.Principal
+	headers := r.pipe.Headers(caller, requestID, req.Header.Get("Traceparent"), req.Header.Get("Tracestate"))
+	switch {
+	case !batch:
+		r.serveOperation(w, req, media, reqs[0], caller, headers)
+	case media == mediaEventStream:
+		writeErrors(w, errMedia, http.StatusNotAcceptable, engine.NewRequestError(http.StatusNotAcceptable, apperr.CodeBadRequest,
+			"a batch is answered as one JSON array, not as an event stream"))
+	default:
+		r.serveBatch(w, req, media, reqs, caller, headers)
 	}
+}
 
-	var buf bytes.Buffer
-	err = r.engine.Execute(req.Context(), op, engine.ExecOptions{Headers: headers}, &buf)
-	if op.Type == engine.Mutation {
-		r.afterMutation(req)
+// errorMedia is the media type of errors answered before any result: an
+// event stream's are JSON.
+func errorMedia(media string) string {
+	if media == mediaEventStream {
+		return mediaJSON
+	}
+	return media
+}
+
+// readRequests reads a GET request's parameters or a POST request's body:
+// one operation, or a batch.
+func (r *Router) readRequests(w http.ResponseWriter, req *http.Request) (reqs []clientRequest, batch bool, rerr *engine.RequestError) {
+	switch req.Method {
+	case http.MethodGet:
+		gr, rerr := r.fromQueryString(req)
+		return []clientRequest{gr}, false, rerr
+	case http.MethodPost:
+		return r.fromBody(w, req)
+	}
+	w.Header().Set("Allow", "GET, POST")
+	return nil, false, engine.NewRequestError(http.StatusMethodNotAllowed, apperr.CodeBadRequest, "method %s is not allowed: use GET or POST", req.Method)
+}
+
+// serveOperation answers one operation: prepared, checked against what the
+// transport allows, admitted, then executed (or streamed over SSE).
+func (r *Router) serveOperation(w http.ResponseWriter, req *http.Request, media string, gr clientRequest, caller *pipeline.Caller, headers *auth.SubgraphHeaders) {
+	ctx := req.Context()
+	errMedia := errorMedia(media)
+	op, err := r.pipe.Prepare(gr.Request)
+	if err == nil {
+		accessFrom(ctx).op = op
+		err = transportRefusal(w.Header(), req.Method, media, op)
 	}
 	if err != nil {
+		// A revoked token hears so before anything else.
+		if aerr := caller.Settle(ctx); aerr != nil {
+			err = aerr
+		}
+		r.writeError(w, req, errMedia, err)
+		return
+	}
+	decision, err := r.pipe.Admit(ctx, caller, op)
+	r.setRateHeaders(w.Header(), decision)
+	if err != nil {
+		r.writeError(w, req, errMedia, err)
+		return
+	}
+	r.persisted.admitted(ctx, gr)
+
+	if media == mediaEventStream {
+		r.serveSSE(w, req, op, caller, headers)
+		return
+	}
+	var buf bytes.Buffer
+	if err := r.pipe.Execute(ctx, caller, op, headers, &buf); err != nil {
 		r.writeError(w, req, media, err)
 		return
 	}
@@ -189,57 +167,46 @@ func (r *Router) serveGraphQL(w http.ResponseWriter, req *http.Request) {
 	_, _ = w.Write(body)
 }
 
+// transportRefusal refuses what an operation may not do over this transport:
+// a mutation over GET, a subscription without an event stream.
+func transportRefusal(h http.Header, method, media string, op *engine.Operation) error {
+	switch {
+	case method == http.MethodGet && op.Type == engine.Mutation:
+		// GET must stay safe: a link or an <img> must never change anything.
+		h.Set("Allow", "POST")
+		return engine.NewRequestError(http.StatusMethodNotAllowed, apperr.CodeBadRequest, "mutations are not allowed over GET: use POST")
+	case op.Type == engine.Subscription && media != mediaEventStream:
+		return engine.NewRequestError(http.StatusBadRequest, apperr.CodeBadRequest,
+			"subscriptions need a WebSocket (graphql-transport-ws or graphql-ws) or Server-Sent Events (Accept: %s)", mediaEventStream)
+	}
+	return nil
+}
+
 // serveBatch answers a JSON array of operations with an array of results in
 // the same order. Each operation stands alone: one that fails to validate
 // gets its errors in its slot and the others still run. They run one after the
 // other, so a batch costs the subgraphs no more concurrency than its sender
 // could get with one connection.
-func (r *Router) serveBatch(w http.ResponseWriter, req *http.Request, media string, reqs []clientRequest, principal identity.Principal, headers *auth.SubgraphHeaders) {
-	clientIP := r.clientIP(req)
+func (r *Router) serveBatch(w http.ResponseWriter, req *http.Request, media string, reqs []clientRequest, caller *pipeline.Caller, headers *auth.SubgraphHeaders) {
 	var out bytes.Buffer
 	out.WriteByte('[')
 	for i, gr := range reqs {
 		if i > 0 {
 			out.WriteByte(',')
 		}
-		op, err := r.engine.Prepare(gr.Request)
-		if err == nil && op.Type == engine.Subscription {
-			err = engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest, "a batch cannot start subscriptions")
-		}
-		if err == nil {
-			var d *ratelimit.Decision
-			d, err = r.admit(req.Context(), op, principal, clientIP, nil)
-			r.setRateHeaders(w.Header(), d)
-		}
-		if err == nil {
-			r.persisted.admitted(req.Context(), gr)
-		}
-		if err == nil {
-			var buf bytes.Buffer
-			err = r.engine.Execute(req.Context(), op, engine.ExecOptions{Headers: headers}, &buf)
-			if op.Type == engine.Mutation {
-				r.afterMutation(req)
-			}
-			if err == nil {
-				body := bytes.TrimSpace(buf.Bytes())
-				if r.wantsCost(req) {
-					body = r.withCost(body, op.Cost)
-				}
-				out.Write(body)
-				continue
-			}
-		}
-		var rerr *engine.RequestError
-		if !errors.As(err, &rerr) {
+		body, err := r.batchItem(w, req, gr, caller, headers)
+		if err != nil {
 			if req.Context().Err() != nil {
 				return
 			}
-			r.log.ErrorContext(req.Context(), "execute batched operation", "err", err, "request_id", w.Header().Get(auth.RequestIDHeader))
-			rerr = engine.NewRequestError(http.StatusInternalServerError, apperr.CodeInternal, "internal server error")
+			var rerr *engine.RequestError
+			if !errors.As(err, &rerr) {
+				r.log.ErrorContext(req.Context(), "execute batched operation", "err", err, "request_id", w.Header().Get(auth.RequestIDHeader))
+			}
+			body, _ = json.Marshal(struct {
+				Errors []engine.Error `json:"errors"`
+			}{pipeline.AsRequestError(err).Errors})
 		}
-		body, _ := json.Marshal(struct {
-			Errors []engine.Error `json:"errors"`
-		}{rerr.Errors})
 		out.Write(body)
 	}
 	out.WriteByte(']')
@@ -249,13 +216,39 @@ func (r *Router) serveBatch(w http.ResponseWriter, req *http.Request, media stri
 	_, _ = w.Write(out.Bytes())
 }
 
+// batchItem runs one operation of a batch and returns its result.
+func (r *Router) batchItem(w http.ResponseWriter, req *http.Request, gr clientRequest, caller *pipeline.Caller, headers *auth.SubgraphHeaders) ([]byte, error) {
+	op, err := r.pipe.Prepare(gr.Request)
+	if err != nil {
+		return nil, err
+	}
+	if op.Type == engine.Subscription {
+		return nil, engine.NewRequestError(http.StatusBadRequest, apperr.CodeBadRequest, "a batch cannot start subscriptions")
+	}
+	d, err := r.pipe.Admit(req.Context(), caller, op)
+	r.setRateHeaders(w.Header(), d)
+	if err != nil {
+		return nil, err
+	}
+	r.persisted.admitted(req.Context(), gr)
+	var buf bytes.Buffer
+	if err := r.pipe.Execute(req.Context(), caller, op, headers, &buf); err != nil {
+		return nil, err
+	}
+	body := bytes.TrimSpace(buf.Bytes())
+	if r.wantsCost(req) {
+		body = r.withCost(body, op.Cost)
+	}
+	return body, nil
+}
+
 // fromQueryString reads a GET request's parameters.
 func (r *Router) fromQueryString(req *http.Request) (clientRequest, *engine.RequestError) {
 	q := req.URL.Query()
 	gr := clientRequest{Request: engine.Request{Query: q.Get("query"), OperationName: q.Get("operationName")}}
 	if v := q.Get("variables"); v != "" {
 		if !json.Valid([]byte(v)) {
-			return gr, engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest, "the variables parameter is not valid JSON")
+			return gr, engine.NewRequestError(http.StatusBadRequest, apperr.CodeBadRequest, "the variables parameter is not valid JSON")
 		}
 		if rerr := engine.CheckJSON([]byte(v)); rerr != nil {
 			return gr, rerr
@@ -264,7 +257,7 @@ func (r *Router) fromQueryString(req *http.Request) (clientRequest, *engine.Requ
 	}
 	if v := q.Get("extensions"); v != "" {
 		if !json.Valid([]byte(v)) {
-			return gr, engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest, "the extensions parameter is not valid JSON")
+			return gr, engine.NewRequestError(http.StatusBadRequest, apperr.CodeBadRequest, "the extensions parameter is not valid JSON")
 		}
 		if rerr := engine.CheckJSON([]byte(v)); rerr != nil {
 			return gr, rerr
@@ -284,11 +277,11 @@ func (r *Router) fromBody(w http.ResponseWriter, req *http.Request) ([]clientReq
 	ct := req.Header.Get("Content-Type")
 	mt, params, err := mime.ParseMediaType(ct)
 	if ct == "" || err != nil || mt != mediaJSON {
-		return nil, false, engine.NewRequestError(http.StatusUnsupportedMediaType, engine.CodeBadRequest,
+		return nil, false, engine.NewRequestError(http.StatusUnsupportedMediaType, apperr.CodeBadRequest,
 			"unsupported Content-Type %q: send the request as application/json", ct)
 	}
 	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
-		return nil, false, engine.NewRequestError(http.StatusUnsupportedMediaType, engine.CodeBadRequest,
+		return nil, false, engine.NewRequestError(http.StatusUnsupportedMediaType, apperr.CodeBadRequest,
 			"unsupported charset %q: send UTF-8", cs)
 	}
 	if r.cfg.BodyReadTimeout > 0 {
@@ -300,30 +293,30 @@ func (r *Router) fromBody(w http.ResponseWriter, req *http.Request) ([]clientReq
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return nil, false, engine.NewRequestError(http.StatusRequestEntityTooLarge, engine.CodeBadRequest,
+			return nil, false, engine.NewRequestError(http.StatusRequestEntityTooLarge, apperr.CodeBadRequest,
 				"the request body exceeds %d bytes", r.cfg.MaxRequestBytes)
 		}
 		if errors.Is(err, os.ErrDeadlineExceeded) {
-			return nil, false, engine.NewRequestError(http.StatusRequestTimeout, engine.CodeBadRequest,
+			return nil, false, engine.NewRequestError(http.StatusRequestTimeout, apperr.CodeBadRequest,
 				"the request body did not arrive within %v", r.cfg.BodyReadTimeout)
 		}
-		return nil, false, engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest, "cannot read the request body")
+		return nil, false, engine.NewRequestError(http.StatusBadRequest, apperr.CodeBadRequest, "cannot read the request body")
 	}
 	body = bytes.TrimSpace(body)
 	if len(body) > 0 && body[0] == '[' {
 		if r.cfg.MaxBatchSize <= 1 {
-			return nil, true, engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest,
+			return nil, true, engine.NewRequestError(http.StatusBadRequest, apperr.CodeBadRequest,
 				"batched requests are not supported (ROUTER_MAX_BATCH_SIZE=1): send one operation per request")
 		}
 		var items []json.RawMessage
 		if err := json.Unmarshal(body, &items); err != nil {
-			return nil, true, engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest, "malformed JSON body: %s", jsonProblem(err))
+			return nil, true, engine.NewRequestError(http.StatusBadRequest, apperr.CodeBadRequest, "malformed JSON body: %s", jsonProblem(err))
 		}
 		switch {
 		case len(items) == 0:
-			return nil, true, engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest, "the batch is empty")
+			return nil, true, engine.NewRequestError(http.StatusBadRequest, apperr.CodeBadRequest, "the batch is empty")
 		case len(items) > r.cfg.MaxBatchSize:
-			rerr := engine.NewRequestError(http.StatusBadRequest, engine.CodeLimitExceeded,
+			rerr := engine.NewRequestError(http.StatusBadRequest, apperr.CodeLimitExceeded,
 				"the batch exceeds the batch size limit: %d > %d (ROUTER_MAX_BATCH_SIZE)", len(items), r.cfg.MaxBatchSize)
 			rerr.Errors[0].Extensions["limit"] = map[string]any{"name": "batch size", "setting": "ROUTER_MAX_BATCH_SIZE", "max": r.cfg.MaxBatchSize, "actual": len(items)}
 			return nil, true, rerr
@@ -362,20 +355,20 @@ func parseWire(body []byte) (engine.Request, json.RawMessage, *engine.RequestErr
 	}
 	var wr wireRequest
 	if err := json.Unmarshal(body, &wr); err != nil {
-		return engine.Request{}, nil, engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest, "malformed JSON body: %s", jsonProblem(err))
+		return engine.Request{}, nil, engine.NewRequestError(http.StatusBadRequest, apperr.CodeBadRequest, "malformed JSON body: %s", jsonProblem(err))
 	}
 	var gr engine.Request
 	if err := stringParam(wr.Query, &gr.Query); err != nil {
-		return gr, nil, engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest, "query must be a string")
+		return gr, nil, engine.NewRequestError(http.StatusBadRequest, apperr.CodeBadRequest, "query must be a string")
 	}
 	if err := stringParam(wr.OperationName, &gr.OperationName); err != nil {
-		return gr, nil, engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest, "operationName must be a string or null")
+		return gr, nil, engine.NewRequestError(http.StatusBadRequest, apperr.CodeBadRequest, "operationName must be a string or null")
 	}
 	if !objectOrNull(wr.Variables) {
-		return gr, nil, engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest, "variables must be a JSON object or null")
+		return gr, nil, engine.NewRequestError(http.StatusBadRequest, apperr.CodeBadRequest, "variables must be a JSON object or null")
 	}
 	if !objectOrNull(wr.Extensions) {
-		return gr, nil, engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest, "extensions must be a JSON object or null")
+		return gr, nil, engine.NewRequestError(http.StatusBadRequest, apperr.CodeBadRequest, "extensions must be a JSON object or null")
 	}
 	gr.Variables = wr.Variables
 	return gr, wr.Extensions, nil
@@ -407,55 +400,16 @@ func objectOrNull(raw json.RawMessage) bool {
 	return len(raw) == 0 || string(raw) == "null" || raw[0] == '{'
 }
 
-// authenticate returns the principal of an Authorization header value: anonymous
-// when there is none, an error for anything that is not a valid, live token.
-func (r *Router) authenticate(ctx context.Context, authorization string) (identity.Principal, error) {
-	token, present := auth.BearerToken(authorization)
-	if !present {
-		return identity.Principal{}, nil
-	}
-	return r.verifier.Verify(ctx, token)
-}
-
-// authenticateDeferred is authenticate that may leave a remembered token's
-// deny-list read to the caller (see auth.Verifier.VerifyDeferred).
-func (r *Router) authenticateDeferred(ctx context.Context, authorization string) (identity.Principal, *auth.DenyCheck, error) {
-	token, present := auth.BearerToken(authorization)
-	if !present {
-		return identity.Principal{}, nil, nil
-	}
-	return r.verifier.VerifyDeferred(ctx, token)
-}
-
-func isAuthError(err error) bool {
-	return err != nil && (errors.Is(err, auth.ErrRevokedToken) || errors.Is(err, auth.ErrUnavailable) ||
-		errors.Is(err, auth.ErrInvalidToken) || errors.Is(err, auth.ErrExpiredToken))
-}
-
-// afterMutation makes the request's token read the deny-list on its next use:
-// the mutation may have revoked it (a logout), and that must apply at once
-// even with a deny-list check interval.
-func (r *Router) afterMutation(req *http.Request) { r.recheck(req.Header.Get("Authorization")) }
-
-// recheck makes the token in an Authorization value read the deny-list on
-// its next use (HTTP, SSE and WebSocket mutations alike).
-func (r *Router) recheck(authorization string) {
-	if token, present := auth.BearerToken(authorization); present && token != "" {
-		r.verifier.Recheck(token)
-	}
-}
-
-func (r *Router) subgraphHeaders(p identity.Principal, requestID, traceparent, tracestate string) *auth.SubgraphHeaders {
-	return auth.NewSubgraphHeaders(r.assertions, p, requestID, traceparent, tracestate, r.log)
-}
-
 func (r *Router) writeError(w http.ResponseWriter, req *http.Request, media string, err error) {
 	var rerr *engine.RequestError
 	switch {
+	case pipeline.IsAuthError(err):
+		accessFrom(req.Context()).errCode = apperr.CodeUnauthenticated
+		writeAuthError(w, media, err)
 	case errors.As(err, &rerr):
 		if code, _ := rerr.Errors[0].Extensions["code"].(string); code != "" {
 			accessFrom(req.Context()).errCode = code
-			if code == engine.CodeLimitExceeded {
+			if code == apperr.CodeLimitExceeded {
 				r.tel.Rejected("document_limit")
 			}
 		}
@@ -481,7 +435,7 @@ func (r *Router) writeError(w http.ResponseWriter, req *http.Request, media stri
 // application/graphql-response+json keeps the 4xx statuses.
 func legacyStatus(rerr *engine.RequestError) int {
 	switch code, _ := rerr.Errors[0].Extensions["code"].(string); code {
-	case engine.CodeParseFailed, engine.CodeValidationFailed, engine.CodeBadUserInput, apperr.CodePersistedQueryNotFound:
+	case apperr.CodeParseFailed, apperr.CodeValidationFailed, apperr.CodeBadUserInput, apperr.CodePersistedQueryNotFound:
 		return http.StatusOK
 	}
 	return rerr.Status

@@ -27,6 +27,7 @@ import (
 	"supergraph/router/internal/engine"
 	"supergraph/router/internal/health"
 	"supergraph/router/internal/limits"
+	"supergraph/router/internal/pipeline"
 	"supergraph/router/internal/playground"
 	"supergraph/router/internal/ratelimit"
 	"supergraph/router/internal/telemetry"
@@ -35,24 +36,21 @@ import (
 
 // Router serves the supergraph.
 type Router struct {
-	cfg      Config
-	log      *slog.Logger
-	engine   *engine.Engine
-	verifier *auth.Verifier
-	// assertions signs the internal assertions subgraphs receive, one per
-	// principal reused for half its lifetime.
-	assertions *auth.Assertions
-	deny       *redis.Client
-	rdb        *redis.Client // DB 0: rate limits, persisted queries
-	limiter    *ratelimit.Limiter
-	persisted  *persistedQueries
-	live       *liveLimits // open connections and subscriptions
-	tel        *telemetry.Telemetry
-	health     *health.Checker
-	ws         *ws.Handler
-	handler    http.Handler
-	cancel     context.CancelFunc
-	closed     chan struct{}
+	cfg       Config
+	log       *slog.Logger
+	engine    *engine.Engine
+	verifier  *auth.Verifier
+	deny      *redis.Client
+	rdb       *redis.Client // DB 0: rate limits, persisted queries
+	persisted *persistedQueries
+	// pipe admits and runs every operation, whatever the transport.
+	pipe    *pipeline.Pipeline
+	tel     *telemetry.Telemetry
+	health  *health.Checker
+	ws      *ws.Handler
+	handler http.Handler
+	cancel  context.CancelFunc
+	closed  chan struct{}
 }
 
 // New loads the graph config and builds the router. It does not contact the
@@ -74,22 +72,87 @@ func New(cfg Config, log *slog.Logger) (*Router, error) {
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &Router{cfg: cfg, log: log, assertions: auth.NewAssertions(identity.NewSigner(key), 0), cancel: cancel, closed: make(chan struct{})}
-	fail := func(err error) (*Router, error) {
+	r := &Router{cfg: cfg, log: log, cancel: cancel, closed: make(chan struct{})}
+	if err := r.build(ctx, graph, key); err != nil {
 		r.Close()
 		return nil, err
 	}
+	return r, nil
+}
 
+// build makes the router's parts, each from the ones before it.
+func (r *Router) build(ctx context.Context, graph *engine.Graph, key ed25519.PrivateKey) error {
+	cfg, log := r.cfg, r.log
+	var err error
 	r.tel, err = telemetry.New(telemetry.Options{
 		OTLPEndpoint: cfg.OTLPEndpoint,
 		SampleRatio:  cfg.TraceSampleRatio,
 		BatchTimeout: cfg.TraceBatchTimeout,
 	})
 	if err != nil {
-		return fail(err)
+		return err
 	}
-	r.engine, err = engine.New(graph, engine.Options{
-		Observer:         r.tel,
+	if r.engine, err = newEngine(cfg, graph, r.tel, log); err != nil {
+		return fmt.Errorf("load graph %s: %w", cfg.GraphConfig, err)
+	}
+	if err := r.connectRedis(); err != nil {
+		return err
+	}
+	r.persisted = newPersistedQueries(r.rdb, persistedQueryOptions{
+		ttl:        cfg.PersistedQueryTTL,
+		redisBytes: cfg.PersistedQueryRedisBytes,
+		localBytes: cfg.PersistedQueryCacheBytes,
+		checkQuery: r.engine.CheckQuerySize,
+	}, log)
+	r.tel.CacheBytes("prepared_documents", r.engine.PreparedCacheBytes)
+	r.tel.CacheBytes("persisted_queries", r.persisted.bytes)
+	r.verifier, err = auth.NewVerifier(ctx, auth.Options{
+		JWKSURL:     cfg.JWKSURL,
+		Issuer:      cfg.JWTIssuer,
+		Audience:    cfg.JWTAudience,
+		Deny:        r.deny,
+		FailOpen:    cfg.DenyListFailOpen,
+		JWKSRefresh: cfg.JWKSRefresh,
+		// Verified tokens are remembered (bounded, until expiry); the
+		// deny-list is still read as often as configured.
+		DenyCheckInterval: cfg.DenyListCheckInterval,
+		Logger:            log,
+	})
+	if err != nil {
+		return err
+	}
+	r.health = r.newHealth()
+	r.pipe = pipeline.New(pipeline.Options{
+		Engine:                       r.engine,
+		Verifier:                     r.verifier,
+		Assertions:                   auth.NewAssertions(identity.NewSigner(key), 0),
+		Limiter:                      r.newLimiter(),
+		Telemetry:                    r.tel,
+		Logger:                       log,
+		MaxCost:                      cfg.MaxCost,
+		RateLimitWindow:              cfg.RateLimitWindow,
+		RevocationCheckInterval:      cfg.RevocationCheckInterval,
+		MaxConnectionsPerIP:          cfg.MaxConnectionsPerIP,
+		MaxSubscriptionsPerPrincipal: cfg.MaxSubscriptionsPerPrincipal,
+		IPv6Prefix:                   cfg.RateLimitIPv6Prefix,
+	})
+	r.ws = ws.NewHandler(ws.Options{
+		Pipeline:        r.pipe,
+		ClientIP:        r.clientIP,
+		Connections:     r.tel.WebSocket,
+		AllowedOrigins:  cfg.CORSAllowedOrigins,
+		InitTimeout:     cfg.WSInitTimeout,
+		KeepAlive:       cfg.KeepAliveInterval,
+		MaxMessageBytes: cfg.MaxRequestBytes,
+		Logger:          log,
+	})
+	r.handler = r.routes()
+	return nil
+}
+
+func newEngine(cfg Config, graph *engine.Graph, tel *telemetry.Telemetry, log *slog.Logger) (*engine.Engine, error) {
+	return engine.New(graph, engine.Options{
+		Observer:         tel,
 		URLOverrides:     cfg.SubgraphURLs,
 		SubgraphTimeout:  cfg.SubgraphTimeout,
 		SubgraphTimeouts: cfg.SubgraphTimeouts,
@@ -117,24 +180,25 @@ func New(cfg Config, log *slog.Logger) (*Router, error) {
 		MutationBaseCost: cfg.CostMutationBase,
 		Logger:           log,
 	})
-	if err != nil {
-		return fail(fmt.Errorf("load graph %s: %w", cfg.GraphConfig, err))
-	}
+}
 
-	if cfg.DenyListRedisURL != "" {
+// connectRedis makes the deny-list's client and the one for rate limits and
+// persisted queries, when configured.
+func (r *Router) connectRedis() error {
+	if r.cfg.DenyListRedisURL != "" {
 		// Request-path timeouts and fail-fast: a hung Redis answers signed-in
 		// requests at once (503, or admitted when fail-open), not after seconds.
-		opt, err := redisx.Options(cfg.DenyListRedisURL)
+		opt, err := redisx.Options(r.cfg.DenyListRedisURL)
 		if err != nil {
-			return fail(fmt.Errorf("DENYLIST_REDIS_URL: %w", err))
+			return fmt.Errorf("DENYLIST_REDIS_URL: %w", err)
 		}
 		opt.Protocol = 2 // RESP2: no push-notification processing per command
 		r.deny = redisx.New(opt)
 	}
-	if cfg.RedisURL != "" {
-		opt, err := redisx.Options(cfg.RedisURL)
+	if r.cfg.RedisURL != "" {
+		opt, err := redisx.Options(r.cfg.RedisURL)
 		if err != nil {
-			return fail(fmt.Errorf("REDIS_URL: %w", err))
+			return fmt.Errorf("REDIS_URL: %w", err)
 		}
 		// Shorter than redisx's: the limiter's reads precede every request
 		// that has no lease, and it fails open.
@@ -142,59 +206,44 @@ func New(cfg Config, log *slog.Logger) (*Router, error) {
 		opt.Protocol = 2
 		r.rdb = redisx.New(opt)
 	}
-	r.persisted = newPersistedQueries(r.rdb, persistedQueryOptions{
-		ttl:        cfg.PersistedQueryTTL,
-		redisBytes: cfg.PersistedQueryRedisBytes,
-		localBytes: cfg.PersistedQueryCacheBytes,
-		checkQuery: r.engine.CheckQuerySize,
-	}, log)
-	r.tel.CacheBytes("prepared_documents", r.engine.PreparedCacheBytes)
-	r.tel.CacheBytes("persisted_queries", r.persisted.bytes)
-	if cfg.RateLimit {
-		// With the deny-list on the same server, its per-request read rides
-		// in the rate limit's round trip.
-		var denyDB *int
-		if r.deny != nil && sameServer(r.deny.Options(), r.rdb.Options()) {
-			denyDB = &r.deny.Options().DB
-		}
-		r.limiter = ratelimit.New(ratelimit.Options{
-			DenyListDB:      denyDB,
-			Redis:           r.rdb,
-			Window:          cfg.RateLimitWindow,
-			AnonymousBudget: cfg.RateLimitAnonymous,
-			UserBudget:      cfg.RateLimitUser,
-			IPv6Prefix:      cfg.RateLimitIPv6Prefix,
-			RoleBudgets:     cfg.RateLimitRoles,
-			FailClosed:      cfg.RateLimitFailClosed,
-			OnRedisError:    r.tel.RateLimitError,
-			Logger:          log,
-		})
-	}
-	r.verifier, err = auth.NewVerifier(ctx, auth.Options{
-		JWKSURL:     cfg.JWKSURL,
-		Issuer:      cfg.JWTIssuer,
-		Audience:    cfg.JWTAudience,
-		Deny:        r.deny,
-		FailOpen:    cfg.DenyListFailOpen,
-		JWKSRefresh: cfg.JWKSRefresh,
-		// Verified tokens are remembered (bounded, until expiry); the
-		// deny-list is still read as often as configured.
-		DenyCheckInterval: cfg.DenyListCheckInterval,
-		Logger:            log,
-	})
-	if err != nil {
-		return fail(err)
-	}
+	return nil
+}
 
+// newLimiter returns the rate limiter, nil when rate limiting is off.
+func (r *Router) newLimiter() *ratelimit.Limiter {
+	if !r.cfg.RateLimit {
+		return nil
+	}
+	// With the deny-list on the same server, its per-request read rides in
+	// the rate limit's round trip.
+	var denyDB *int
+	if r.deny != nil && sameServer(r.deny.Options(), r.rdb.Options()) {
+		denyDB = &r.deny.Options().DB
+	}
+	return ratelimit.New(ratelimit.Options{
+		DenyListDB:      denyDB,
+		Redis:           r.rdb,
+		Window:          r.cfg.RateLimitWindow,
+		AnonymousBudget: r.cfg.RateLimitAnonymous,
+		UserBudget:      r.cfg.RateLimitUser,
+		IPv6Prefix:      r.cfg.RateLimitIPv6Prefix,
+		RoleBudgets:     r.cfg.RateLimitRoles,
+		FailClosed:      r.cfg.RateLimitFailClosed,
+		OnRedisError:    r.tel.RateLimitError,
+		Logger:          r.log,
+	})
+}
+
+func (r *Router) newHealth() *health.Checker {
 	var subgraphs []health.Subgraph
 	for _, sg := range r.engine.Subgraphs() {
 		subgraphs = append(subgraphs, health.Subgraph{Name: sg.Name, URL: sg.URL})
 	}
-	r.health = health.NewChecker(health.Options{
+	return health.NewChecker(health.Options{
 		Subgraphs: subgraphs,
 		Client:    r.engine.HTTPClient(),
 		Redis:     r.deny,
-		Timeout:   cfg.HealthTimeout,
+		Timeout:   r.cfg.HealthTimeout,
 		Ready: func() error {
 			if !r.verifier.Ready() {
 				return errors.New("the users service's key set (JWKS) has not been fetched yet")
@@ -202,39 +251,6 @@ func New(cfg Config, log *slog.Logger) (*Router, error) {
 			return nil
 		},
 	})
-
-	r.live = newLiveLimits(cfg.MaxConnectionsPerIP, cfg.MaxSubscriptionsPerPrincipal, cfg.RateLimitIPv6Prefix)
-	r.ws = ws.NewHandler(ws.Options{
-		Executor:            r.engine,
-		AcquireConnection:   r.live.connection,
-		AcquireSubscription: r.live.subscription,
-		AfterMutation:       r.recheck,
-		Authenticate:        r.authenticate,
-		Watch: func(ctx context.Context, p identity.Principal) (context.Context, context.CancelFunc) {
-			return r.verifier.Watch(ctx, p, cfg.RevocationCheckInterval)
-		},
-		Admit: func(ctx context.Context, p identity.Principal, clientIP string, op *engine.Operation) error {
-			_, err := r.admit(ctx, op, p, clientIP, nil)
-			return err
-		},
-		ChargeEvent: func(ctx context.Context, p identity.Principal, clientIP string, op *engine.Operation) error {
-			if rerr := r.chargeEvent(ctx, p, clientIP, op); rerr != nil {
-				return rerr
-			}
-			return nil
-		},
-		ClientIP:        r.clientIP,
-		Connections:     r.tel.WebSocket,
-		Subscriptions:   r.tel.Subscription,
-		Headers:         r.subgraphHeaders,
-		AllowedOrigins:  cfg.CORSAllowedOrigins,
-		InitTimeout:     cfg.WSInitTimeout,
-		KeepAlive:       cfg.KeepAliveInterval,
-		MaxMessageBytes: cfg.MaxRequestBytes,
-		Logger:          log,
-	})
-	r.handler = r.routes()
-	return r, nil
 }
 
 // sameServer reports whether two Redis clients reach the same server as the

@@ -11,28 +11,30 @@ import (
 	"github.com/wundergraph/graphql-go-tools/v2/pkg/engine/resolve"
 
 	"supergraph/platform/apperr"
-	"supergraph/platform/identity"
 	"supergraph/router/internal/auth"
 	"supergraph/router/internal/engine"
+	"supergraph/router/internal/pipeline"
 )
 
 // serveSSE answers with GraphQL over Server-Sent Events (the protocol's
 // "distinct connections" mode): one "next" event per result, then "complete".
 // Queries and mutations produce a single result; subscriptions stream until the
-// upstream completes, the client leaves, or the token expires or is revoked.
-func (r *Router) serveSSE(w http.ResponseWriter, req *http.Request, op *engine.Operation, p identity.Principal, headers *auth.SubgraphHeaders) {
+// upstream completes, the client leaves, the token expires or is revoked, or
+// an event does not fit the caller's budget.
+func (r *Router) serveSSE(w http.ResponseWriter, req *http.Request, op *engine.Operation, caller *pipeline.Caller, headers *auth.SubgraphHeaders) {
 	flusher, ok := w.(http.Flusher)
 	if !ok {
 		writeErrors(w, mediaJSON, http.StatusInternalServerError, engine.NewRequestError(http.StatusInternalServerError, apperr.CodeInternal, "streaming is not supported here"))
 		return
 	}
+	var sub *pipeline.Subscription
 	if op.Type == engine.Subscription {
-		release, ok := r.live.subscription(p, r.clientIP(req))
-		if !ok {
-			writeErrors(w, mediaJSON, http.StatusTooManyRequests, engine.NewRequestError(http.StatusTooManyRequests, apperr.CodeRateLimited, "too many subscriptions open: end one first"))
+		var err error
+		if sub, err = r.pipe.Subscribe(caller, op); err != nil {
+			rerr := pipeline.AsRequestError(err)
+			writeErrors(w, mediaJSON, rerr.Status, rerr)
 			return
 		}
-		defer release()
 	}
 	h := w.Header()
 	h.Set("Content-Type", mediaEventStream+"; charset=utf-8")
@@ -41,46 +43,28 @@ func (r *Router) serveSSE(w http.ResponseWriter, req *http.Request, op *engine.O
 	w.WriteHeader(http.StatusOK)
 	flusher.Flush()
 	sw := &sseWriter{w: w, flusher: flusher}
-	if op.Type == engine.Subscription {
-		clientIP := r.clientIP(req)
-		sw.charge = func(ctx context.Context) *engine.RequestError { return r.chargeEvent(ctx, p, clientIP, op) }
-	}
+	defer sw.Complete()
 
-	if op.Type != engine.Subscription {
+	if sub == nil {
 		var buf bytes.Buffer
-		err := r.engine.Execute(req.Context(), op, engine.ExecOptions{Headers: headers}, &buf)
-		if op.Type == engine.Mutation {
-			r.afterMutation(req)
-		}
-		if err != nil {
-			if req.Context().Err() != nil {
-				return
+		if err := r.pipe.Execute(req.Context(), caller, op, headers, &buf); err != nil {
+			if req.Context().Err() == nil {
+				r.log.ErrorContext(req.Context(), "execute operation", "err", err)
+				sw.event("next", errorPayload("internal server error", apperr.CodeInternal))
 			}
-			r.log.ErrorContext(req.Context(), "execute operation", "err", err)
-			sw.event("next", errorPayload("internal server error", apperr.CodeInternal))
-		} else {
-			sw.event("next", buf.Bytes())
+			return
 		}
-		sw.Complete()
+		sw.event("next", buf.Bytes())
 		return
 	}
 
-	ctx, cancel := r.verifier.Watch(req.Context(), p, r.cfg.RevocationCheckInterval)
+	ctx, cancel := r.pipe.Watch(req.Context(), caller)
 	defer cancel()
-	r.tel.Subscription(1)
-	defer r.tel.Subscription(-1)
-	ctx, stop := context.WithCancelCause(ctx)
-	defer stop(nil)
-	sw.ctx, sw.stop = ctx, stop
-	err := r.engine.Subscribe(ctx, op, engine.ExecOptions{
-		Headers:        headers,
-		InitialPayload: headers.InitialPayload,
-		Heartbeat:      true,
-	}, sw)
-	var overBudget *engine.RequestError
+	err := sub.Run(ctx, headers, sw)
+	var refused *engine.RequestError
 	switch cause := context.Cause(ctx); {
-	case errors.As(cause, &overBudget):
-		sw.event("next", errorsPayload(overBudget.Errors))
+	case errors.As(err, &refused):
+		sw.event("next", errorsPayload(refused.Errors))
 	case errors.Is(cause, auth.ErrExpiredToken):
 		sw.event("next", errorPayload("access token expired", apperr.CodeUnauthenticated))
 	case errors.Is(cause, auth.ErrRevokedToken):
@@ -89,7 +73,6 @@ func (r *Router) serveSSE(w http.ResponseWriter, req *http.Request, op *engine.O
 		r.log.ErrorContext(req.Context(), "subscription", "err", err)
 		sw.event("next", errorPayload("internal server error", apperr.CodeInternal))
 	}
-	sw.Complete()
 }
 
 func errorPayload(msg, code string) []byte {
@@ -109,11 +92,6 @@ type sseWriter struct {
 	flusher http.Flusher
 	buf     bytes.Buffer
 	done    bool
-	// charge pays for one event of a subscription (nil: free); when it
-	// refuses, stop ends the subscription with its error as the cause.
-	charge func(context.Context) *engine.RequestError
-	stop   context.CancelCauseFunc
-	ctx    context.Context
 }
 
 var _ resolve.SubscriptionResponseWriter = (*sseWriter)(nil)
@@ -124,25 +102,12 @@ func (s *sseWriter) Write(p []byte) (int, error) {
 	return s.buf.Write(p)
 }
 
-// Flush sends what was written since the last flush as one "next" event;
-// a subscription's event is paid for first, and one the budget cannot pay for
-// ends the subscription (the handler reports why).
+// Flush sends what was written since the last flush as one "next" event.
 func (s *sseWriter) Flush() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.buf.Len() == 0 || s.done {
 		return nil
-	}
-	if s.charge != nil {
-		if s.ctx.Err() != nil {
-			s.buf.Reset()
-			return nil
-		}
-		if rerr := s.charge(s.ctx); rerr != nil {
-			s.buf.Reset()
-			s.stop(rerr)
-			return nil
-		}
 	}
 	err := s.writeEvent("next", s.buf.Bytes())
 	s.buf.Reset()

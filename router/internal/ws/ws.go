@@ -30,9 +30,9 @@ import (
 	"github.com/wundergraph/graphql-go-tools/v2/pkg/engine/resolve"
 
 	"supergraph/platform/apperr"
-	"supergraph/platform/identity"
 	"supergraph/router/internal/auth"
 	"supergraph/router/internal/engine"
+	"supergraph/router/internal/pipeline"
 )
 
 // Subprotocols.
@@ -56,46 +56,16 @@ const (
 // maxSubscriptionsPerConn bounds one connection's concurrent operations.
 const maxSubscriptionsPerConn = 100
 
-// Executor prepares and runs operations (implemented by *engine.Engine).
-type Executor interface {
-	Prepare(engine.Request) (*engine.Operation, error)
-	Execute(ctx context.Context, op *engine.Operation, opts engine.ExecOptions, w interface{ Write([]byte) (int, error) }) error
-	SubscribeAsync(ctx context.Context, op *engine.Operation, opts engine.ExecOptions, w resolve.SubscriptionResponseWriter, id resolve.SubscriptionIdentifier) error
-	Unsubscribe(id resolve.SubscriptionIdentifier)
-}
-
 // Options configure a Handler.
 type Options struct {
-	Executor Executor
-	// Authenticate maps an Authorization value to a principal (anonymous for "").
-	Authenticate func(ctx context.Context, authorization string) (identity.Principal, error)
-	// Watch returns a context ending when the principal's token expires or is revoked.
-	Watch func(ctx context.Context, p identity.Principal) (context.Context, context.CancelFunc)
-	// Admit checks an operation before it runs (cost ceiling, rate limit;
-	// subscriptions pay when they start). Its error, a *engine.RequestError,
-	// ends that operation only.
-	Admit func(ctx context.Context, p identity.Principal, clientIP string, op *engine.Operation) error
-	// ChargeEvent spends one subscription event's cost before it is sent;
-	// its error (a *engine.RequestError) ends the subscription instead. May
-	// be nil.
-	ChargeEvent func(ctx context.Context, p identity.Principal, clientIP string, op *engine.Operation) error
+	// Pipeline identifies callers and admits and runs their operations, as
+	// for every other transport.
+	Pipeline *pipeline.Pipeline
 	// ClientIP tells the address an anonymous connection's budget is kept by.
 	ClientIP func(*http.Request) string
-	// AcquireConnection takes one of a client address's connection slots and
-	// AcquireSubscription one of a principal's subscription slots; release
-	// gives it back. ok false refuses (HTTP 429 before the upgrade; a
-	// RATE_LIMITED error for the subscription). Either may be nil.
-	AcquireConnection func(clientIP string) (release func(), ok bool)
-	// AfterMutation is told the connection's Authorization value after each
-	// mutation (it may have revoked the token: a logout); may be nil.
-	AfterMutation       func(authorization string)
-	AcquireSubscription func(p identity.Principal, clientIP string) (release func(), ok bool)
-	// Connections and Subscriptions are told when connections open (+1) and
-	// close (-1), and subscriptions start and end (metrics); may be nil.
-	Connections   func(delta int)
-	Subscriptions func(delta int)
-	// Headers builds the subgraph headers of one operation.
-	Headers func(p identity.Principal, requestID, traceparent, tracestate string) *auth.SubgraphHeaders
+	// Connections is told when connections open (+1) and close (-1)
+	// (metrics); may be nil.
+	Connections func(delta int)
 	// AllowedOrigins are the cross-origin pages allowed to connect (same-origin
 	// pages and non-browser clients always may).
 	AllowedOrigins  []string
@@ -195,17 +165,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, requestID st
 	if h.opts.ClientIP != nil {
 		clientIP = h.opts.ClientIP(r)
 	}
-	releaseConn := func() {}
-	if h.opts.AcquireConnection != nil {
-		release, ok := h.opts.AcquireConnection(clientIP)
-		if !ok {
-			w.Header().Set("Content-Type", "application/json")
-			w.Header().Set("Retry-After", "10")
-			w.WriteHeader(http.StatusTooManyRequests)
-			_, _ = w.Write([]byte(`{"errors":[{"message":"too many open connections from your address","extensions":{"code":"RATE_LIMITED"}}]}`))
-			return false
-		}
-		releaseConn = release
+	releaseConn, ok := h.opts.Pipeline.AcquireConnection(clientIP)
+	if !ok {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Retry-After", "10")
+		w.WriteHeader(http.StatusTooManyRequests)
+		_, _ = w.Write([]byte(`{"errors":[{"message":"too many open connections from your address","extensions":{"code":"RATE_LIMITED"}}]}`))
+		return false
 	}
 	hj := &smallBuffers{ResponseWriter: w}
 	c, err := websocket.Accept(hj, r, &websocket.AcceptOptions{
@@ -374,9 +340,9 @@ type conn struct {
 	traceparent string
 	tracestate  string
 
-	ctx       context.Context // ends when the connection ends (or its token dies)
-	cancel    context.CancelFunc
-	principal identity.Principal
+	ctx    context.Context // ends when the connection ends (or its token dies)
+	cancel context.CancelFunc
+	caller *pipeline.Caller // who signed in with connection_init
 	// id identifies the connection to the poller and its subscriptions to
 	// the resolver.
 	id int64
@@ -390,7 +356,6 @@ type conn struct {
 	initTimer *time.Timer
 	closed    func()
 	release   func() // gives the client address's connection slot back
-	authz     string // the Authorization value the connection signed in with
 	ended     sync.Once
 
 	// Reading: raw and br are the socket and its buffered reader, polled
@@ -608,8 +573,11 @@ func (c *conn) onInit(m message) bool {
 			}
 		}
 	}
-	c.authz = authz
-	principal, err := c.h.opts.Authenticate(c.ctx, authz)
+	caller, err := c.h.opts.Pipeline.Identify(c.ctx, authz, c.clientIP)
+	if err == nil {
+		// A connection lives long: its token is checked in full now, then watched.
+		err = caller.Settle(c.ctx)
+	}
 	if err != nil {
 		reason := "Forbidden: invalid access token"
 		switch {
@@ -627,9 +595,9 @@ func (c *conn) onInit(m message) bool {
 		c.close(CloseForbidden, reason)
 		return false
 	}
-	c.principal = principal
+	c.caller = caller
 	// From now on operations run under a context that ends with the token.
-	watched, cancel := c.h.opts.Watch(c.ctx, principal)
+	watched, cancel := c.h.opts.Pipeline.Watch(c.ctx, caller)
 	c.ctx, c.stopWatch = watched, cancel
 	context.AfterFunc(watched, func() {
 		switch cause := context.Cause(watched); {
@@ -701,31 +669,21 @@ func (c *conn) onSubscribe(m message) bool {
 	if p.OperationName != nil {
 		req.OperationName = *p.OperationName
 	}
-	op, err := c.h.opts.Executor.Prepare(req)
-	if err != nil {
-		var rerr *engine.RequestError
-		if !errors.As(err, &rerr) {
-			rerr = engine.NewRequestError(http.StatusInternalServerError, apperr.CodeInternal, "internal server error")
-		}
-		c.sendErrors(m.ID, rerr.Errors)
-		return true
+	pipe := c.h.opts.Pipeline
+	op, err := pipe.Prepare(req)
+	if err == nil {
+		_, err = pipe.Admit(c.ctx, c.caller, op)
 	}
-	if c.h.opts.Admit != nil {
-		if err := c.h.opts.Admit(c.ctx, c.principal, c.clientIP, op); err != nil {
-			var rerr *engine.RequestError
-			if !errors.As(err, &rerr) {
-				rerr = engine.NewRequestError(http.StatusInternalServerError, apperr.CodeInternal, "internal server error")
-			}
-			c.sendErrors(m.ID, rerr.Errors)
-			return true
+	if err != nil {
+		if !errors.As(err, new(*engine.RequestError)) && c.ctx.Err() == nil {
+			c.h.opts.Logger.Error("admit operation", "err", err, "request_id", c.requestID)
 		}
+		c.sendErrors(m.ID, pipeline.AsRequestError(err).Errors)
+		return true
 	}
 
 	ctx, cancel := context.WithCancel(c.ctx)
 	o := &operation{c: c, id: m.ID, ctx: ctx, cancel: cancel, subscribed: op.Type == engine.Subscription}
-	if charge := c.h.opts.ChargeEvent; charge != nil && o.subscribed {
-		o.charge = func() error { return charge(ctx, c.principal, c.clientIP, op) }
-	}
 	c.mu.Lock()
 	c.seq++
 	seq := c.seq
@@ -734,7 +692,7 @@ func (c *conn) onSubscribe(m message) bool {
 	rid := fmt.Sprintf("%s.%d", c.requestID, seq)
 	c.mu.Unlock()
 
-	headers := c.h.opts.Headers(c.principal, rid, c.traceparent, c.tracestate)
+	headers := pipe.Headers(c.caller, rid, c.traceparent, c.tracestate)
 	if op.Type != engine.Subscription {
 		c.wg.Go(func() {
 			defer cancel()
@@ -744,29 +702,24 @@ func (c *conn) onSubscribe(m message) bool {
 		return true
 	}
 
-	if acquire := c.h.opts.AcquireSubscription; acquire != nil {
-		release, ok := acquire(c.principal, c.clientIP)
-		if !ok {
-			o.subscribed = false // never started: nothing to let go at the resolver
-			o.fail(engine.NewRequestError(http.StatusTooManyRequests, apperr.CodeRateLimited, "too many subscriptions open: end one first").Errors)
-			o.end()
-			return true
-		}
-		o.release = release
+	sub, err := pipe.Subscribe(c.caller, op)
+	if err != nil {
+		o.subscribed = false // never started: nothing to let go
+		o.fail(pipeline.AsRequestError(err).Errors)
+		o.end()
+		return true
 	}
-	if f := c.h.opts.Subscriptions; f != nil {
-		f(1)
-	}
-	err = c.h.opts.Executor.SubscribeAsync(ctx, op, engine.ExecOptions{Headers: headers, InitialPayload: headers.InitialPayload}, o, o.sub)
-	if err != nil && ctx.Err() == nil {
-		c.h.opts.Logger.Error("subscription", "err", err, "request_id", rid)
-		o.fail(engine.NewRequestError(http.StatusInternalServerError, apperr.CodeInternal, "internal server error").Errors)
+	o.mu.Lock()
+	o.subscription = sub
+	o.mu.Unlock()
+	refused := func(rerr *engine.RequestError) {
+		o.fail(rerr.Errors)
 		o.end()
 	}
-	if ctx.Err() != nil {
-		// Ended while starting, maybe before the resolver knew it: let go
-		// again (the resolver ignores an unknown id).
-		c.h.opts.Executor.Unsubscribe(o.sub)
+	if err := sub.Start(ctx, headers, o, o.sub, refused); err != nil && ctx.Err() == nil {
+		c.h.opts.Logger.Error("subscription", "err", err, "request_id", rid)
+		o.fail(pipeline.AsRequestError(err).Errors)
+		o.end()
 	}
 	return true
 }
@@ -914,10 +867,9 @@ type operation struct {
 	mu   sync.Mutex
 	buf  []byte
 	done bool
-	// release gives the principal's subscription slot back.
-	release func()
-	// charge pays for one event of a subscription (nil: free).
-	charge func() error
+	// subscription is the pipeline's hold on a subscription (nil until it
+	// starts, and for queries and mutations).
+	subscription *pipeline.Subscription
 }
 
 // end ends the operation once, whatever ended it (the client's complete, the
@@ -929,14 +881,11 @@ func (o *operation) end() {
 	o.ended.Do(func() {
 		o.cancel()
 		o.c.forget(o)
-		if o.subscribed {
-			o.c.h.opts.Executor.Unsubscribe(o.sub)
-			if f := o.c.h.opts.Subscriptions; f != nil {
-				f(-1)
-			}
-		}
-		if o.release != nil {
-			o.release()
+		o.mu.Lock()
+		sub := o.subscription
+		o.mu.Unlock()
+		if sub != nil {
+			sub.End()
 		}
 	})
 }
@@ -945,19 +894,12 @@ var _ resolve.SubscriptionResponseWriter = (*operation)(nil)
 
 func (o *operation) runSingle(ctx context.Context, op *engine.Operation, headers *auth.SubgraphHeaders) {
 	var buf writeBuffer
-	err := o.c.h.opts.Executor.Execute(ctx, op, engine.ExecOptions{Headers: headers}, &buf)
-	if op.Type == engine.Mutation && o.c.h.opts.AfterMutation != nil {
-		o.c.h.opts.AfterMutation(o.c.authz)
-	}
+	err := o.c.h.opts.Pipeline.Execute(ctx, o.c.caller, op, headers, &buf)
 	if err != nil {
 		if ctx.Err() != nil {
 			return
 		}
-		var rerr *engine.RequestError
-		if !errors.As(err, &rerr) {
-			rerr = engine.NewRequestError(http.StatusInternalServerError, apperr.CodeInternal, "internal server error")
-		}
-		o.fail(rerr.Errors)
+		o.fail(pipeline.AsRequestError(err).Errors)
 		return
 	}
 	_, _ = o.Write(buf)
@@ -976,26 +918,8 @@ func (o *operation) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// Flush sends the buffered result as one next (data) message; a
-// subscription's event is paid for first, and one the budget cannot pay for
-// ends the subscription with the error instead.
+// Flush sends the buffered result as one next (data) message.
 func (o *operation) Flush() error {
-	if o.charge != nil && o.ctx.Err() == nil {
-		// Outside o.mu: a lease refill may ask Redis, and the client's
-		// complete must not wait for that.
-		if err := o.charge(); err != nil {
-			var rerr *engine.RequestError
-			if !errors.As(err, &rerr) {
-				rerr = engine.NewRequestError(http.StatusInternalServerError, apperr.CodeInternal, "internal server error")
-			}
-			o.mu.Lock()
-			o.buf = o.buf[:0]
-			o.mu.Unlock()
-			o.fail(rerr.Errors)
-			o.end()
-			return nil
-		}
-	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if len(o.buf) == 0 || o.done || o.ctx.Err() != nil {

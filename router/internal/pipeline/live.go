@@ -1,4 +1,4 @@
-package router
+package pipeline
 
 import (
 	"sync"
@@ -10,9 +10,9 @@ import (
 // liveLimits bounds what long-lived clients hold open: WebSocket
 // connections per client address, and subscriptions (WebSocket and SSE) per
 // principal (the user, or the client address when anonymous). A subscription
-// holds upstream resources in a subgraph for as long as it is open: it pays
-// its cost from the rate-limit budget once, when it starts, and occupies one
-// of its principal's slots until it ends.
+// holds upstream resources in a subgraph for as long as it is open: it
+// occupies one of its principal's slots until it ends (and pays for every
+// event from the rate-limit budget).
 type liveLimits struct {
 	mu               sync.Mutex
 	conns, subs      map[string]int
