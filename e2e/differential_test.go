@@ -800,6 +800,10 @@ func TestRouterAgreesWithSubgraphsOnGeneratedOperations(t *testing.T) {
 		gen := opgen.New(schema, seed, pools)
 		gen.MaxDepth = 3
 		gen.Skip = notOwnedBy(t, schema, subgraph)
+		// Fields the worker changes on its own while the test runs (a
+		// notification's delivery goes from QUEUED to SENT between the
+		// subgraph's answer and the router's) cannot be compared.
+		gen.Skip["Notification.emailStatus"], gen.Skip["Notification.pushStatus"] = true, true
 		for _, field := range gen.Fields("Query") {
 			n := 4
 			if gen.Nestable("Query", field) {
