@@ -67,5 +67,8 @@ func usage[C any](name string, commands Commands[C]) string {
 		names = append(names, n)
 	}
 	slices.Sort(names)
+	if len(names) == 0 {
+		return fmt.Sprintf("usage: %s  (no arguments: serve; configuration from the environment)", name)
+	}
 	return fmt.Sprintf("usage: %s [%s]  (no argument: serve; configuration from the environment)", name, strings.Join(names, " | "))
 }

@@ -12,9 +12,12 @@ import (
 	"supergraph/worker"
 )
 
-func main() { server.Main("worker", worker.EnvPrefix, worker.DefaultConfig(), run) }
+// No subcommands: any argument is refused (MainCommands), as by every binary.
+func main() {
+	server.MainCommands("worker", worker.EnvPrefix, worker.DefaultConfig(), serve, nil)
+}
 
-func run(ctx context.Context, cfg worker.Config, log *slog.Logger, _ []string) error {
+func serve(ctx context.Context, cfg worker.Config, log *slog.Logger) error {
 	w, err := worker.New(ctx, cfg, log)
 	if err != nil {
 		return err
