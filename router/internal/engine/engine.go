@@ -88,37 +88,20 @@ type Engine struct {
 }
 
 // New builds an Engine from a composed router config.
-func New(g *Graph, opts Options) (*Engine, error) {
-	rc := g.Config
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	if opts.PlanCacheSize <= 0 {
-		opts.PlanCacheSize = 1024
-	}
-	if opts.PreparedCacheBytes <= 0 {
-		opts.PreparedCacheBytes = 16 << 20
-	}
-	if opts.SubgraphTimeout <= 0 {
-		opts.SubgraphTimeout = 10 * time.Second
-	}
-	if opts.DefaultListSize <= 0 {
-		opts.DefaultListSize = 10
-	}
-	if opts.MutationBaseCost < 0 {
-		opts.MutationBaseCost = 0
-	}
+func New(g *Graph, opts Options) (_ *Engine, err error) {
+	opts = opts.withDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
+	defer func() {
+		if err != nil {
+			cancel()
+		}
+	}()
 	e := &Engine{cancel: cancel, log: opts.Logger, limits: opts.Limits, mutationBaseCost: opts.MutationBaseCost}
+	if e.routerSchema, e.clientSchema, err = parseSchemas(g); err != nil {
+		return nil, err
+	}
 
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	transport.MaxIdleConns = 1024
-	transport.MaxIdleConnsPerHost = 256
-	transport.Proxy = nil // subgraphs are internal; an ambient proxy setting must not reroute them
-	// Subgraphs speak HTTP/1.1 over plain TCP: no HTTP/2 attempts, and enough
-	// idle keep-alive connections per subgraph for a busy router's concurrency.
-	transport.ForceAttemptHTTP2 = false
-	transport.IdleConnTimeout = 2 * time.Minute
+	transport := subgraphPool()
 	e.httpClient = &http.Client{Timeout: opts.SubgraphTimeout, Transport: transport}
 	// Subscriptions and upgrades must not carry the request timeout.
 	streamingClient := &http.Client{Transport: transport}
@@ -145,17 +128,6 @@ func New(g *Graph, opts Options) (*Engine, error) {
 		graphql_datasource.WithNetPollConfiguration(graphql_datasource.NetPollConfiguration{Enable: false}),
 		graphql_datasource.WithReadTimeout(upstreamReadTimeout))
 
-	routerSchema, report := astparser.ParseGraphqlDocumentString(rc.GetEngineConfig().GetGraphqlSchema())
-	if report.HasErrors() {
-		cancel()
-		return nil, fmt.Errorf("parse federated schema: %w", report)
-	}
-	if err := asttransform.MergeDefinitionWithBaseSchema(&routerSchema); err != nil {
-		cancel()
-		return nil, fmt.Errorf("federated schema: %w", err)
-	}
-	e.routerSchema = &routerSchema
-
 	// Each subgraph gets a client of its own: its own timeout, circuit breaker
 	// and retry budget over the shared connection pool.
 	clientFor := func(name string) *http.Client {
@@ -167,7 +139,7 @@ func New(g *Graph, opts Options) (*Engine, error) {
 		// No Client.Timeout: the subgraph transport applies res.Timeout itself.
 		return &http.Client{Transport: newSubgraphTransport(name, transport, res, opts.Observer, opts.Logger)}
 	}
-	planConfig, subgraphs, err := buildPlanConfiguration(rc, buildOptions{
+	e.planConfig, e.subgraphs, err = buildPlanConfiguration(g.Config, buildOptions{
 		urlOverrides: opts.URLOverrides,
 		clientFor:    clientFor,
 		subscription: subscriptionClient,
@@ -177,41 +149,18 @@ func New(g *Graph, opts Options) (*Engine, error) {
 		log:          opts.Logger,
 	})
 	if err != nil {
-		cancel()
 		return nil, err
 	}
-	e.subgraphs = subgraphs
-
-	e.clientSchema = e.routerSchema
-	// The client schema exists only when the graph uses @inaccessible or @tag; it is
-	// what validation and introspection must use, or hidden fields leak.
-	if s := rc.GetEngineConfig().GetGraphqlClientSchema(); s != "" {
-		clientSchema, report := astparser.ParseGraphqlDocumentString(s)
-		if report.HasErrors() {
-			cancel()
-			return nil, fmt.Errorf("parse client schema: %w", report)
-		}
-		if err := asttransform.MergeDefinitionWithBaseSchema(&clientSchema); err != nil {
-			cancel()
-			return nil, fmt.Errorf("client schema: %w", err)
-		}
-		e.clientSchema = &clientSchema
-	}
-
 	introspection, err := introspection_datasource.NewIntrospectionConfigFactory(e.clientSchema)
 	if err != nil {
-		cancel()
 		return nil, fmt.Errorf("introspection: %w", err)
 	}
-	planConfig.Fields = append(planConfig.Fields, introspection.BuildFieldConfigurations()...)
-	planConfig.DataSources = append(planConfig.DataSources, introspection.BuildDataSourceConfigurations()...)
-	planConfig.ComputeCosts = true
-	planConfig.StaticCostDefaultListSize = opts.DefaultListSize
-	e.planConfig = planConfig
+	e.planConfig.Fields = append(e.planConfig.Fields, introspection.BuildFieldConfigurations()...)
+	e.planConfig.DataSources = append(e.planConfig.DataSources, introspection.BuildDataSourceConfigurations()...)
+	e.planConfig.ComputeCosts = true
+	e.planConfig.StaticCostDefaultListSize = opts.DefaultListSize
 
-	e.plans, err = lru.New[uint64, plan.Plan](opts.PlanCacheSize)
-	if err != nil {
-		cancel()
+	if e.plans, err = lru.New[uint64, plan.Plan](opts.PlanCacheSize); err != nil {
 		return nil, err
 	}
 	e.prepared = sizedlru.New(opts.PlanCacheSize, opts.PreparedCacheBytes, func(_ uint64, c *preparedOp) int { return c.bytes() })
@@ -224,9 +173,71 @@ func New(g *Graph, opts Options) (*Engine, error) {
 		AllowAllErrorExtensionFields:       true,
 		AttachServiceNameToErrorExtensions: true,
 		SubscriptionHeartbeatInterval:      opts.SubscriptionHeartbeat,
-		AsyncErrorWriter:                   asyncErrorWriter{subgraphs: subgraphs, log: opts.Logger},
+		AsyncErrorWriter:                   asyncErrorWriter{subgraphs: e.subgraphs, log: opts.Logger},
 	})
 	return e, nil
+}
+
+// withDefaults fills the options left unset.
+func (opts Options) withDefaults() Options {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.PlanCacheSize <= 0 {
+		opts.PlanCacheSize = 1024
+	}
+	if opts.PreparedCacheBytes <= 0 {
+		opts.PreparedCacheBytes = 16 << 20
+	}
+	if opts.SubgraphTimeout <= 0 {
+		opts.SubgraphTimeout = 10 * time.Second
+	}
+	if opts.DefaultListSize <= 0 {
+		opts.DefaultListSize = 10
+	}
+	opts.MutationBaseCost = max(opts.MutationBaseCost, 0)
+	return opts
+}
+
+// subgraphPool is the connection pool every subgraph request shares.
+func subgraphPool() *http.Transport {
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConns = 1024
+	transport.MaxIdleConnsPerHost = 256
+	transport.Proxy = nil // subgraphs are internal; an ambient proxy setting must not reroute them
+	// Subgraphs speak HTTP/1.1 over plain TCP: no HTTP/2 attempts, and enough
+	// idle keep-alive connections per subgraph for a busy router's concurrency.
+	transport.ForceAttemptHTTP2 = false
+	transport.IdleConnTimeout = 2 * time.Minute
+	return transport
+}
+
+// parseSchemas returns the federated schema the planner uses and the client
+// schema validation and introspection use. The client schema differs only
+// when the graph uses @inaccessible or @tag: then it hides those fields,
+// which would leak otherwise.
+func parseSchemas(g *Graph) (router, client *ast.Document, err error) {
+	router, err = parseSchema(g.Config.GetEngineConfig().GetGraphqlSchema(), "federated schema")
+	if err != nil {
+		return nil, nil, err
+	}
+	s := g.Config.GetEngineConfig().GetGraphqlClientSchema()
+	if s == "" {
+		return router, router, nil
+	}
+	client, err = parseSchema(s, "client schema")
+	return router, client, err
+}
+
+func parseSchema(sdl, name string) (*ast.Document, error) {
+	doc, report := astparser.ParseGraphqlDocumentString(sdl)
+	if report.HasErrors() {
+		return nil, fmt.Errorf("parse %s: %w", name, report)
+	}
+	if err := asttransform.MergeDefinitionWithBaseSchema(&doc); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return &doc, nil
 }
 
 // Subgraphs lists the subgraphs of the graph with their effective URLs.
