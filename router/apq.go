@@ -106,11 +106,11 @@ func (p *persistedQueries) resolve(ctx context.Context, gr *clientRequest, exten
 	}
 	pq := ext.PersistedQuery
 	if pq.Version != 1 {
-		return engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest, "unsupported persisted query version %d: only version 1 is supported", pq.Version)
+		return engine.NewRequestError(http.StatusBadRequest, apperr.CodeBadRequest, "unsupported persisted query version %d: only version 1 is supported", pq.Version)
 	}
 	hash := strings.ToLower(pq.SHA256Hash)
 	if b, err := hex.DecodeString(hash); err != nil || len(b) != sha256.Size {
-		return engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest, "persistedQuery.sha256Hash must be a SHA-256 hash in 64 hexadecimal digits")
+		return engine.NewRequestError(http.StatusBadRequest, apperr.CodeBadRequest, "persistedQuery.sha256Hash must be a SHA-256 hash in 64 hexadecimal digits")
 	}
 	if gr.Query == "" {
 		q, ok := p.lookup(ctx, hash)
@@ -126,7 +126,7 @@ func (p *persistedQueries) resolve(ctx context.Context, gr *clientRequest, exten
 	}
 	sum := sha256.Sum256([]byte(gr.Query))
 	if hex.EncodeToString(sum[:]) != hash {
-		return engine.NewRequestError(http.StatusBadRequest, engine.CodeBadRequest, "provided sha does not match query")
+		return engine.NewRequestError(http.StatusBadRequest, apperr.CodeBadRequest, "provided sha does not match query")
 	}
 	gr.persistAs = hash
 	return nil

@@ -25,13 +25,16 @@ const (
 // subgraphs, and requests refused before execution (the GraphQL-over-HTTP
 // and Apollo spellings clients know).
 const (
-	CodeCostLimitExceeded      = "COST_LIMIT_EXCEEDED"
-	CodeLimitExceeded          = "OPERATION_LIMIT_EXCEEDED"
-	CodeSubgraphUnavailable    = "SUBGRAPH_UNAVAILABLE"
-	CodeBadRequest             = "BAD_REQUEST"
-	CodeParseFailed            = "GRAPHQL_PARSE_FAILED"
-	CodeValidationFailed       = "GRAPHQL_VALIDATION_FAILED"
-	CodePersistedQueryNotFound = "PERSISTED_QUERY_NOT_FOUND"
+	CodeCostLimitExceeded   = "COST_LIMIT_EXCEEDED"
+	CodeLimitExceeded       = "OPERATION_LIMIT_EXCEEDED"
+	CodeSubgraphUnavailable = "SUBGRAPH_UNAVAILABLE"
+	// CodeSubgraphInvalidResponse marks a null a subgraph returned for a
+	// non-null field without any error explaining it.
+	CodeSubgraphInvalidResponse = "SUBGRAPH_INVALID_RESPONSE"
+	CodeBadRequest              = "BAD_REQUEST"
+	CodeParseFailed             = "GRAPHQL_PARSE_FAILED"
+	CodeValidationFailed        = "GRAPHQL_VALIDATION_FAILED"
+	CodePersistedQueryNotFound  = "PERSISTED_QUERY_NOT_FOUND"
 )
 
 // Error is an error safe to show to the client.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"supergraph/platform/apperr"
 
 	"github.com/wundergraph/graphql-go-tools/v2/pkg/ast"
 	"github.com/wundergraph/graphql-go-tools/v2/pkg/engine/plan"
@@ -157,7 +158,7 @@ func (e *Engine) Estimate(op *Operation) (int, error) {
 	var report operationreport.Report
 	calc.ValidateSliceArguments(vars, &report)
 	if report.HasErrors() {
-		return 0, errorFromReportCode(report, http.StatusBadRequest, CodeValidationFailed)
+		return 0, errorFromReportCode(report, http.StatusBadRequest, apperr.CodeValidationFailed)
 	}
 	cost := calc.EstimateCost(vars)
 	if op.Type == Mutation {

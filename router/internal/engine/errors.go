@@ -66,10 +66,6 @@ var (
 	errorsFirst       = []byte(`{"errors":`)
 )
 
-// CodeSubgraphInvalidResponse marks a null a subgraph returned for a
-// non-null field without any error explaining it.
-const CodeSubgraphInvalidResponse = "SUBGRAPH_INVALID_RESPONSE"
-
 // responseError is one error of a response, as far as shapeErrors needs it.
 type responseError struct {
 	Message    string                     `json:"message"`
@@ -127,7 +123,7 @@ func shapeErrors(resp []byte) []byte {
 				changed = true
 				continue
 			}
-			setExt(e, "code", CodeSubgraphInvalidResponse)
+			setExt(e, "code", apperr.CodeSubgraphInvalidResponse)
 		default:
 			out = append(out, raw)
 			continue

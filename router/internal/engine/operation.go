@@ -93,16 +93,8 @@ func NewRequestError(status int, code, format string, args ...any) *RequestError
 	}}}
 }
 
-// Error codes of request errors (extensions.code).
-const (
-	CodeBadRequest       = apperr.CodeBadRequest
-	CodeParseFailed      = apperr.CodeParseFailed
-	CodeValidationFailed = apperr.CodeValidationFailed
-	CodeBadUserInput     = apperr.CodeBadUserInput
-)
-
 func errorFromReport(report operationreport.Report, status int) *RequestError {
-	return errorFromReportCode(report, status, CodeValidationFailed)
+	return errorFromReportCode(report, status, apperr.CodeValidationFailed)
 }
 
 func errorFromReportCode(report operationreport.Report, status int, code string) *RequestError {
@@ -166,7 +158,7 @@ func (e *Engine) Prepare(req Request) (*Operation, error) {
 		return nil, err
 	}
 	if len(strings.TrimSpace(req.Query)) == 0 {
-		return nil, NewRequestError(http.StatusBadRequest, CodeBadRequest, "the request has no query")
+		return nil, NewRequestError(http.StatusBadRequest, apperr.CodeBadRequest, "the request has no query")
 	}
 	// The transports run CheckJSON on what they read (the body, the
 	// WebSocket payload, GET's parameters); the query text is checked here.
@@ -179,7 +171,7 @@ func (e *Engine) Prepare(req Request) (*Operation, error) {
 	}
 	parsed, err := astjson.ParseBytes(vars)
 	if err != nil || parsed.Type() != astjson.TypeObject {
-		return nil, NewRequestError(http.StatusBadRequest, CodeBadRequest, "variables must be a JSON object")
+		return nil, NewRequestError(http.StatusBadRequest, apperr.CodeBadRequest, "variables must be a JSON object")
 	}
 	shape := variablesShape(parsed)
 	key := prepareKey(req.Query, req.OperationName, shape)
@@ -381,9 +373,9 @@ func remember(client *astjson.Value, normalized []byte) *preparedOp {
 func variablesError(err error) *RequestError {
 	var ive *variablesvalidation.InvalidVariableError
 	if errors.As(err, &ive) {
-		return NewRequestError(http.StatusBadRequest, CodeBadUserInput, "%s", clip(ive.Message))
+		return NewRequestError(http.StatusBadRequest, apperr.CodeBadUserInput, "%s", clip(ive.Message))
 	}
-	return NewRequestError(http.StatusBadRequest, CodeBadUserInput, "invalid variables: %s", clip(err.Error()))
+	return NewRequestError(http.StatusBadRequest, apperr.CodeBadUserInput, "invalid variables: %s", clip(err.Error()))
 }
 
 // clip shortens a message that quotes a client's value: a 10,000-element
@@ -419,7 +411,7 @@ func (e *Engine) prepare(req Request, vars []byte, parsed *astjson.Value) (*Oper
 	var report operationreport.Report
 	k.parser.Parse(doc, &report)
 	if report.HasErrors() {
-		return nil, nil, errorFromReportCode(report, http.StatusBadRequest, CodeParseFailed)
+		return nil, nil, errorFromReportCode(report, http.StatusBadRequest, apperr.CodeParseFailed)
 	}
 
 	opRef, err := selectOperation(doc, req.OperationName)
@@ -442,7 +434,7 @@ func (e *Engine) prepare(req Request, vars []byte, parsed *astjson.Value) (*Oper
 	case ast.OperationTypeSubscription:
 		op.Type = Subscription
 	default:
-		return nil, nil, NewRequestError(http.StatusBadRequest, CodeBadRequest, "unsupported operation type")
+		return nil, nil, NewRequestError(http.StatusBadRequest, apperr.CodeBadRequest, "unsupported operation type")
 	}
 
 	// Checked before normalization rewrites the literals.
@@ -507,19 +499,16 @@ func literalHoldsVariable(doc *ast.Document) bool {
 	return false
 }
 
-// CodeLimitExceeded rejects a document over one of the router's document limits.
-const CodeLimitExceeded = apperr.CodeLimitExceeded
-
 func limitError(err error) *RequestError {
 	var v *limits.Violation
 	if !errors.As(err, &v) {
-		return NewRequestError(http.StatusBadRequest, CodeValidationFailed, "%v", err)
+		return NewRequestError(http.StatusBadRequest, apperr.CodeValidationFailed, "%v", err)
 	}
 	if v.Limit == "introspection" {
 		// Apollo Server and Cosmo report it as a validation failure; clients know that code.
-		return NewRequestError(http.StatusBadRequest, CodeValidationFailed, "%s", v.Error())
+		return NewRequestError(http.StatusBadRequest, apperr.CodeValidationFailed, "%s", v.Error())
 	}
-	rerr := NewRequestError(http.StatusBadRequest, CodeLimitExceeded, "%s", v.Error())
+	rerr := NewRequestError(http.StatusBadRequest, apperr.CodeLimitExceeded, "%s", v.Error())
 	rerr.Errors[0].Extensions["limit"] = map[string]any{"name": v.Limit, "setting": v.Setting, "max": v.Max, "actual": v.Actual}
 	return rerr
 }
@@ -541,11 +530,11 @@ func selectOperation(doc *ast.Document, name string) (int, error) {
 	}
 	switch {
 	case count == 0:
-		return -1, NewRequestError(http.StatusBadRequest, CodeBadRequest, "the document contains no operation")
+		return -1, NewRequestError(http.StatusBadRequest, apperr.CodeBadRequest, "the document contains no operation")
 	case name == "" && count > 1:
-		return -1, NewRequestError(http.StatusBadRequest, CodeBadRequest, "operationName is required: the document contains %d operations", count)
+		return -1, NewRequestError(http.StatusBadRequest, apperr.CodeBadRequest, "operationName is required: the document contains %d operations", count)
 	case found == -1:
-		return -1, NewRequestError(http.StatusBadRequest, CodeBadRequest, "unknown operation named %q", name)
+		return -1, NewRequestError(http.StatusBadRequest, apperr.CodeBadRequest, "unknown operation named %q", name)
 	}
 	return found, nil
 }
@@ -556,7 +545,7 @@ func parseVariables(vars []byte) (*astjson.Value, error) {
 	}
 	v, err := astjson.ParseBytes(vars)
 	if err != nil {
-		return nil, NewRequestError(http.StatusBadRequest, CodeBadRequest, "variables must be a JSON object")
+		return nil, NewRequestError(http.StatusBadRequest, apperr.CodeBadRequest, "variables must be a JSON object")
 	}
 	return v, nil
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"supergraph/platform/apperr"
 
 	"github.com/wundergraph/astjson"
 	"github.com/wundergraph/graphql-go-tools/v2/pkg/ast"
@@ -30,9 +31,9 @@ func checkScalars(doc, schema *ast.Document, vars []byte, client *astjson.Value)
 			continue
 		}
 		if client.Get(name) != nil {
-			return NewRequestError(http.StatusBadRequest, CodeBadUserInput, "Variable \"$%s\" got invalid value: %s", name, problem)
+			return NewRequestError(http.StatusBadRequest, apperr.CodeBadUserInput, "Variable \"$%s\" got invalid value: %s", name, problem)
 		}
-		return NewRequestError(http.StatusBadRequest, CodeValidationFailed, "invalid argument value: %s", problem)
+		return NewRequestError(http.StatusBadRequest, apperr.CodeValidationFailed, "invalid argument value: %s", problem)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"supergraph/platform/apperr"
 	"unicode/utf8"
 )
 
@@ -15,10 +16,10 @@ import (
 // says where it went wrong.
 func CheckJSON(raw []byte) *RequestError {
 	if !utf8.Valid(raw) {
-		return NewRequestError(http.StatusBadRequest, CodeBadRequest, "the request is not valid UTF-8")
+		return NewRequestError(http.StatusBadRequest, apperr.CodeBadRequest, "the request is not valid UTF-8")
 	}
 	if key, ok := duplicateKey(raw); ok {
-		return NewRequestError(http.StatusBadRequest, CodeBadRequest, "the request JSON has the key %q twice in one object", key)
+		return NewRequestError(http.StatusBadRequest, apperr.CodeBadRequest, "the request JSON has the key %q twice in one object", key)
 	}
 	return nil
 }
@@ -80,10 +81,10 @@ func duplicateKey(raw []byte) (string, bool) {
 // router would run another document than the one a proxy in front inspected.
 func checkQueryText(q string) *RequestError {
 	if !utf8.ValidString(q) {
-		return NewRequestError(http.StatusBadRequest, CodeBadRequest, "the query is not valid UTF-8")
+		return NewRequestError(http.StatusBadRequest, apperr.CodeBadRequest, "the query is not valid UTF-8")
 	}
 	if strings.IndexByte(q, 0) >= 0 {
-		return NewRequestError(http.StatusBadRequest, CodeParseFailed, "the query contains a NUL character")
+		return NewRequestError(http.StatusBadRequest, apperr.CodeParseFailed, "the query contains a NUL character")
 	}
 	return nil
 }

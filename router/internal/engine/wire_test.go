@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"supergraph/platform/apperr"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -36,8 +37,8 @@ func TestIntAndFloatAreInRange(t *testing.T) {
 	const byVar = `query($n: Int) { gigs(first: $n) { edges { cursor } } }`
 	for vars, code := range map[string]string{
 		`{"n":5}`: "", `{"n":2147483647}`: "", `{"n":-2147483648}`: "", `{"n":2.0}`: "", `{"n":1e3}`: "",
-		`{"n":2147483648}`: CodeBadUserInput, `{"n":1.5}`: CodeBadUserInput, `{"n":1e400}`: CodeBadUserInput,
-		`{"n":-99999999999999999999}`: CodeBadUserInput, `{"n":[1.5]}`: CodeBadUserInput,
+		`{"n":2147483648}`: apperr.CodeBadUserInput, `{"n":1.5}`: apperr.CodeBadUserInput, `{"n":1e400}`: apperr.CodeBadUserInput,
+		`{"n":-99999999999999999999}`: apperr.CodeBadUserInput, `{"n":[1.5]}`: apperr.CodeBadUserInput,
 	} {
 		for range 2 { // fresh, then remembered
 			_, err := e.Prepare(Request{Query: byVar, Variables: []byte(vars)})
@@ -45,9 +46,9 @@ func TestIntAndFloatAreInRange(t *testing.T) {
 		}
 	}
 	_, err = e.Prepare(Request{Query: `{ gigs(first: 99999999999) { edges { cursor } } }`})
-	requireCode(t, CodeValidationFailed, err, "literal")
+	requireCode(t, apperr.CodeValidationFailed, err, "literal")
 	_, err = e.Prepare(Request{Query: `query($f: GigFilter) { gigs(filter: $f) { edges { cursor } } }`, Variables: []byte(`{"f":{"maxPriceCents":1e12}}`)})
-	requireCode(t, CodeBadUserInput, err, "nested in an input object")
+	requireCode(t, apperr.CodeBadUserInput, err, "nested in an input object")
 }
 
 func requireCode(t *testing.T, code string, err error, msg string) {
