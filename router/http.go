@@ -448,15 +448,8 @@ func writeAuthError(w http.ResponseWriter, media string, err error) {
 			"cannot verify the access token right now; retry shortly"))
 		return
 	}
-	msg := "invalid access token"
-	switch {
-	case errors.Is(err, auth.ErrExpiredToken):
-		msg = "access token expired"
-	case errors.Is(err, auth.ErrRevokedToken):
-		msg = "access token revoked"
-	}
 	w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-	writeErrors(w, media, http.StatusUnauthorized, engine.NewRequestError(http.StatusUnauthorized, apperr.CodeUnauthenticated, "%s", msg))
+	writeErrors(w, media, http.StatusUnauthorized, engine.NewRequestError(http.StatusUnauthorized, apperr.CodeUnauthenticated, "%s", pipeline.TokenProblem(err)))
 }
 
 func writeErrors(w http.ResponseWriter, media string, status int, rerr *engine.RequestError) {

@@ -65,10 +65,8 @@ func (r *Router) serveSSE(w http.ResponseWriter, req *http.Request, op *engine.O
 	switch cause := context.Cause(ctx); {
 	case errors.As(err, &refused):
 		sw.event("next", errorsPayload(refused.Errors))
-	case errors.Is(cause, auth.ErrExpiredToken):
-		sw.event("next", errorPayload("access token expired", apperr.CodeUnauthenticated))
-	case errors.Is(cause, auth.ErrRevokedToken):
-		sw.event("next", errorPayload("access token revoked", apperr.CodeUnauthenticated))
+	case pipeline.IsAuthError(cause):
+		sw.event("next", errorPayload(pipeline.TokenProblem(cause), apperr.CodeUnauthenticated))
 	case err != nil && req.Context().Err() == nil:
 		r.log.ErrorContext(req.Context(), "subscription", "err", err)
 		sw.event("next", errorPayload("internal server error", apperr.CodeInternal))

@@ -126,6 +126,20 @@ func IsAuthError(err error) bool {
 		errors.Is(err, auth.ErrInvalidToken) || errors.Is(err, auth.ErrExpiredToken))
 }
 
+// TokenProblem says what is wrong with a caller's token (an auth error), in
+// the words every transport tells its client.
+func TokenProblem(err error) string {
+	switch {
+	case errors.Is(err, auth.ErrExpiredToken):
+		return "access token expired"
+	case errors.Is(err, auth.ErrRevokedToken):
+		return "access token revoked"
+	case errors.Is(err, auth.ErrUnavailable):
+		return "cannot verify the access token right now"
+	}
+	return "invalid access token"
+}
+
 // Watch returns a context that ends, with auth.ErrExpiredToken or
 // auth.ErrRevokedToken as its cause, when the caller's token dies.
 func (p *Pipeline) Watch(ctx context.Context, c *Caller) (context.Context, context.CancelFunc) {

@@ -16,7 +16,6 @@ import (
 	"github.com/wundergraph/graphql-go-tools/v2/pkg/engine/resolve"
 
 	"supergraph/platform/apperr"
-	"supergraph/router/internal/auth"
 	"supergraph/router/internal/engine"
 	"supergraph/router/internal/pipeline"
 )
@@ -107,15 +106,7 @@ func (c *conn) onInit(m message) bool {
 		err = caller.Settle(c.ctx)
 	}
 	if err != nil {
-		reason := "Forbidden: invalid access token"
-		switch {
-		case errors.Is(err, auth.ErrExpiredToken):
-			reason = "Forbidden: access token expired"
-		case errors.Is(err, auth.ErrRevokedToken):
-			reason = "Forbidden: access token revoked"
-		case errors.Is(err, auth.ErrUnavailable):
-			reason = "Forbidden: cannot verify the access token right now"
-		}
+		reason := "Forbidden: " + pipeline.TokenProblem(err)
 		if c.legacy {
 			payload, _ := json.Marshal(map[string]string{"message": reason})
 			c.send(message{Type: "connection_error", Payload: payload})
@@ -128,11 +119,8 @@ func (c *conn) onInit(m message) bool {
 	watched, cancel := c.h.opts.Pipeline.Watch(c.ctx, caller)
 	c.ctx, c.stopWatch = watched, cancel
 	context.AfterFunc(watched, func() {
-		switch cause := context.Cause(watched); {
-		case errors.Is(cause, auth.ErrExpiredToken):
-			c.close(CloseForbidden, "Forbidden: access token expired")
-		case errors.Is(cause, auth.ErrRevokedToken):
-			c.close(CloseForbidden, "Forbidden: access token revoked")
+		if cause := context.Cause(watched); pipeline.IsAuthError(cause) {
+			c.close(CloseForbidden, "Forbidden: "+pipeline.TokenProblem(cause))
 		}
 	})
 	c.mu.Lock()
