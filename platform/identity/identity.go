@@ -17,9 +17,11 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
 	"github.com/hashicorp/golang-lru/v2/expirable"
 	"github.com/redis/go-redis/v9"
 
+	"supergraph/platform/apperr"
 	"supergraph/platform/keys"
 )
 
@@ -56,6 +58,17 @@ type Principal struct {
 
 // Anonymous reports whether no user is signed in.
 func (p Principal) Anonymous() bool { return p.UserID == "" }
+
+// SignedIn returns the signed-in user's id, or UNAUTHENTICATED for an
+// anonymous principal. Schema directives check this first; domains check it
+// again so that they are safe whoever calls them.
+func (p Principal) SignedIn() (uuid.UUID, error) {
+	id, err := uuid.Parse(p.UserID)
+	if err != nil {
+		return uuid.Nil, apperr.Unauthenticated("sign in to do this")
+	}
+	return id, nil
+}
 
 // HasRole reports whether p holds role.
 func (p Principal) HasRole(role string) bool { return slices.Contains(p.Roles, role) }

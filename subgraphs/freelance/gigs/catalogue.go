@@ -162,7 +162,7 @@ func (s *Service) CreateGig(ctx context.Context, p identity.Principal, in GigInp
 }
 
 func (s *Service) createGig(ctx context.Context, p identity.Principal, id uuid.UUID, in GigInput) (Gig, error) {
-	me, err := signedIn(p)
+	me, err := p.SignedIn()
 	if err != nil {
 		return Gig{}, err
 	}
@@ -291,7 +291,7 @@ func (s *Service) DeleteGig(ctx context.Context, p identity.Principal, id uuid.U
 // A gig the caller cannot see is NOT_FOUND; one they see but do not own is
 // FORBIDDEN. Once it commits, the catalogue cache is invalidated.
 func (s *Service) editGig(ctx context.Context, p identity.Principal, id uuid.UUID, fn func(*store.Queries, Gig) error) error {
-	if _, err := signedIn(p); err != nil {
+	if _, err := p.SignedIn(); err != nil {
 		return err
 	}
 	err := pg.Transact(ctx, s.pool, func(tx pgx.Tx) error {

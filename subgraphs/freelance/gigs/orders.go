@@ -74,7 +74,7 @@ const (
 // UserOrders returns one page of userID's orders, newest first: their own
 // (or anyone's for STAFF).
 func (s *Service) UserOrders(ctx context.Context, p identity.Principal, userID uuid.UUID, role *OrderRole, status *OrderStatus, firstArg *int32, after *string) (paging.Page[Order], error) {
-	me, err := signedIn(p)
+	me, err := p.SignedIn()
 	if err != nil {
 		return paging.Page[Order]{}, err
 	}
@@ -107,7 +107,7 @@ func (s *Service) PlaceOrder(ctx context.Context, p identity.Principal, gigID uu
 }
 
 func (s *Service) placeOrder(ctx context.Context, p identity.Principal, id, gigID uuid.UUID, tier PackageTier, requirements string) (Order, error) {
-	me, err := signedIn(p)
+	me, err := p.SignedIn()
 	if err != nil {
 		return Order{}, err
 	}
@@ -180,7 +180,7 @@ type step struct {
 // transition locks order id, lets check decide (or refuse) the step, and
 // applies it with its timeline entry and notifications in one transaction.
 func (s *Service) transition(ctx context.Context, p identity.Principal, id uuid.UUID, check func(o Order, me uuid.UUID) (step, error)) (Order, error) {
-	me, err := signedIn(p)
+	me, err := p.SignedIn()
 	if err != nil {
 		return Order{}, err
 	}

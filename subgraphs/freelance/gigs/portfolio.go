@@ -75,7 +75,7 @@ func (s *Service) AddPortfolioItem(ctx context.Context, p identity.Principal, in
 }
 
 func (s *Service) addPortfolioItem(ctx context.Context, p identity.Principal, id uuid.UUID, in PortfolioInput) (Portfolio, error) {
-	me, err := signedIn(p)
+	me, err := p.SignedIn()
 	if err != nil {
 		return Portfolio{}, err
 	}
@@ -129,7 +129,7 @@ func (s *Service) RemovePortfolioItem(ctx context.Context, p identity.Principal,
 }
 
 func (s *Service) editPortfolio(ctx context.Context, p identity.Principal, id uuid.UUID, fn func(*store.Queries, Portfolio) error) error {
-	if _, err := signedIn(p); err != nil {
+	if _, err := p.SignedIn(); err != nil {
 		return err
 	}
 	return pg.Transact(ctx, s.pool, func(tx pgx.Tx) error {

@@ -26,7 +26,7 @@ func (s *Service) LeaveReview(ctx context.Context, p identity.Principal, orderID
 }
 
 func (s *Service) leaveReview(ctx context.Context, p identity.Principal, id, orderID uuid.UUID, rating int32, comment string) (Review, error) {
-	me, err := signedIn(p)
+	me, err := p.SignedIn()
 	if err != nil {
 		return Review{}, err
 	}
@@ -88,7 +88,7 @@ func (s *Service) leaveReview(ctx context.Context, p identity.Principal, id, ord
 
 // ReplyToReview records the reviewed freelancer's public reply, once.
 func (s *Service) ReplyToReview(ctx context.Context, p identity.Principal, reviewID uuid.UUID, reply string) (Review, error) {
-	me, err := signedIn(p)
+	me, err := p.SignedIn()
 	if err != nil {
 		return Review{}, err
 	}

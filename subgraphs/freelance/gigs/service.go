@@ -77,17 +77,6 @@ func viewer(p identity.Principal) uuid.UUID {
 	return id
 }
 
-// signedIn returns the caller's id or UNAUTHENTICATED. The schema's
-// directives check this first; the domain checks again so that it is safe
-// to call from anywhere (the seed, the maintenance task).
-func signedIn(p identity.Principal) (uuid.UUID, error) {
-	id := viewer(p)
-	if id == uuid.Nil {
-		return uuid.Nil, apperr.Unauthenticated("sign in to do this")
-	}
-	return id, nil
-}
-
 // notFound maps pgx's no-rows to NOT_FOUND for what.
 func notFound(err error, what string) error {
 	if errors.Is(err, pgx.ErrNoRows) {

@@ -112,7 +112,7 @@ const maxMutedKinds = 100
 
 // UpdatePreferences applies in to the caller's preferences.
 func (s *Service) UpdatePreferences(ctx context.Context, p identity.Principal, in PreferencesInput) (Preferences, error) {
-	user, err := signedIn(p)
+	user, err := p.SignedIn()
 	if err != nil {
 		return Preferences{}, err
 	}
@@ -192,7 +192,7 @@ func decodeSeqCursor(after *string) (*int64, error) {
 // all nil for an anonymous caller.
 func (s *Service) OwnNotifications(ctx context.Context, p identity.Principal, ids []uuid.UUID) ([]*Notification, error) {
 	out := make([]*Notification, len(ids))
-	me, err := signedIn(p)
+	me, err := p.SignedIn()
 	if err != nil {
 		return out, nil
 	}
@@ -248,7 +248,7 @@ func (s *Service) CountUnread(ctx context.Context, user uuid.UUID) (int64, error
 // MarkRead marks one of the caller's notifications read. Someone else's is
 // FORBIDDEN; an unknown id NOT_FOUND.
 func (s *Service) MarkRead(ctx context.Context, p identity.Principal, id uuid.UUID) (Notification, error) {
-	user, err := signedIn(p)
+	user, err := p.SignedIn()
 	if err != nil {
 		return Notification{}, err
 	}
@@ -273,7 +273,7 @@ func (s *Service) MarkRead(ctx context.Context, p identity.Principal, id uuid.UU
 // MarkAllRead marks every unread notification of the caller read and
 // returns how many.
 func (s *Service) MarkAllRead(ctx context.Context, p identity.Principal) (int64, error) {
-	user, err := signedIn(p)
+	user, err := p.SignedIn()
 	if err != nil {
 		return 0, err
 	}
@@ -294,7 +294,7 @@ const maxTokenLength = 4096
 // user is refused with CONFLICT, never moved: whoever learnt it would
 // otherwise receive that user's pushes.
 func (s *Service) RegisterDevice(ctx context.Context, p identity.Principal, token, platform string) (Device, error) {
-	user, err := signedIn(p)
+	user, err := p.SignedIn()
 	if err != nil {
 		return Device{}, err
 	}
@@ -319,7 +319,7 @@ func (s *Service) RegisterDevice(ctx context.Context, p identity.Principal, toke
 
 // UnregisterDevice removes the caller's token and reports whether they had it.
 func (s *Service) UnregisterDevice(ctx context.Context, p identity.Principal, token string) (bool, error) {
-	user, err := signedIn(p)
+	user, err := p.SignedIn()
 	if err != nil {
 		return false, err
 	}
@@ -367,7 +367,7 @@ const (
 // RequestBroadcast records a broadcast from STAFF and, in the same
 // transaction, the task that fans it out; the worker delivers it in batches.
 func (s *Service) RequestBroadcast(ctx context.Context, p identity.Principal, in BroadcastInput) (Broadcast, error) {
-	sender, err := signedIn(p)
+	sender, err := p.SignedIn()
 	if err != nil {
 		return Broadcast{}, err
 	}

@@ -42,7 +42,7 @@ const recentIDs = 256
 // convert turns each notification into what the caller sends (a GraphQL
 // model), so no extra goroutine per subscription is needed to adapt it.
 func Stream[T any](ctx context.Context, s *Service, p identity.Principal, after *uuid.UUID, convert func(Notification) T) (<-chan T, error) {
-	user, err := signedIn(p)
+	user, err := p.SignedIn()
 	if err != nil {
 		return nil, err
 	}

@@ -103,20 +103,11 @@ func toRecipient(r store.Recipient) Recipient {
 	}
 }
 
-// signedIn returns the caller's user id, or UNAUTHENTICATED.
-func signedIn(p identity.Principal) (uuid.UUID, error) {
-	id, err := uuid.Parse(p.UserID)
-	if err != nil {
-		return uuid.Nil, apperr.Unauthenticated("sign in to do this")
-	}
-	return id, nil
-}
-
 // self checks that the caller is user, whose private data is read:
 // anonymous callers are UNAUTHENTICATED, anyone else FORBIDDEN (STAFF too:
 // notifications are private).
 func self(p identity.Principal, user uuid.UUID) (uuid.UUID, error) {
-	me, err := signedIn(p)
+	me, err := p.SignedIn()
 	if err != nil {
 		return uuid.Nil, err
 	}

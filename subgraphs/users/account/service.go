@@ -357,9 +357,9 @@ func (s *Service) ChangePassword(ctx context.Context, p identity.Principal, curr
 	if err := validatePassword("newPassword", next); err != nil {
 		return err
 	}
-	id, err := uuid.Parse(p.UserID)
+	id, err := p.SignedIn()
 	if err != nil {
-		return apperr.Unauthenticated("sign in to do this")
+		return err
 	}
 	user, err := s.q.GetUser(ctx, id)
 	if err != nil {
@@ -562,9 +562,9 @@ type ProfileInput struct {
 
 // UpdateProfile changes the signed-in user's profile.
 func (s *Service) UpdateProfile(ctx context.Context, p identity.Principal, in ProfileInput) (User, error) {
-	id, err := uuid.Parse(p.UserID)
+	id, err := p.SignedIn()
 	if err != nil {
-		return User{}, apperr.Unauthenticated("sign in to do this")
+		return User{}, err
 	}
 	params := store.UpdateProfileParams{ID: id}
 	if in.DisplayName != nil {
