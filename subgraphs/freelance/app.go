@@ -76,7 +76,7 @@ func (c Config) Validate() error {
 // App is a running freelance service.
 type App struct {
 	*subgraph.Base
-	Gigs    *gigs.Service
+	Domain  *gigs.Service
 	handler http.Handler
 }
 
@@ -99,18 +99,18 @@ func (a *App) build(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	a.Gigs = gigs.New(pool, a.Redis, gigs.Config{
+	a.Domain = gigs.New(pool, a.Redis, gigs.Config{
 		StatsCacheTTL: cfg.StatsCacheTTL, AutoCompleteAfter: cfg.AutoCompleteAfter,
 		CatalogueCacheTTL: cfg.CatalogueCacheTTL,
 	}, a.Log)
 	schema := generated.NewExecutableSchema(generated.Config{
-		Resolvers: &graph.Resolver{Domain: a.Gigs},
+		Resolvers: &graph.Resolver{Domain: a.Domain},
 		Directives: generated.DirectiveRoot{
 			SignedIn: gqlserver.SignedIn,
 			HasRole:  gqlserver.HasRole[model.Role],
 		},
 	})
-	a.handler = a.Base.Handler(schema, gqlserver.Options{PerOperation: graph.PerOperation(a.Gigs)}, nil)
+	a.handler = a.Base.Handler(schema, gqlserver.Options{PerOperation: graph.PerOperation(a.Domain)}, nil)
 	return nil
 }
 
@@ -122,7 +122,7 @@ func (a *App) Handler() http.Handler { return a.handler }
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	mux := asynq.NewServeMux()
 	mux.HandleFunc(tasks.TypeFreelanceAutoCompleteOrders, func(ctx context.Context, _ *asynq.Task) error {
-		n, err := a.Gigs.AutoCompleteDelivered(ctx)
+		n, err := a.Domain.AutoCompleteDelivered(ctx)
 		if n > 0 {
 			a.Log.InfoContext(ctx, "auto-completed delivered orders", "orders", n)
 		}

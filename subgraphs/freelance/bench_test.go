@@ -119,7 +119,7 @@ func benchHandler(b *testing.B, cacheTTL time.Duration) (http.Handler, []string)
 	active := gigs.GigStatusACTIVE
 	for round := range 10 {
 		for i, f := range freelancers {
-			_, err := app.Gigs.CreateGig(ctx, f, gigs.GigInput{
+			_, err := app.Domain.CreateGig(ctx, f, gigs.GigInput{
 				Title:       fmt.Sprintf("Bench gig %02d of freelancer %02d", round, i),
 				Description: "A careful, complete piece of work delivered on time.",
 				CategoryID:  category, Tags: []string{"logo", "branding"}, Status: &active,

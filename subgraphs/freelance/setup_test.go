@@ -188,7 +188,7 @@ func (e *env) events(orderID string) []event {
 	return out
 }
 
-func (e *env) svc() *gigs.Service { return e.app.Gigs }
+func (e *env) svc() *gigs.Service { return e.app.Domain }
 
 func field(m any, path ...string) any {
 	for _, p := range path {

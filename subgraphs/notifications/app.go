@@ -51,7 +51,7 @@ func (c Config) Validate() error { return c.Subgraph.Validate() }
 // App is a running notifications service.
 type App struct {
 	*subgraph.Base
-	Notify  *notify.Service
+	Domain  *notify.Service
 	hub     *notify.Hub
 	handler http.Handler
 }
@@ -68,9 +68,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		base.Close()
 		return nil, err
 	}
-	a.Notify = notify.New(pool, base.Redis, a.hub, log)
+	a.Domain = notify.New(pool, base.Redis, a.hub, log)
 	schema := generated.NewExecutableSchema(generated.Config{
-		Resolvers: &graph.Resolver{Domain: a.Notify},
+		Resolvers: &graph.Resolver{Domain: a.Domain},
 		Directives: generated.DirectiveRoot{
 			SignedIn: gqlserver.SignedIn,
 			HasRole:  gqlserver.HasRole[model.Role],

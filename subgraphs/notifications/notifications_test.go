@@ -137,10 +137,10 @@ func TestDeliverIsIdempotent(t *testing.T) {
 	me := uuid.New()
 	ev := event(me, tasks.KindWelcome, "once")
 	ctx := context.Background()
-	d1, err := e.app.Notify.Deliver(ctx, ev)
+	d1, err := e.app.Domain.Deliver(ctx, ev)
 	require.NoError(t, err)
 	require.True(t, d1.Created)
-	d2, err := e.app.Notify.Deliver(ctx, ev)
+	d2, err := e.app.Domain.Deliver(ctx, ev)
 	require.NoError(t, err)
 	require.False(t, d2.Created)
 	require.Equal(t, d1.Notification.ID, d2.Notification.ID)
@@ -150,7 +150,7 @@ func TestDeliverIsIdempotent(t *testing.T) {
 
 	bad := ev
 	bad.EventID = "not-a-uuid"
-	_, err = e.app.Notify.Deliver(ctx, bad)
+	_, err = e.app.Domain.Deliver(ctx, bad)
 	require.ErrorIs(t, err, tasks.ErrInvalidPayload)
 }
 
@@ -184,7 +184,7 @@ func TestPreferencesDecideChannels(t *testing.T) {
 	e := setup(t)
 	me := uuid.New()
 	ctx := context.Background()
-	_, err := e.app.Notify.UpdatePreferences(ctx, identity.Principal{UserID: me.String()}, notify.PreferencesInput{Email: ptr(false), MutedKinds: []string{tasks.KindOrderPlaced}})
+	_, err := e.app.Domain.UpdatePreferences(ctx, identity.Principal{UserID: me.String()}, notify.PreferencesInput{Email: ptr(false), MutedKinds: []string{tasks.KindOrderPlaced}})
 	require.NoError(t, err)
 
 	d := e.deliver(me, tasks.KindWelcome, "shown")
@@ -197,7 +197,7 @@ func TestPreferencesDecideChannels(t *testing.T) {
 	require.False(t, d.WantsEmail())
 	require.False(t, d.WantsPush())
 
-	_, err = e.app.Notify.UpdatePreferences(ctx, identity.Principal{UserID: me.String()}, notify.PreferencesInput{InApp: ptr(false)})
+	_, err = e.app.Domain.UpdatePreferences(ctx, identity.Principal{UserID: me.String()}, notify.PreferencesInput{InApp: ptr(false)})
 	require.NoError(t, err)
 	d = e.deliver(me, tasks.KindCommentReply, "not in-app")
 	require.False(t, d.Notification.InApp)
@@ -271,8 +271,8 @@ func TestBroadcastIsStaffOnlyAndGoesThroughTheOutbox(t *testing.T) {
 func TestSeedIsIdempotent(t *testing.T) {
 	e := setup(t)
 	ctx := context.Background()
-	require.NoError(t, notifications.Seed(ctx, e.app.Notify, e.Log))
-	require.NoError(t, notifications.Seed(ctx, e.app.Notify, e.Log))
+	require.NoError(t, notifications.Seed(ctx, e.app.Domain, e.Log))
+	require.NoError(t, notifications.Seed(ctx, e.app.Domain, e.Log))
 	var total, unread, queued int
 	require.NoError(t, e.DB.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE read_at IS NULL),
 		count(*) FILTER (WHERE email_status = 'QUEUED' OR push_status = 'QUEUED') FROM notifications`).Scan(&total, &unread, &queued))

@@ -58,7 +58,7 @@ func (e *env) replica() (*notifications.App, string) {
 // deliver stores a notification for user the way the worker does.
 func (e *env) deliver(user uuid.UUID, kind, title string) notify.Delivery {
 	e.T.Helper()
-	d, err := e.app.Notify.Deliver(context.Background(), event(user, kind, title))
+	d, err := e.app.Domain.Deliver(context.Background(), event(user, kind, title))
 	require.NoError(e.T, err)
 	return d
 }

@@ -171,7 +171,7 @@ func TestSubscriptionCatchesUpAfterRedisRestart(t *testing.T) {
 	// published (the worker would retry); the hub reconnects and the
 	// subscription catches up from the database.
 	e.RedisServer.Stop()
-	_, err := e.app.Notify.Deliver(t.Context(), event(me, tasks.KindOrderPlaced, "during the outage"))
+	_, err := e.app.Domain.Deliver(t.Context(), event(me, tasks.KindOrderPlaced, "during the outage"))
 	require.Error(t, err)
 	e.RedisServer.Restart()
 	require.Equal(t, "during the outage", added(t, ws, id)["title"])

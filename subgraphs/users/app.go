@@ -100,8 +100,8 @@ func (c Config) Validate() error {
 // App is a running users service.
 type App struct {
 	*subgraph.Base
-	Accounts *account.Service
-	handler  http.Handler
+	Domain  *account.Service
+	handler http.Handler
 }
 
 // New connects to PostgreSQL and Redis, applies migrations and builds the service.
@@ -130,12 +130,12 @@ func (a *App) build(cfg Config) error {
 		return err
 	}
 	issuer := account.NewIssuer(signingKeys, cfg.JWTIssuer, cfg.JWTAudience, cfg.AccessTokenTTL)
-	a.Accounts = account.New(a.Pool, a.Redis, issuer, passwords, account.Config{
+	a.Domain = account.New(a.Pool, a.Redis, issuer, passwords, account.Config{
 		AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL, CacheTTL: cfg.ProfileCacheTTL,
 		Throttle: account.ThrottleOptions{FreeAttempts: cfg.LoginFreeAttempts, Window: cfg.LoginThrottleWindow, MaxDelay: cfg.LoginMaxDelay},
 	}, a.Log)
 	schema := generated.NewExecutableSchema(generated.Config{
-		Resolvers: &graph.Resolver{Domain: a.Accounts},
+		Resolvers: &graph.Resolver{Domain: a.Domain},
 		Directives: generated.DirectiveRoot{
 			SignedIn: gqlserver.SignedIn,
 			HasRole:  gqlserver.HasRole[model.Role],
@@ -155,7 +155,7 @@ func (a *App) Handler() http.Handler { return a.handler }
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	mux := asynq.NewServeMux()
 	mux.HandleFunc(tasks.TypeUsersPurgeExpiredTokens, func(ctx context.Context, _ *asynq.Task) error {
-		n, err := a.Accounts.PurgeExpiredTokens(ctx)
+		n, err := a.Domain.PurgeExpiredTokens(ctx)
 		if err == nil {
 			a.Log.InfoContext(ctx, "purged expired refresh tokens", "rows", n)
 		}

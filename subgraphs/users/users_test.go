@@ -560,7 +560,7 @@ func TestSeedIsIdempotent(t *testing.T) {
 	e := setup(t)
 	log := slog.New(slog.DiscardHandler)
 	for range 2 {
-		require.NoError(t, users.Seed(context.Background(), e.app.Accounts, "seed password 123", log))
+		require.NoError(t, users.Seed(context.Background(), e.app.Domain, "seed password 123", log))
 	}
 	var n int
 	require.NoError(t, e.DB.QueryRow(context.Background(), "SELECT count(*) FROM users").Scan(&n))

@@ -39,7 +39,7 @@ func seed(ctx context.Context, cfg freelance.Config, log *slog.Logger) error {
 		return err
 	}
 	defer app.Close()
-	return freelance.Seed(ctx, app.Gigs, log)
+	return freelance.Seed(ctx, app.Domain, log)
 }
 
 func autoComplete(ctx context.Context, cfg freelance.Config, log *slog.Logger) error {
@@ -48,7 +48,7 @@ func autoComplete(ctx context.Context, cfg freelance.Config, log *slog.Logger) e
 		return err
 	}
 	defer app.Close()
-	n, err := app.Gigs.AutoCompleteDelivered(ctx)
+	n, err := app.Domain.AutoCompleteDelivered(ctx)
 	log.Info("auto-completed delivered orders", "orders", n)
 	return err
 }

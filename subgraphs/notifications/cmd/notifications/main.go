@@ -37,5 +37,5 @@ func seed(ctx context.Context, cfg notifications.Config, log *slog.Logger) error
 		return err
 	}
 	defer app.Close()
-	return notifications.Seed(ctx, app.Notify, log)
+	return notifications.Seed(ctx, app.Domain, log)
 }

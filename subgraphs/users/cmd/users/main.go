@@ -37,5 +37,5 @@ func seed(ctx context.Context, cfg users.Config, log *slog.Logger) error {
 		return err
 	}
 	defer app.Close()
-	return users.Seed(ctx, app.Accounts, cfg.SeedPassword, log)
+	return users.Seed(ctx, app.Domain, cfg.SeedPassword, log)
 }
