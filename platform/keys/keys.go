@@ -79,14 +79,12 @@ func WritePublic(path string, key ed25519.PublicKey) error {
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
+	defer func() { _ = os.Remove(tmp.Name()) }() // gone already once renamed or linked
 	if _, err := tmp.Write(pemBytes); err != nil {
-		tmp.Close()
-		return err
+		return errors.Join(err, tmp.Close())
 	}
 	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
+		return errors.Join(err, tmp.Close())
 	}
 	if err := tmp.Close(); err != nil {
 		return err
@@ -119,10 +117,9 @@ func LoadOrCreate(path string) (ed25519.PrivateKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer os.Remove(tmp.Name())
+	defer func() { _ = os.Remove(tmp.Name()) }() // gone already once renamed or linked
 	if _, err := tmp.Write(pemBytes); err != nil {
-		tmp.Close()
-		return nil, err
+		return nil, errors.Join(err, tmp.Close())
 	}
 	if err := tmp.Close(); err != nil {
 		return nil, err

@@ -358,7 +358,7 @@ func (r *Relay) listenOnce(ctx context.Context, wake chan<- struct{}) (listening
 	// A connection that LISTENs (or was interrupted mid-wait) must not serve
 	// other queries: take it out of the pool and close it when done.
 	pc := conn.Hijack()
-	defer pc.Close(context.WithoutCancel(ctx)) // closing a connection we abandon
+	defer func() { _ = pc.Close(context.WithoutCancel(ctx)) }() // a connection we abandon: its close error helps no one
 	if err := store.New(pc).ListenOutbox(ctx); err != nil {
 		return false, fmt.Errorf("listen: %w", err)
 	}

@@ -4,6 +4,7 @@ package redisx
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"time"
@@ -58,8 +59,7 @@ func Open(ctx context.Context, url string) (*redis.Client, error) {
 	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := client.Ping(pingCtx).Err(); err != nil {
-		client.Close()
-		return nil, fmt.Errorf("connect to redis %s: %w", opts.Addr, err)
+		return nil, errors.Join(fmt.Errorf("connect to redis %s: %w", opts.Addr, err), client.Close())
 	}
 	return client, nil
 }

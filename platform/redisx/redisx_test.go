@@ -38,7 +38,7 @@ func TestClientFailsFastWhileRedisHangs(t *testing.T) {
 	srv := redistest.Start(t)
 	rdb, err := redisx.Open(context.Background(), srv.URL(0))
 	require.NoError(t, err)
-	t.Cleanup(func() { rdb.Close() })
+	t.Cleanup(func() { require.NoError(t, rdb.Close()) })
 	ctx := context.Background()
 
 	// Answers, misses included, are not failures.

@@ -31,7 +31,11 @@ func Start(t testing.TB) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	t.Cleanup(func() {
+		if err := os.RemoveAll(dir); err != nil {
+			t.Error(err)
+		}
+	})
 	s := &Server{t: t, dir: dir, socket: filepath.Join(dir, "redis.sock")}
 	s.Restart()
 	t.Cleanup(s.Stop)
@@ -91,7 +95,7 @@ func (s *Server) Restart() {
 	for {
 		conn, err := net.Dial("unix", s.socket)
 		if err == nil {
-			conn.Close()
+			_ = conn.Close() // only dialled to see the server listening
 			return
 		}
 		select {
