@@ -161,7 +161,7 @@ func (p *platform) routerProcess(dir, name, usersURL string) (string, int) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(p.t, err)
 	addr := ln.Addr().String()
-	ln.Close()
+	require.NoError(p.t, ln.Close()) // the router binds the address next
 	key, err := keys.EncodePrivate(p.routerKey)
 	require.NoError(p.t, err)
 	graph, err := filepath.Abs("../graph/config.json")
@@ -187,7 +187,7 @@ func (p *platform) routerProcess(dir, name, usersURL string) (string, int) {
 	require.NoError(p.t, err)
 	cmd.Stderr = logf
 	require.NoError(p.t, cmd.Start())
-	p.t.Cleanup(func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait(); logf.Close() })
+	p.t.Cleanup(func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait(); require.NoError(p.t, logf.Close()) })
 	require.Eventually(p.t, func() bool {
 		r, err := http.Get("http://" + addr + "/health/live")
 		if err == nil {

@@ -64,7 +64,7 @@ func TestBench(t *testing.T) {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		require.NoError(t, err)
 		addr := ln.Addr().String()
-		ln.Close()
+		require.NoError(t, ln.Close()) // the router binds the address next
 		cmd := exec.Command(filepath.Join(dir, "router"))
 		cmd.Env = append(os.Environ(),
 			"ROUTER_HTTP_ADDR="+addr, "ROUTER_GRAPH_CONFIG="+graph,
@@ -78,7 +78,7 @@ func TestBench(t *testing.T) {
 		require.NoError(t, err)
 		cmd.Stderr = logf
 		require.NoError(t, cmd.Start())
-		t.Cleanup(func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait(); logf.Close() })
+		t.Cleanup(func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait(); require.NoError(t, logf.Close()) })
 		require.Eventually(t, func() bool {
 			r, err := http.Get("http://" + addr + "/health/live")
 			if err == nil {

@@ -101,8 +101,12 @@ func newPlatform(t *testing.T) *platform {
 	smtp, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	p.smtpPort = smtp.Addr().(*net.TCPAddr).Port
-	go p.mail.Serve(smtp) // returns nil once Close ends it
-	t.Cleanup(func() { p.mail.Close() })
+	served := make(chan error, 1)
+	go func() { served <- p.mail.Serve(smtp) }() // returns nil once Close ends it
+	t.Cleanup(func() {
+		require.NoError(t, p.mail.Close())
+		require.NoError(t, <-served)
+	})
 	return p
 }
 
@@ -257,7 +261,7 @@ func (p *platform) redisClient(db int) *redis.Client {
 	opt, err := redis.ParseURL(p.redis.URL(db))
 	require.NoError(p.t, err)
 	c := redis.NewClient(opt)
-	p.t.Cleanup(func() { c.Close() })
+	p.t.Cleanup(func() { require.NoError(p.t, c.Close()) })
 	return c
 }
 

@@ -45,7 +45,11 @@ func main() {
 				ids = append(ids, s.Text())
 			}
 		}
-		f.Close()
+		_ = f.Close() // opened read-only: closing it cannot lose data
+		if err := s.Err(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
 	}
 	body, _ := json.Marshal(map[string]string{"query": *query})
 
