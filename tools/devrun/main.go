@@ -27,7 +27,7 @@ func run(args []string) int {
 	dir := fs.String("dir", "", "working directory of the processes (default: the Procfile's directory)")
 	timeout := fs.Duration("timeout", 10*time.Second, "how long processes get to stop before they are killed")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: devrun [-f Procfile] [-dir dir] [-timeout 10s] [name ...]")
+		_, _ = fmt.Fprintln(fs.Output(), "usage: devrun [-f Procfile] [-dir dir] [-timeout 10s] [name ...]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -60,7 +60,7 @@ func load(path string, names []string) ([]proc, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // opened read-only: closing it cannot lose data
 	procs, err := parseProcfile(f)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

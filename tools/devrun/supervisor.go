@@ -131,7 +131,7 @@ func (s *supervisor) Run(procs []proc, stop <-chan os.Signal) error {
 			// Something outside the process groups (a daemon that called setsid) keeps the
 			// output open: stop reading, or Run would wait for it forever.
 			for _, c := range children {
-				c.out.Close()
+				_ = c.out.Close() // unblocks the reader; a read end has nothing to flush
 			}
 			abandon = nil
 		}
@@ -153,9 +153,9 @@ func (s *supervisor) start(p proc, color int, exits chan<- exited, drained chan<
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	c := &child{proc: p, cmd: cmd, out: r, prefix: s.prefix(p.Name, color)}
 	err = cmd.Start()
-	w.Close() // the child has its copy; EOF on r means every holder is gone
+	_ = w.Close() // the child has its copy; EOF on r means every holder is gone
 	if err != nil {
-		r.Close()
+		_ = r.Close()
 		return nil, fmt.Errorf("start %s: %w", p.Name, err)
 	}
 	go func() {
@@ -199,7 +199,7 @@ func (s *supervisor) copyLines(prefix string, r io.ReadCloser) {
 		line, err := br.ReadString('\n')
 		if line != "" {
 			s.mu.Lock()
-			fmt.Fprint(s.Out, prefix, strings.TrimSuffix(line, "\n"), "\n")
+			_, _ = fmt.Fprint(s.Out, prefix, strings.TrimSuffix(line, "\n"), "\n")
 			s.mu.Unlock()
 		}
 		if err != nil {
@@ -212,7 +212,7 @@ func (s *supervisor) logf(format string, args ...any) {
 	color := 1 // bold
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	fmt.Fprint(s.Out, s.prefix("devrun", color), fmt.Sprintf(format, args...), "\n")
+	_, _ = fmt.Fprint(s.Out, s.prefix("devrun", color), fmt.Sprintf(format, args...), "\n")
 }
 
 func describe(err error) string {
