@@ -212,7 +212,7 @@ func (p *platform) startWorker() {
 	cfg.ShutdownTimeout = 5 * time.Second
 	w, err := worker.New(context.Background(), cfg, p.log)
 	require.NoError(p.t, err)
-	p.t.Cleanup(w.Close)
+	p.t.Cleanup(func() { require.NoError(p.t, w.Close()) })
 	p.serve(w.Run)
 }
 

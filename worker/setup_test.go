@@ -62,8 +62,12 @@ func setupOn(t *testing.T, databaseURL string, redisSrv *redistest.Server, opts 
 
 	smtpLn, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	go e.mail.Serve(smtpLn) // ends with Close
-	t.Cleanup(func() { e.mail.Close() })
+	served := make(chan error, 1)
+	go func() { served <- e.mail.Serve(smtpLn) }() // returns nil once Close ends it
+	t.Cleanup(func() {
+		require.NoError(t, e.mail.Close())
+		require.NoError(t, <-served)
+	})
 
 	cfg := worker.DefaultConfig()
 	cfg.HTTPAddr = "127.0.0.1:0"
@@ -93,13 +97,13 @@ func setupOn(t *testing.T, databaseURL string, redisSrv *redistest.Server, opts 
 	t.Cleanup(e.db.Close)
 	e.rdb, err = redisx.Open(ctx, cfg.RedisURL)
 	require.NoError(t, err)
-	t.Cleanup(func() { e.rdb.Close() })
+	t.Cleanup(func() { require.NoError(t, e.rdb.Close()) })
 	opt, err := redisx.AsynqOpt(cfg.RedisURL)
 	require.NoError(t, err)
 	e.client = asynq.NewClient(opt)
-	t.Cleanup(func() { e.client.Close() })
+	t.Cleanup(func() { require.NoError(t, e.client.Close()) })
 	e.insp = asynq.NewInspector(opt)
-	t.Cleanup(func() { e.insp.Close() })
+	t.Cleanup(func() { require.NoError(t, e.insp.Close()) })
 	// The worker migrates; the database must exist in its final shape
 	// before the test's own service uses it.
 	require.NoError(t, pg.Migrate(ctx, e.db, e.log, "notifications"))
@@ -133,7 +137,7 @@ func (e *env) start(hooks ...worker.Hooks) *running {
 	go func() { r.done <- w.Run(ctx, ln) }()
 	e.t.Cleanup(func() {
 		require.NoError(e.t, r.shutdown())
-		w.Close()
+		require.NoError(e.t, w.Close())
 	})
 	return r
 }

@@ -154,7 +154,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (w *Worker, err erro
 	w = &Worker{cfg: cfg, log: log}
 	defer func() {
 		if err != nil {
-			w.Close()
+			err = errors.Join(err, w.Close())
 		}
 	}()
 	if w.pool, err = pg.Open(ctx, cfg.DatabaseURL); err != nil {
@@ -296,17 +296,19 @@ func (w *Worker) Run(ctx context.Context, ln net.Listener) error {
 }
 
 // Close releases the connections; call it after Run returns.
-func (w *Worker) Close() {
+func (w *Worker) Close() error {
+	var errs []error
 	if w.Inspector != nil {
-		w.Inspector.Close()
+		errs = append(errs, w.Inspector.Close())
 	}
 	if w.client != nil {
-		w.client.Close()
+		errs = append(errs, w.client.Close())
 	}
 	if w.rdb != nil {
-		w.rdb.Close()
+		errs = append(errs, w.rdb.Close())
 	}
 	if w.pool != nil {
 		w.pool.Close()
 	}
+	return errors.Join(errs...)
 }

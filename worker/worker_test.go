@@ -29,7 +29,7 @@ func TestDeliverStoresPublishesMailsAndPushes(t *testing.T) {
 	_, err := e.notify.RegisterDevice(context.Background(), as(ann), "ann-phone", "IOS")
 	require.NoError(t, err)
 	live := e.rdb.Subscribe(context.Background(), notify.Channel(ann))
-	t.Cleanup(func() { live.Close() })
+	t.Cleanup(func() { require.NoError(t, live.Close()) })
 	_, err = live.Receive(context.Background()) // the subscription is in effect
 	require.NoError(t, err)
 	e.start()
@@ -216,7 +216,7 @@ func TestSMTPDownRetriesThenArchives(t *testing.T) {
 	// ...and once the mail server is back, run it again from there.
 	back, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 	require.NoError(t, err)
-	go e.mail.Serve(back) // ends with the catcher
+	go func() { _ = e.mail.Serve(back) }() // nil when the catcher closes; a failure to serve shows as the missing mail below
 	resp, err = http.Post(r.url+"/monitor/queues/default/tasks/email:"+id+"/run", "", nil)
 	require.NoError(t, err)
 	resp.Body.Close()

@@ -197,7 +197,7 @@ func TestAutoCompleteDelivered(t *testing.T) {
 	opt, err := redisx.AsynqOpt(e.Config.QueueRedisURL)
 	require.NoError(t, err)
 	client := asynq.NewClient(opt)
-	defer client.Close()
+	defer func() { require.NoError(t, client.Close()) }()
 	_, err = client.Enqueue(asynq.NewTask(tasks.TypeFreelanceAutoCompleteOrders, nil), asynq.Queue(tasks.QueueFreelance))
 	require.NoError(t, err)
 	status := func(id string) string {

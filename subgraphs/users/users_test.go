@@ -52,7 +52,7 @@ func TestRegisterSignsInAndQueuesWelcome(t *testing.T) {
 	opt, err := redisx.AsynqOpt(e.RedisServer.URL(3))
 	require.NoError(t, err)
 	inspector := asynq.NewInspector(opt)
-	defer inspector.Close()
+	defer func() { require.NoError(t, inspector.Close()) }()
 	require.Eventually(t, func() bool {
 		info, err := inspector.GetTaskInfo(tasks.QueueFor(tasks.TypeNotificationDeliver), id)
 		return err == nil && info.Type == tasks.TypeNotificationDeliver
@@ -620,7 +620,7 @@ func TestConsumesPurgeTask(t *testing.T) {
 	opt, err := redisx.AsynqOpt(e.RedisServer.URL(3))
 	require.NoError(t, err)
 	client := asynq.NewClient(opt)
-	defer client.Close()
+	defer func() { require.NoError(t, client.Close()) }()
 	_, err = client.Enqueue(asynq.NewTask(tasks.TypeUsersPurgeExpiredTokens, nil), asynq.Queue(tasks.QueueUsers))
 	require.NoError(t, err)
 	count := func() int {

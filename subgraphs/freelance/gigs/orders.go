@@ -351,10 +351,10 @@ func (s *Service) CancelOrder(ctx context.Context, p identity.Principal, id uuid
 			return step{}, invalid("cancel", o)
 		}
 		var notify []uuid.UUID
-		switch {
-		case me == o.BuyerID:
+		switch me {
+		case o.BuyerID:
 			notify = []uuid.UUID{o.FreelancerID}
-		case me == o.FreelancerID:
+		case o.FreelancerID:
 			notify = []uuid.UUID{o.BuyerID}
 		default: // STAFF: CanSeeOrder let nobody else this far
 			notify = []uuid.UUID{o.BuyerID, o.FreelancerID}

@@ -76,7 +76,7 @@ func validateURL(field, value string) error {
 	if value == "" {
 		return nil
 	}
-	if len(value) > maxURL || !(strings.HasPrefix(value, "https://") || strings.HasPrefix(value, "http://")) {
+	if web := strings.HasPrefix(value, "https://") || strings.HasPrefix(value, "http://"); len(value) > maxURL || !web {
 		return apperr.BadInput(field, field+" must be an http(s) URL")
 	}
 	return nil

@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 
@@ -17,12 +18,12 @@ func main() {
 	server.MainCommands("worker", worker.EnvPrefix, worker.DefaultConfig(), serve, nil)
 }
 
-func serve(ctx context.Context, cfg worker.Config, log *slog.Logger) error {
+func serve(ctx context.Context, cfg worker.Config, log *slog.Logger) (err error) {
 	w, err := worker.New(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	defer w.Close()
+	defer func() { err = errors.Join(err, w.Close()) }()
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return err
