@@ -178,8 +178,19 @@ func newEngine(cfg Config, graph *engine.Graph, tel *telemetry.Telemetry, log *s
 		},
 		DefaultListSize:  cfg.CostDefaultListSize,
 		MutationBaseCost: cfg.CostMutationBase,
+		MaxListSize:      maxListSize(cfg.MaxCost),
 		Logger:           log,
 	})
+}
+
+// maxListSize is the largest list size cost estimates believe: one above the
+// cost ceiling (a list that long of anything with a cost is over it anyway);
+// without a ceiling, the engine's default.
+func maxListSize(maxCost int) int {
+	if maxCost <= 0 {
+		return 0
+	}
+	return maxCost + 1
 }
 
 // connectRedis makes the deny-list's client and the one for rate limits and

@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"supergraph/platform/apperr"
 
+	"github.com/wundergraph/astjson"
 	"github.com/wundergraph/graphql-go-tools/v2/pkg/ast"
 	"github.com/wundergraph/graphql-go-tools/v2/pkg/engine/plan"
 	"github.com/wundergraph/graphql-go-tools/v2/pkg/operationreport"
@@ -155,6 +157,7 @@ func (e *Engine) Estimate(op *Operation) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	vars = e.boundListSizes(op.Variables, vars)
 	var report operationreport.Report
 	calc.ValidateSliceArguments(vars, &report)
 	if report.HasErrors() {
@@ -166,4 +169,43 @@ func (e *Engine) Estimate(op *Operation) (int, error) {
 	}
 	op.Cost = cost
 	return cost, nil
+}
+
+// boundListSizes returns the variables with every top-level number above
+// maxListSize lowered to it, for the estimate only (see Options.MaxListSize).
+// Slicing arguments are top-level variables by then: normalization extracts
+// literal arguments into variables. Variables without such numbers, nearly
+// all, are returned as parsed.
+func (e *Engine) boundListSizes(raw []byte, vars *astjson.Value) *astjson.Value {
+	obj := vars.GetObject()
+	if obj == nil {
+		return vars
+	}
+	var over []string
+	obj.Visit(func(key []byte, v *astjson.Value) {
+		if v.Type() == astjson.TypeNumber {
+			if f, err := v.Float64(); err == nil && f > float64(e.maxListSize) {
+				over = append(over, string(key))
+			}
+		}
+	})
+	if len(over) == 0 {
+		return vars
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return vars
+	}
+	for _, k := range over {
+		m[k] = json.RawMessage(strconv.Itoa(e.maxListSize))
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return vars
+	}
+	bounded, err := astjson.ParseBytes(b)
+	if err != nil {
+		return vars
+	}
+	return bounded
 }

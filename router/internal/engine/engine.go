@@ -61,8 +61,16 @@ type Options struct {
 	// DefaultListSize is a list's assumed size when neither @listSize nor a
 	// slicing argument says (default 10).
 	DefaultListSize int
-	// MutationBaseCost is added to every mutation's cost (default 10).
+	// MutationBaseCost is added to every mutation's cost (0 when unset; the
+	// router configures 10).
 	MutationBaseCost int
+	// MaxListSize is the largest list size cost estimates take a slicing
+	// argument at (default 100,000): a larger first: is estimated as this.
+	// The library multiplies nested list sizes in float64 and turns a
+	// product past the int range into 0, so unbounded arguments could make
+	// a huge document free. The router sets it one above its cost ceiling: a
+	// list that long of anything with a cost is over the ceiling anyway.
+	MaxListSize int
 	Logger           *slog.Logger
 }
 
@@ -83,6 +91,7 @@ type Engine struct {
 	limits     limits.Limits
 	// mutationBaseCost is added to every mutation's estimate.
 	mutationBaseCost int
+	maxListSize      int
 	cancel           context.CancelFunc
 	log              *slog.Logger
 }
@@ -96,7 +105,7 @@ func New(g *Graph, opts Options) (_ *Engine, err error) {
 			cancel()
 		}
 	}()
-	e := &Engine{cancel: cancel, log: opts.Logger, limits: opts.Limits, mutationBaseCost: opts.MutationBaseCost}
+	e := &Engine{cancel: cancel, log: opts.Logger, limits: opts.Limits, mutationBaseCost: opts.MutationBaseCost, maxListSize: opts.MaxListSize}
 	if e.routerSchema, e.clientSchema, err = parseSchemas(g); err != nil {
 		return nil, err
 	}
@@ -191,6 +200,9 @@ func (opts Options) withDefaults() Options {
 	}
 	if opts.SubgraphTimeout <= 0 {
 		opts.SubgraphTimeout = 10 * time.Second
+	}
+	if opts.MaxListSize <= 0 {
+		opts.MaxListSize = 100_000
 	}
 	if opts.DefaultListSize <= 0 {
 		opts.DefaultListSize = 10

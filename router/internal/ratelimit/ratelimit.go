@@ -272,7 +272,9 @@ func (l *Limiter) ask(ctx context.Context, key string, budget, cost int) (Decisi
 	}
 	if !d.Allowed {
 		d.RetryAfter = res.RetryAfter
-		if d.RetryAfter < 0 {
+		// redis_rate answers the time until the excess would have refilled,
+		// never a negative one, when cost exceeds the whole budget.
+		if d.RetryAfter < 0 || cost > budget {
 			// More than a whole budget: it never fits. Come back after a window
 			// (by then the client should have asked for less).
 			d.RetryAfter = l.opts.Window

@@ -142,12 +142,11 @@ func TestSpendAndRefuse(t *testing.T) {
 
 // TestOverBudgetRetryAfter: an operation costing more than the whole budget
 // never fits, so its RetryAfter should be a window (ask, in ratelimit.go,
-// says so). redis_rate (v10.0.1) never reports the negative RetryAfter that
-// branch waits for: it answers the time until the excess would have
-// refilled (here one unit: a tenth of the window), which is never enough.
+// says so). redis_rate (v10.0.1) never reports a negative RetryAfter for it:
+// it answers the time until the excess would have refilled (here one unit: a
+// tenth of the window), which is never enough; ask checks cost > budget.
 func TestOverBudgetRetryAfter(t *testing.T) {
 	t.Parallel()
-	t.Skip("known bug: the never-fits branch of ask is unreachable; unskip once it is detected from cost > budget")
 	l := setup(t).limiter(Options{AnonymousBudget: 10})
 	d, err := l.Allow(t.Context(), anon, "192.0.2.2", 11)
 	require.NoError(t, err)
