@@ -71,7 +71,7 @@ type Options struct {
 	// a huge document free. The router sets it one above its cost ceiling: a
 	// list that long of anything with a cost is over the ceiling anyway.
 	MaxListSize int
-	Logger           *slog.Logger
+	Logger      *slog.Logger
 }
 
 // Engine plans and resolves operations for one composed graph. It is safe for
