@@ -31,7 +31,7 @@ import (
 
 // Env is one test's infrastructure.
 type Env struct {
-	T *testing.T
+	T testing.TB
 	// Config is ready to embed in the subgraph's own configuration.
 	Config config.Subgraph
 	// DB is a separate pool on the subgraph's database, for assertions.
@@ -50,7 +50,7 @@ type Env struct {
 
 // New prepares a database with schema's migrations, a private Redis whose
 // database redisDB the service uses (the queue uses DB 3), and a router key.
-func New(t *testing.T, schema string, redisDB int) *Env {
+func New(t testing.TB, schema string, redisDB int) *Env {
 	t.Helper()
 	redisSrv := redistest.Start(t)
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
@@ -142,7 +142,7 @@ type Error struct {
 }
 
 // Code returns the extensions.code of the only error.
-func (r Response) Code(t *testing.T) string {
+func (r Response) Code(t testing.TB) string {
 	t.Helper()
 	require.Len(t, r.Errors, 1, "want exactly one error, got %+v", r.Errors)
 	code, _ := r.Errors[0].Extensions["code"].(string)
@@ -150,7 +150,7 @@ func (r Response) Code(t *testing.T) string {
 }
 
 // Field returns the extensions.field of the only error.
-func (r Response) Field(t *testing.T) string {
+func (r Response) Field(t testing.TB) string {
 	t.Helper()
 	require.Len(t, r.Errors, 1, "want exactly one error, got %+v", r.Errors)
 	field, _ := r.Errors[0].Extensions["field"].(string)
@@ -158,7 +158,7 @@ func (r Response) Field(t *testing.T) string {
 }
 
 // NoErrors fails the test when the response has errors.
-func (r Response) NoErrors(t *testing.T) Response {
+func (r Response) NoErrors(t testing.TB) Response {
 	t.Helper()
 	require.Empty(t, r.Errors)
 	return r

@@ -19,7 +19,7 @@ import (
 // WS is a graphql-transport-ws client of one subgraph (or of anything that
 // speaks the protocol at baseURL/graphql).
 type WS struct {
-	t    *testing.T
+	t    testing.TB
 	conn *websocket.Conn
 	next atomic.Int64
 	mux  mux // Exec's state
@@ -48,7 +48,7 @@ func (e *Env) DialWS(c Caller) *WS { return DialWS(e.T, e.URL, c) }
 
 // DialWS connects to baseURL's /graphql and completes the connection_init
 // handshake, carrying c's assertion in the init payload as the router does.
-func DialWS(t *testing.T, baseURL string, c Caller) *WS {
+func DialWS(t testing.TB, baseURL string, c Caller) *WS {
 	t.Helper()
 	payload := map[string]any{}
 	if c.Assertion != "" {
@@ -59,7 +59,7 @@ func DialWS(t *testing.T, baseURL string, c Caller) *WS {
 
 // DialWSWith connects to baseURL's /graphql (a subgraph's or the router's)
 // and completes the connection_init handshake with payload.
-func DialWSWith(t *testing.T, baseURL string, payload map[string]any) *WS {
+func DialWSWith(t testing.TB, baseURL string, payload map[string]any) *WS {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), wsTimeout)
 	defer cancel()
