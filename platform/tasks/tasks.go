@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
@@ -102,6 +103,28 @@ type NotificationDeliver struct {
 	// Data carries kind-specific fields (ids, amounts) for the client.
 	Data      map[string]any `json:"data,omitempty"`
 	CreatedAt time.Time      `json:"created_at"`
+}
+
+// Fit clips the title and body to their size limits on a rune boundary,
+// marking the cut: notifications quote user text (a title of 120 characters
+// can be 480 bytes), which should shorten the notice rather than fail the
+// change it reports.
+func (n NotificationDeliver) Fit() NotificationDeliver {
+	n.Title = clip(n.Title, maxTitle)
+	n.Body = clip(n.Body, maxBody)
+	return n
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	const ellipsis = "…"
+	cut := n - len(ellipsis)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + ellipsis
 }
 
 // Validate reports why the payload cannot be delivered; the error wraps

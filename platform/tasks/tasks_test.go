@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
@@ -89,4 +90,15 @@ func TestQueues(t *testing.T) {
 	assert.Greater(t, prio[tasks.QueueDefault], prio[tasks.QueueLow])
 	prio[tasks.QueueLow] = 100
 	assert.Equal(t, 1, tasks.Priorities()[tasks.QueueLow], "callers get a copy")
+}
+
+func TestFitClipsOnRuneBoundaries(t *testing.T) {
+	long := strings.Repeat("ж", 150) // 300 bytes
+	n := tasks.NotificationDeliver{Title: long, Body: "short"}.Fit()
+	require.LessOrEqual(t, len(n.Title), 200)
+	require.True(t, utf8.ValidString(n.Title))
+	require.True(t, strings.HasSuffix(n.Title, "…"))
+	require.Equal(t, "short", n.Body)
+	kept := tasks.NotificationDeliver{Title: "exact"}.Fit()
+	require.Equal(t, "exact", kept.Title)
 }

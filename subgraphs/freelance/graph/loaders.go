@@ -21,13 +21,8 @@ import (
 // microseconds; a short window keeps latency low and still catches them.
 const loaderWait = 2 * time.Millisecond
 
-// pageKey asks for one page of a nested list: the parent's id and the page
-// arguments. Keys with the same arguments are fetched in one statement.
-type pageKey struct {
-	ID    uuid.UUID
-	First int
-	After string
-}
+// pageKey asks for one page of a nested list (see dataload.Pages).
+type pageKey = dataload.PageKey[uuid.UUID]
 
 // Loaders batch and cache the reads of one request, so nested lists and
 // entity lookups cost one statement per kind and level, not one per parent.
@@ -80,33 +75,19 @@ func (l *Loaders) GigCategory(g *model.Gig) (*model.GigCategory, error) {
 func NewLoaders(svc *gigs.Service) *Loaders {
 	opts := []dataloadgen.Option{dataloadgen.WithWait(loaderWait)}
 	return &Loaders{
-		Gig: dataloadgen.NewLoader(byID(svc.Gigs), opts...),
-		Packages: dataloadgen.NewLoader(func(ctx context.Context, ids []uuid.UUID) ([][]gigs.Package, []error) {
-			return listByID(ctx, ids, svc.Packages)
-		}, opts...),
-		Order: dataloadgen.NewLoader(byID(svc.Orders), opts...),
-		Timeline: dataloadgen.NewLoader(func(ctx context.Context, ids []uuid.UUID) ([][]gigs.Event, []error) {
-			return listByID(ctx, ids, svc.Timelines)
-		}, opts...),
-		OrderReview: dataloadgen.NewLoader(byID(svc.ReviewsByOrders), opts...),
-		GigReviews:  dataloadgen.NewLoader(pages(svc.ReviewsByGigs), opts...),
-		FreelancerGigs: dataloadgen.NewLoader(pages(func(ctx context.Context, ids []uuid.UUID, first int, after *string) (map[uuid.UUID]paging.Page[gigs.Gig], error) {
+		Gig: dataloadgen.NewLoader(dataload.ByID(svc.Gigs), opts...),
+		Packages: dataloadgen.NewLoader(dataload.Values(svc.Packages), opts...),
+		Order: dataloadgen.NewLoader(dataload.ByID(svc.Orders), opts...),
+		Timeline: dataloadgen.NewLoader(dataload.Values(svc.Timelines), opts...),
+		OrderReview: dataloadgen.NewLoader(dataload.ByID(svc.ReviewsByOrders), opts...),
+		GigReviews:  dataloadgen.NewLoader(dataload.Pages(svc.ReviewsByGigs), opts...),
+		FreelancerGigs: dataloadgen.NewLoader(dataload.Pages(func(ctx context.Context, ids []uuid.UUID, first int, after *string) (map[uuid.UUID]paging.Page[gigs.Gig], error) {
 			// The viewer decides which drafts show; every Load of one
 			// operation carries the same principal.
 			return svc.GigsByFreelancers(ctx, identity.FromContext(ctx), ids, first, after)
 		}), opts...),
-		Portfolio: dataloadgen.NewLoader(pages(svc.PortfolioByFreelancers), opts...),
-		Stats: dataloadgen.NewLoader(func(ctx context.Context, ids []uuid.UUID) ([]gigs.Stats, []error) {
-			m, err := svc.FreelancerStats(ctx, ids)
-			if err != nil {
-				return nil, []error{err}
-			}
-			out := make([]gigs.Stats, len(ids))
-			for i, id := range ids {
-				out[i] = m[id]
-			}
-			return out, nil
-		}, opts...),
+		Portfolio: dataloadgen.NewLoader(dataload.Pages(svc.PortfolioByFreelancers), opts...),
+		Stats: dataloadgen.NewLoader(dataload.Values(svc.FreelancerStats), opts...),
 		Categories: sync.OnceValues(func() (*categoryTree, error) {
 			// Not the request's context: OnceValues has none to give, and
 			// the read is short and bounded.
@@ -118,72 +99,6 @@ func NewLoaders(svc *gigs.Service) *Loaders {
 			}
 			return newCategoryTree(rows), nil
 		}),
-	}
-}
-
-// byID adapts a map-returning batch read to a loader answering nil for
-// ids that have no row.
-func byID[V any](fetch func(context.Context, []uuid.UUID) (map[uuid.UUID]V, error)) func(context.Context, []uuid.UUID) ([]*V, []error) {
-	return func(ctx context.Context, ids []uuid.UUID) ([]*V, []error) {
-		m, err := fetch(ctx, ids)
-		if err != nil {
-			return nil, []error{err}
-		}
-		out := make([]*V, len(ids))
-		for i, id := range ids {
-			if v, ok := m[id]; ok {
-				out[i] = &v
-			}
-		}
-		return out, nil
-	}
-}
-
-func listByID[V any](ctx context.Context, ids []uuid.UUID, fetch func(context.Context, []uuid.UUID) (map[uuid.UUID][]V, error)) ([][]V, []error) {
-	m, err := fetch(ctx, ids)
-	if err != nil {
-		return nil, []error{err}
-	}
-	out := make([][]V, len(ids))
-	for i, id := range ids {
-		out[i] = m[id]
-	}
-	return out, nil
-}
-
-// pages adapts a batched page read: keys are grouped by their page
-// arguments, one statement per group (one in practice: siblings in a query
-// share their arguments).
-func pages[V any](fetch func(ctx context.Context, ids []uuid.UUID, first int, after *string) (map[uuid.UUID]paging.Page[V], error)) func(context.Context, []pageKey) ([]paging.Page[V], []error) {
-	return func(ctx context.Context, keys []pageKey) ([]paging.Page[V], []error) {
-		type args struct {
-			first int
-			after string
-		}
-		groups := map[args][]uuid.UUID{}
-		for _, k := range keys {
-			a := args{k.First, k.After}
-			groups[a] = append(groups[a], k.ID)
-		}
-		results := map[pageKey]paging.Page[V]{}
-		for a, ids := range groups {
-			var after *string
-			if a.after != "" {
-				after = &a.after
-			}
-			m, err := fetch(ctx, ids, a.first, after)
-			if err != nil {
-				return nil, []error{err}
-			}
-			for _, id := range ids {
-				results[pageKey{id, a.first, a.after}] = m[id]
-			}
-		}
-		out := make([]paging.Page[V], len(keys))
-		for i, k := range keys {
-			out[i] = results[k]
-		}
-		return out, nil
 	}
 }
 
