@@ -70,7 +70,7 @@ func TestAutomaticPersistedQueries(t *testing.T) {
 	opt, err := redis.ParseURL(e.redis.URL(0))
 	require.NoError(t, err)
 	rdb := redis.NewClient(opt)
-	t.Cleanup(func() { rdb.Close() })
+	t.Cleanup(func() { require.NoError(t, rdb.Close()) })
 	stored, err := rdb.Get(context.Background(), "router:apq:"+hash).Result()
 	require.NoError(t, err, "kept where every replica finds it")
 	require.Equal(t, query, stored)

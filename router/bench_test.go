@@ -147,7 +147,7 @@ func BenchmarkIdleWebSocket(b *testing.B) {
 			f, err := os.Create(path)
 			require.NoError(b, err)
 			require.NoError(b, pprof.WriteHeapProfile(f))
-			f.Close()
+			require.NoError(b, f.Close())
 			var ms runtime.MemStats
 			runtime.ReadMemStats(&ms)
 			b.Logf("stacks in use: %d KiB", ms.StackInuse/1024)
@@ -156,7 +156,7 @@ func BenchmarkIdleWebSocket(b *testing.B) {
 		b.ReportMetric(float64(runtime.NumGoroutine()-goroutines)/clients, "goroutines/conn")
 		b.ReportMetric(float64(e.accounts.OpenWebSockets.Load()), "upstream-conns")
 		for _, c := range conns {
-			c.Close()
+			require.NoError(b, c.Close())
 		}
 		require.Eventually(b, func() bool { return e.accounts.OpenWebSockets.Load() == 0 }, 30*time.Second, 50*time.Millisecond)
 	}
@@ -199,6 +199,11 @@ func rawSubscribe(addr, initMsg, subscribe string) (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	// fail gives the socket back and reports err, the failure that matters.
+	fail := func(err error) (net.Conn, error) {
+		_ = c.Close()
+		return nil, err
+	}
 	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
 	key := make([]byte, 16)
 	_, _ = rand.Read(key)
@@ -207,33 +212,27 @@ func rawSubscribe(addr, initMsg, subscribe string) (net.Conn, error) {
 		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: graphql-transport-ws\r\nSec-WebSocket-Key: " +
 		fmt.Sprintf("%x", key)[:22] + "==\r\n\r\n"
 	if _, err := io.WriteString(c, req); err != nil {
-		c.Close()
-		return nil, err
+		return fail(err)
 	}
 	br := bufio.NewReaderSize(c, 512)
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
-		c.Close()
-		return nil, fmt.Errorf("upgrade: %v %v", resp, err)
+		return fail(fmt.Errorf("upgrade: %v %v", resp, err))
 	}
 	if err := writeFrame(c, initMsg); err != nil {
-		c.Close()
-		return nil, err
+		return fail(err)
 	}
 	// The ack is a short unmasked text frame.
 	var hdr [2]byte
 	if _, err := io.ReadFull(br, hdr[:]); err != nil {
-		c.Close()
-		return nil, err
+		return fail(err)
 	}
 	ack := make([]byte, hdr[1]&0x7f)
 	if _, err := io.ReadFull(br, ack); err != nil || !bytes.Contains(ack, []byte("connection_ack")) {
-		c.Close()
-		return nil, fmt.Errorf("ack: %q %v", ack, err)
+		return fail(fmt.Errorf("ack: %q %v", ack, err))
 	}
 	if err := writeFrame(c, subscribe); err != nil {
-		c.Close()
-		return nil, err
+		return fail(err)
 	}
 	_ = c.SetDeadline(time.Time{})
 	return c, nil

@@ -23,7 +23,7 @@ func TestTrickledBodyIsCutOff(t *testing.T) {
 	e := setup(t, func(_ *env, c *router.Config) { c.BodyReadTimeout = 300 * time.Millisecond })
 	conn, err := net.Dial("tcp", strings.TrimPrefix(e.url, "http://"))
 	require.NoError(t, err)
-	defer conn.Close()
+	t.Cleanup(func() { require.NoError(t, conn.Close()) })
 	_, err = conn.Write([]byte("POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"))
 	require.NoError(t, err)
 	stop := make(chan struct{})

@@ -54,7 +54,7 @@ func (e *env) apqKeys() (int, int) {
 	opt, err := redis.ParseURL(e.redis.URL(0))
 	require.NoError(e.t, err)
 	rdb := redis.NewClient(opt)
-	defer rdb.Close()
+	defer func() { require.NoError(e.t, rdb.Close()) }()
 	ctx := context.Background()
 	keys, err := rdb.Keys(ctx, "router:apq:*").Result()
 	require.NoError(e.t, err)

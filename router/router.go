@@ -74,8 +74,7 @@ func New(cfg Config, log *slog.Logger) (*Router, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &Router{cfg: cfg, log: log, cancel: cancel, closed: make(chan struct{})}
 	if err := r.build(ctx, graph, key); err != nil {
-		r.Close()
-		return nil, err
+		return nil, errors.Join(err, r.Close())
 	}
 	return r, nil
 }
@@ -351,8 +350,7 @@ func (r *Router) Run(ctx context.Context) error {
 	}
 	admin, err := net.Listen("tcp", r.cfg.AdminAddr)
 	if err != nil {
-		ln.Close()
-		return fmt.Errorf("listen %s (admin): %w", r.cfg.AdminAddr, err)
+		return errors.Join(fmt.Errorf("listen %s (admin): %w", r.cfg.AdminAddr, err), ln.Close())
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- r.ServeAdmin(ctx, admin) }()

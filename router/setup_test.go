@@ -84,7 +84,7 @@ func setup(t testing.TB, opts ...option) *env {
 	opt, err := redis.ParseURL(e.redis.URL(1))
 	require.NoError(t, err)
 	e.deny = redis.NewClient(opt)
-	t.Cleanup(func() { e.deny.Close() })
+	t.Cleanup(func() { require.NoError(t, e.deny.Close()) })
 
 	cfg := router.DefaultConfig()
 	cfg.HTTPAddr = "127.0.0.1:0"

@@ -387,7 +387,7 @@ func TestInitSentRightBehindTheUpgrade(t *testing.T) {
 	e := setup(t)
 	conn, err := net.Dial("tcp", strings.TrimPrefix(e.url, "http://"))
 	require.NoError(t, err)
-	defer conn.Close()
+	t.Cleanup(func() { require.NoError(t, conn.Close()) })
 	payload := []byte(`{"type":"connection_init"}`)
 	frame := []byte{0x81, 0x80 | byte(len(payload)), 1, 2, 3, 4} // FIN text, masked
 	for i, b := range payload {

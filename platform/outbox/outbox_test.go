@@ -214,7 +214,9 @@ func TestCommittedRowBecomesOneTask(t *testing.T) {
 
 	tx, err := e.pool.Begin(ctx)
 	require.NoError(t, err)
-	defer tx.Rollback(ctx) // after Commit: no-op
+	// Undoes the transaction if the test stops before Commit; after it,
+	// Rollback only returns pgx.ErrTxClosed.
+	defer func() { _ = tx.Rollback(ctx) }()
 	id, err := outbox.Add(ctx, tx, tasks.TypeNotificationDeliver, payload, outbox.WithID(eventID), outbox.WithMaxRetry(7))
 	require.NoError(t, err)
 	require.Equal(t, eventID, id)

@@ -178,7 +178,10 @@ func (r *Relay) sendBatch(ctx context.Context) (claimed, sent int, err error) {
 	if err != nil {
 		return 0, 0, fmt.Errorf("begin: %w", err)
 	}
-	defer tx.Rollback(ctx) // a no-op after Commit
+	// Unless committed: after Commit, Rollback only returns pgx.ErrTxClosed, and
+	// a rollback that fails closes the connection (pgx), so the transaction
+	// is over either way and the error that matters is the one returned.
+	defer func() { _ = tx.Rollback(ctx) }()
 	q := store.New(tx)
 	rows, err := q.ClaimDue(ctx, int32(r.opts.BatchSize))
 	if err != nil {

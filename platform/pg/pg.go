@@ -56,9 +56,9 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config) (*pgxpool.Pool, error)
 
 // Migrate applies the platform's outbox migrations and then the service's
 // own. A PostgreSQL advisory lock serialises replicas starting together.
-func Migrate(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger, schema string) error {
+func Migrate(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger, schema string) (err error) {
 	db := stdlib.OpenDBFromPool(pool)
-	defer db.Close()
+	defer func() { err = errors.Join(err, db.Close()) }()
 	for _, set := range Schemas(schema) {
 		locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 120))
 		if err != nil {
@@ -117,7 +117,10 @@ func transactOnce(ctx context.Context, pool *pgxpool.Pool, opts pgx.TxOptions, f
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	defer tx.Rollback(ctx) // a no-op after Commit
+	// Unless committed: after Commit, Rollback only returns pgx.ErrTxClosed, and
+	// a rollback that fails closes the connection (pgx), so the transaction
+	// is over either way and the error that matters is the one returned.
+	defer func() { _ = tx.Rollback(ctx) }()
 	if err := fn(tx); err != nil {
 		return err
 	}

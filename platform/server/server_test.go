@@ -59,7 +59,7 @@ func TestShutdownDrainsThenStopsLoops(t *testing.T) {
 	require.Eventually(t, func() bool {
 		c, err := net.DialTimeout("tcp", ln.Addr().String(), 100*time.Millisecond)
 		if err == nil {
-			c.Close()
+			require.NoError(t, c.Close())
 		}
 		return err != nil
 	}, 5*time.Second, 10*time.Millisecond)

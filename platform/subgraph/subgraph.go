@@ -167,16 +167,23 @@ func (b *Base) purgeOutbox(ctx context.Context) error {
 	}
 }
 
-// Close releases the connections; call it after Serve returns.
+// Close releases the connections; call it after Serve returns. A failure to
+// close one is logged: the others are closed all the same, and at shutdown
+// there is nothing else to do about it.
 func (b *Base) Close() {
+	closed := func(what string, err error) {
+		if err != nil {
+			b.Log.Warn("close failed", "what", what, "err", err)
+		}
+	}
 	if b.Queue != nil {
-		b.Queue.Close()
+		closed("task queue client", b.Queue.Close())
 	}
 	if b.queueRedis != nil {
-		b.queueRedis.Close()
+		closed("task queue redis client", b.queueRedis.Close())
 	}
 	if b.Redis != nil {
-		b.Redis.Close()
+		closed("redis client", b.Redis.Close())
 	}
 	if b.traced != nil {
 		b.traced.Close()

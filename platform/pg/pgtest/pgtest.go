@@ -53,7 +53,11 @@ func URL(t testing.TB, schema string) string {
 	if err != nil {
 		t.Fatalf("pgtest: connect to PostgreSQL (is it running? run scripts/services.sh ensure): %v", err)
 	}
-	defer admin.Close(ctx)
+	defer func() {
+		if err := admin.Close(ctx); err != nil {
+			t.Errorf("pgtest: close the admin connection: %v", err)
+		}
+	}()
 	name := "test_" + schema + "_" + randomSuffix()
 	if _, err := admin.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", name, tmpl)); err != nil {
 		t.Fatalf("pgtest: clone %s: %v", tmpl, err)
@@ -61,11 +65,13 @@ func URL(t testing.TB, schema string) string {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
+		// Best effort, like the drop itself: a database left behind costs disk,
+		// not a test result.
 		conn, err := pgx.Connect(ctx, AdminURL())
 		if err != nil {
 			return
 		}
-		defer conn.Close(ctx)
+		defer func() { _ = conn.Close(ctx) }()
 		_, _ = conn.Exec(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", name))
 	})
 	u, err := url.Parse(AdminURL())
@@ -106,11 +112,13 @@ func ensureTemplate(ctx context.Context, schema string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("connect to PostgreSQL (is it running? run scripts/services.sh ensure): %w", err)
 	}
-	defer admin.Close(ctx)
+	// By the time it ends, the template is built or the error is returned:
+	// ending the session changes neither.
+	defer func() { _ = admin.Close(ctx) }()
 	if _, err := admin.Exec(ctx, "SELECT pg_advisory_lock(7261001)"); err != nil {
 		return "", err
 	}
-	defer admin.Exec(ctx, "SELECT pg_advisory_unlock(7261001)") // released with the session anyway
+	defer func() { _, _ = admin.Exec(ctx, "SELECT pg_advisory_unlock(7261001)") }() // released with the session anyway
 	var exists bool
 	if err := admin.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
 		return "", err
@@ -157,7 +165,7 @@ func migrationsHash(schema string) (string, error) {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(h, "%s/%s\n", set, path)
+			h.Write([]byte(set + "/" + path + "\n")) // a hash.Hash never fails a write
 			h.Write(data)
 			return nil
 		})

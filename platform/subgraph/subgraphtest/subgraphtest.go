@@ -74,7 +74,7 @@ func New(t testing.TB, schema string, redisDB int) *Env {
 	opts, err := redis.ParseURL(cfg.RedisURL)
 	require.NoError(t, err)
 	rdb := redis.NewClient(opts)
-	t.Cleanup(func() { rdb.Close() })
+	t.Cleanup(func() { require.NoError(t, rdb.Close()) })
 	return &Env{
 		T: t, Config: cfg, DB: db, Redis: rdb, RedisServer: redisSrv, RouterKey: priv, Subgraph: schema,
 		Log: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),

@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 
@@ -16,7 +17,7 @@ import (
 
 func main() { server.Main("router", router.EnvPrefix, router.DefaultConfig(), run) }
 
-func run(ctx context.Context, cfg router.Config, log *slog.Logger, args []string) error {
+func run(ctx context.Context, cfg router.Config, log *slog.Logger, args []string) (err error) {
 	if len(args) > 0 {
 		if args[0] != "keys" || len(args) > 2 {
 			return fmt.Errorf("unknown command %q: the router knows only `keys [public-key-file]`", args)
@@ -25,7 +26,7 @@ func run(ctx context.Context, cfg router.Config, log *slog.Logger, args []string
 		if len(args) == 2 {
 			path = args[1]
 		}
-		path, err := router.PublishAssertionKey(cfg, path)
+		path, err = router.PublishAssertionKey(cfg, path)
 		if err == nil {
 			log.Info("assertion key ready; its public half is published", "public_key", path)
 		}
@@ -35,6 +36,8 @@ func run(ctx context.Context, cfg router.Config, log *slog.Logger, args []string
 	if err != nil {
 		return err
 	}
-	defer r.Close()
+	// Close flushes the last spans and closes the Redis clients: its failure is
+	// reported with whatever Run returned.
+	defer func() { err = errors.Join(err, r.Close()) }()
 	return r.Run(ctx)
 }

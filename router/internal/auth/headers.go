@@ -194,7 +194,7 @@ func ValidTraceparent(v string) bool {
 		if i == 2 || i == 35 || i == 52 {
 			continue
 		}
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+		if !strings.ContainsRune("0123456789abcdef", c) { // lower-case hex only
 			return false
 		}
 	}

@@ -116,7 +116,9 @@ func (sw *sweeper) run() {
 // sweep of every watch each time it (re)subscribes, and by the periodic sweeps.
 func (v *Verifier) listenRevocations(ctx context.Context) {
 	ps := v.deny.Subscribe(ctx, identity.RevocationChannel)
-	defer ps.Close()
+	// Closed when ctx ends, that is at shutdown, when the client may be closed
+	// already: a failure leaves nothing to undo or retry.
+	defer func() { _ = ps.Close() }()
 	for {
 		msg, err := ps.Receive(ctx)
 		if err != nil {

@@ -24,7 +24,7 @@ type asyncErrorWriter struct {
 }
 
 func (a asyncErrorWriter) WriteError(ctx *resolve.Context, err error, _ *resolve.GraphQLResponse, w io.Writer) {
-	msg, code := "Internal server error", apperr.CodeInternal
+	msg := "Subscription failed upstream."
 	var upgrade *graphql_datasource.UpgradeRequestError
 	switch {
 	case errors.As(err, &upgrade):
@@ -35,14 +35,11 @@ func (a asyncErrorWriter) WriteError(ctx *resolve.Context, err error, _ *resolve
 			}
 		}
 		msg = fmt.Sprintf("Subscription upgrade request failed for Subgraph '%s' (status %d).", name, upgrade.StatusCode)
-		code = apperr.CodeSubgraphUnavailable
 	case ctx != nil && ctx.Context().Err() != nil:
 		return // the client is gone: nobody to tell
-	default:
-		msg, code = "Subscription failed upstream.", apperr.CodeSubgraphUnavailable
 	}
 	a.log.Warn("subscription error", "err", err)
-	body, _ := json.Marshal(map[string]any{"errors": []Error{{Message: msg, Extensions: map[string]any{"code": code}}}})
+	body, _ := json.Marshal(map[string]any{"errors": []Error{{Message: msg, Extensions: map[string]any{"code": apperr.CodeSubgraphUnavailable}}}})
 	_, _ = w.Write(body)
 	if f, ok := w.(interface{ Flush() error }); ok {
 		_ = f.Flush()

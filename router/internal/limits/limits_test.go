@@ -216,17 +216,17 @@ func bomb(n int) string {
 // checkWithin checks the document's first operation, failing the test
 // rather than hanging when that takes longer than limit (an expanding check
 // of a bomb would never end).
-func checkWithin(t *testing.T, l Limits, doc *ast.Document, limit time.Duration) (error, time.Duration) {
+func checkWithin(t *testing.T, l Limits, doc *ast.Document, limit time.Duration) (time.Duration, error) {
 	t.Helper()
 	done := make(chan error, 1)
 	start := time.Now()
 	go func() { done <- l.Check(doc, 0) }()
 	select {
 	case err := <-done:
-		return err, time.Since(start)
+		return time.Since(start), err
 	case <-time.After(limit):
 		t.Fatalf("the check is still running after %v", limit)
-		return nil, 0
+		return 0, nil
 	}
 }
 
@@ -246,7 +246,7 @@ func TestFragmentBombIsCountedNotExpanded(t *testing.T) {
 	// Far past 2^63: the counts stop at the ceiling.
 	for _, n := range []int{100, 20_000} {
 		doc := parse(t, bomb(n))
-		err, elapsed := checkWithin(t, l, doc, 5*time.Second)
+		elapsed, err := checkWithin(t, l, doc, 5*time.Second)
 		require.ErrorAs(t, err, &v)
 		require.Equal(t, Violation{Limit: "fields", Setting: "ROUTER_MAX_FIELDS", Max: 1000, Actual: ceiling}, *v, "n=%d", n)
 		require.Less(t, elapsed, 2*time.Second, "n=%d", n)
@@ -279,7 +279,7 @@ func TestManyFragmentsLinear(t *testing.T) {
 	t.Parallel()
 	const n = 50_000
 	doc := parse(t, chain(n))
-	err, elapsed := checkWithin(t, Limits{MaxFields: n + 1}, doc, 3*time.Second)
+	elapsed, err := checkWithin(t, Limits{MaxFields: n + 1}, doc, 3*time.Second)
 	t.Logf("%d fragments checked in %v", n, elapsed)
 	require.NoError(t, err, "n+1 fields: at the limit")
 	err = Limits{MaxFields: n}.Check(doc, 0)

@@ -33,7 +33,7 @@ func newTestPipeline(t *testing.T, budget int, maxCost int) *Pipeline {
 		opt, err := redisx.Options(redistest.Start(t).URL(0))
 		require.NoError(t, err)
 		rdb := redisx.New(opt)
-		t.Cleanup(func() { rdb.Close() })
+		t.Cleanup(func() { require.NoError(t, rdb.Close()) })
 		opts.Limiter = ratelimit.New(ratelimit.Options{Redis: rdb, Window: time.Minute, AnonymousBudget: budget, UserBudget: budget, IPv6Prefix: 64})
 	}
 	return New(opts)

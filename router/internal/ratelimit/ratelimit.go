@@ -340,7 +340,7 @@ func (c *combined) run(ctx context.Context, queue func(redis.Pipeliner) *redis.C
 	var sel, back *redis.StatusCmd
 	var ex *redis.IntCmd
 	var cmd *redis.Cmd
-	_, _ = c.Client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	_, _ = c.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		sel = p.Select(ctx, c.denyDB)
 		ex = p.Exists(ctx, call.keys...)
 		back = p.Select(ctx, c.db)

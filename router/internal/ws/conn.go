@@ -202,9 +202,15 @@ var errTooSlow = errors.New("the client does not read its messages")
 // MaxBufferedBytes waiting (a single larger message still goes out) is
 // disconnected at once, without a closing handshake: it is not reading, so
 // it could not read one either.
+//
+// send reports its own failures: the slow client's disconnection, and a
+// message that cannot be encoded (a payload that is not JSON: a bug, never
+// the client's doing), which is logged and not sent. The error only tells the
+// caller that m did not go out.
 func (c *conn) send(m message) error {
 	b, err := json.Marshal(m)
 	if err != nil {
+		c.h.opts.Logger.Error("websocket message not sent: cannot encode it", "request_id", c.requestID, "type", m.Type, "id", m.ID, "err", err)
 		return err
 	}
 	c.outMu.Lock()

@@ -28,13 +28,15 @@ func newPoller(lookup func(id int64) *conn) (poller, error) {
 	if err != nil {
 		return nil, os.NewSyscallError("epoll_create1", err)
 	}
+	// On failure the descriptor is given back; the error that matters is the
+	// one returned, closing a descriptor never used has nothing to report.
 	if err := syscall.SetNonblock(fd, true); err != nil {
-		syscall.Close(fd)
+		_ = syscall.Close(fd)
 		return nil, os.NewSyscallError("setnonblock", err)
 	}
 	p := &epoll{file: os.NewFile(uintptr(fd), "epoll"), lookup: lookup}
 	if p.raw, err = p.file.SyscallConn(); err != nil {
-		p.file.Close()
+		_ = p.file.Close()
 		return nil, err
 	}
 	go p.run()
@@ -92,4 +94,6 @@ func (p *epoll) arm(c *conn) error {
 	return ctlErr
 }
 
-func (p *epoll) close() { p.once.Do(func() { p.file.Close() }) }
+// close ends run (its Read fails). Once only, so Close cannot fail on an
+// already closed file; the kernel releases an epoll instance unconditionally.
+func (p *epoll) close() { p.once.Do(func() { _ = p.file.Close() }) }

@@ -41,7 +41,9 @@ func (c *conn) handle(m message) bool {
 		return c.onInit(m)
 	case "ping":
 		if !c.legacy {
-			c.send(message{Type: "pong", Payload: m.Payload})
+			// Unanswered, the client would take the connection for dead: a
+			// failed send (reported by send) ends it.
+			return c.send(message{Type: "pong", Payload: m.Payload}) == nil
 		}
 		return true
 	case "pong":
@@ -109,7 +111,9 @@ func (c *conn) onInit(m message) bool {
 		reason := "Forbidden: " + pipeline.TokenProblem(err)
 		if c.legacy {
 			payload, _ := json.Marshal(map[string]string{"message": reason})
-			c.send(message{Type: "connection_error", Payload: payload})
+			// The connection closes next whether this goes out or not; send
+			// reports its own failure.
+			_ = c.send(message{Type: "connection_error", Payload: payload})
 		}
 		c.close(CloseForbidden, reason)
 		return false
@@ -126,7 +130,11 @@ func (c *conn) onInit(m message) bool {
 	c.mu.Lock()
 	c.acked = true
 	c.mu.Unlock()
-	c.send(message{Type: "connection_ack"})
+	if c.send(message{Type: "connection_ack"}) != nil {
+		// Without its ack the client can do nothing here: end the connection
+		// (send has reported why) before a keep-alive is armed for it.
+		return false
+	}
 	// Created stopped and then armed, so keepAlive never sees a nil timer.
 	c.pinger = time.AfterFunc(time.Hour, c.keepAlive)
 	c.pinger.Stop()
@@ -267,12 +275,15 @@ func (c *conn) forget(o *operation) {
 func (c *conn) sendErrors(id string, errs []engine.Error) {
 	if c.legacy {
 		// subscriptions-transport-ws reports validation failures as a data
-		// message carrying errors, then completes.
+		// message carrying errors, then completes. A failed send has been
+		// reported by send (a client that does not read is being
+		// disconnected): nothing is left to do here.
 		payload, _ := json.Marshal(map[string]any{"errors": errs})
-		c.send(message{ID: id, Type: "data", Payload: payload})
-		c.send(message{ID: id, Type: "complete"})
+		if c.send(message{ID: id, Type: "data", Payload: payload}) == nil {
+			_ = c.send(message{ID: id, Type: "complete"})
+		}
 		return
 	}
 	payload, _ := json.Marshal(errs)
-	c.send(message{ID: id, Type: "error", Payload: payload})
+	_ = c.send(message{ID: id, Type: "error", Payload: payload})
 }

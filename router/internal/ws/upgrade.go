@@ -93,7 +93,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, requestID st
 		if r.Header.Get("Sec-WebSocket-Protocol") != "" {
 			// Offered only protocols this server does not speak: say so, as
 			// graphql-ws servers do, rather than guess.
-			c.Close(CloseSubprotocol, "subprotocol not acceptable: use graphql-transport-ws or graphql-ws")
+			// The socket is closed whether or not the client completes the
+			// closing handshake, so its failure changes nothing.
+			_ = c.Close(CloseSubprotocol, "subprotocol not acceptable: use graphql-transport-ws or graphql-ws")
 			releaseConn()
 			return false
 		}
@@ -161,12 +163,13 @@ func (s *smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	}
 	// Whatever the client sent ahead of the 101 is already buffered: carry it
 	// over, buffered again, so the WebSocket library finds it there.
-	pending, _ := brw.Reader.Peek(brw.Reader.Buffered())
+	r := brw.Reader
+	pending, _ := r.Peek(r.Buffered())
 	pending = append([]byte(nil), pending...)
 	br := bufio.NewReaderSize(io.MultiReader(bytes.NewReader(pending), conn), max(wsBufferSize, len(pending)))
 	if len(pending) > 0 {
 		if _, err := br.Peek(len(pending)); err != nil {
-			conn.Close()
+			_ = conn.Close() // given up: the Peek error is the one to report
 			return nil, nil, err
 		}
 	}
