@@ -75,10 +75,10 @@ func (l *Loaders) GigCategory(g *model.Gig) (*model.GigCategory, error) {
 func NewLoaders(svc *gigs.Service) *Loaders {
 	opts := []dataloadgen.Option{dataloadgen.WithWait(loaderWait)}
 	return &Loaders{
-		Gig: dataloadgen.NewLoader(dataload.ByID(svc.Gigs), opts...),
-		Packages: dataloadgen.NewLoader(dataload.Values(svc.Packages), opts...),
-		Order: dataloadgen.NewLoader(dataload.ByID(svc.Orders), opts...),
-		Timeline: dataloadgen.NewLoader(dataload.Values(svc.Timelines), opts...),
+		Gig:         dataloadgen.NewLoader(dataload.ByID(svc.Gigs), opts...),
+		Packages:    dataloadgen.NewLoader(dataload.Values(svc.Packages), opts...),
+		Order:       dataloadgen.NewLoader(dataload.ByID(svc.Orders), opts...),
+		Timeline:    dataloadgen.NewLoader(dataload.Values(svc.Timelines), opts...),
 		OrderReview: dataloadgen.NewLoader(dataload.ByID(svc.ReviewsByOrders), opts...),
 		GigReviews:  dataloadgen.NewLoader(dataload.Pages(svc.ReviewsByGigs), opts...),
 		FreelancerGigs: dataloadgen.NewLoader(dataload.Pages(func(ctx context.Context, ids []uuid.UUID, first int, after *string) (map[uuid.UUID]paging.Page[gigs.Gig], error) {
@@ -87,7 +87,7 @@ func NewLoaders(svc *gigs.Service) *Loaders {
 			return svc.GigsByFreelancers(ctx, identity.FromContext(ctx), ids, first, after)
 		}), opts...),
 		Portfolio: dataloadgen.NewLoader(dataload.Pages(svc.PortfolioByFreelancers), opts...),
-		Stats: dataloadgen.NewLoader(dataload.Values(svc.FreelancerStats), opts...),
+		Stats:     dataloadgen.NewLoader(dataload.Values(svc.FreelancerStats), opts...),
 		Categories: sync.OnceValues(func() (*categoryTree, error) {
 			// Not the request's context: OnceValues has none to give, and
 			// the read is short and bounded.
