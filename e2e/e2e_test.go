@@ -23,13 +23,13 @@ import (
 
 // env is the users subgraph, a test-only badges subgraph and the router.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	url    string // the router
 	users  *subgraphtest.Env
 	badges *testgraph.Subgraph
 }
 
-func setup(t *testing.T) *env {
+func setup(t testing.TB) *env {
 	t.Helper()
 	base := subgraphtest.New(t, "users", 1)
 	cfg := users.DefaultConfig()

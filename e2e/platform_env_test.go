@@ -24,6 +24,7 @@ import (
 	"supergraph/platform/redisx/redistest"
 	"supergraph/platform/services"
 	"supergraph/router"
+	"supergraph/subgraphs/content"
 	"supergraph/subgraphs/freelance"
 	"supergraph/subgraphs/notifications"
 	"supergraph/subgraphs/users"
@@ -48,7 +49,7 @@ var (
 // Tests talk to it only through the router (url); the rest is here so that
 // setup can wait for readiness and benchmarks can start the pieces apart.
 type platform struct {
-	t     *testing.T
+	t     testing.TB
 	log   *slog.Logger
 	redis *redistest.Server
 	// routerKey signs internal assertions; every subgraph trusts its public half.
@@ -90,7 +91,7 @@ func (p *platform) in(t *testing.T) *platform {
 
 // newPlatform prepares the shared pieces (Redis, router key, mail catcher)
 // and starts nothing else.
-func newPlatform(t *testing.T) *platform {
+func newPlatform(t testing.TB) *platform {
 	t.Helper()
 	_, key, err := ed25519.GenerateKey(rand.Reader)
 	require.NoError(t, err)
@@ -190,6 +191,14 @@ var subgraphStarters = map[string]func(p *platform, cfg config.Subgraph) string{
 		p.freelanceURL = p.serve(app.Serve)
 		return p.freelanceURL
 	},
+	content.Service.Name: func(p *platform, base config.Subgraph) string {
+		cfg := content.DefaultConfig()
+		cfg.Subgraph = base
+		app, err := content.New(context.Background(), cfg, p.log)
+		require.NoError(p.t, err)
+		p.t.Cleanup(app.Close)
+		return p.serve(app.Serve)
+	},
 }
 
 // startWorker starts the worker on the notifications database and the queue,
@@ -265,17 +274,23 @@ func (p *platform) redisClient(db int) *redis.Client {
 	return c
 }
 
+// waitListening waits until a subgraph listens on a Redis pub/sub channel:
+// a live event published from then on reaches the subscription.
+func (p *platform) waitListening(channel string) {
+	p.t.Helper()
+	rdb := p.redisClient(redisQueue)
+	require.Eventually(p.t, func() bool {
+		n, err := rdb.PubSubNumSub(context.Background(), channel).Result()
+		return err == nil && n[channel] >= 1
+	}, 10*time.Second, 5*time.Millisecond, "nobody subscribed to %s", channel)
+}
+
 // waitSubscribed waits until the notifications subgraph listens for userID's
 // notifications: only then is a notification sure to arrive live rather than
 // before the subscription existed.
 func (p *platform) waitSubscribed(userID string) {
 	p.t.Helper()
-	rdb := p.redisClient(redisQueue)
-	channel := "notifications:user:" + userID
-	require.Eventually(p.t, func() bool {
-		n, err := rdb.PubSubNumSub(context.Background(), channel).Result()
-		return err == nil && n[channel] >= 1
-	}, 10*time.Second, 5*time.Millisecond, "nobody subscribed to %s", channel)
+	p.waitListening("notifications:user:" + userID)
 }
 
 // waitMail waits for the first message to addr that match accepts.

@@ -11,6 +11,7 @@ import (
 
 	"supergraph/platform/config"
 	"supergraph/platform/services"
+	"supergraph/subgraphs/content"
 	"supergraph/subgraphs/freelance"
 	"supergraph/subgraphs/notifications"
 	"supergraph/subgraphs/users"
@@ -21,6 +22,7 @@ var defaults = map[string]config.Subgraph{
 	users.Service.Name:         users.DefaultConfig().Subgraph,
 	notifications.Service.Name: notifications.DefaultConfig().Subgraph,
 	freelance.Service.Name:     freelance.DefaultConfig().Subgraph,
+	content.Service.Name:       content.DefaultConfig().Subgraph,
 }
 
 // Every registered subgraph takes its address, database, Redis databases and
@@ -39,6 +41,7 @@ func TestDefaultsComeFromTheRegistry(t *testing.T) {
 	require.Equal(t, "USERS_", users.EnvPrefix)
 	require.Equal(t, services.MustSubgraph("notifications").EnvPrefix(), notifications.EnvPrefix)
 	require.Equal(t, services.MustSubgraph("freelance").EnvPrefix(), freelance.EnvPrefix)
+	require.Equal(t, "CONTENT_", content.EnvPrefix)
 }
 
 // Reached directly, a subgraph serves anonymous queries without the router's

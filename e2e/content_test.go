@@ -1,0 +1,64 @@
+package e2e_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestPlatformContentStory drives the content subgraph through the router as
+// its users would: a channel, a member, a post and a conversation, with live
+// posts and comments from the content subgraph and a live reply notification
+// from the notifications subgraph on one WebSocket, and the joins to users.
+func TestPlatformContentStory(t *testing.T) {
+	t.Parallel()
+	p := newPlatform(t)
+	p.startSubgraphs()
+	p.startRouter()
+	p.startWorker()
+	alice, bob := p.register("calice"), p.register("cbob")
+
+	ch := p.ok(alice.Token, `mutation { createChannel(input: {slug: "story-time", name: "Story time", description: "Tales told live"}) { id slug owner { username } memberCount viewerRole } }`, nil)["createChannel"].(map[string]any)
+	require.Equal(t, map[string]any{"username": "calice"}, ch["owner"])
+	require.EqualValues(t, 1, ch["memberCount"])
+	require.Equal(t, "OWNER", ch["viewerRole"])
+	channelID := ch["id"].(string)
+
+	joined := p.ok(bob.Token, `mutation($id: ID!) { joinChannel(id: $id) { status role channel { memberCount } user { username } } }`, map[string]any{"id": channelID})
+	require.Equal(t, map[string]any{"status": "MEMBER", "role": "MEMBER", "channel": map[string]any{"memberCount": float64(2)}, "user": map[string]any{"username": "cbob"}}, joined["joinChannel"])
+
+	// Bob follows the channel's posts and, on the same connection, his own
+	// notifications: two subgraphs' subscriptions through one router socket.
+	ws, notices := p.subscribeAfterWelcome(bob)
+	posts := ws.Subscribe(`subscription($c: ID!) { postAdded(channelId: $c) { id title author { username } channel { slug } } }`, map[string]any{"c": channelID})
+	p.waitListening("content:channel:" + channelID + ":posts")
+
+	post := p.ok(alice.Token, `mutation($c: ID!) { createPost(input: {channelId: $c, title: "Once upon a time", body: "There was a *graph*."}) { id } }`, map[string]any{"c": channelID})["createPost"].(map[string]any)
+	postID := post["id"].(string)
+	live := ws.Event(posts, "postAdded")
+	require.Equal(t, map[string]any{"id": postID, "title": "Once upon a time", "author": map[string]any{"username": "calice"}, "channel": map[string]any{"slug": "story-time"}}, live)
+
+	comments := ws.Subscribe(`subscription($p: ID!) { commentAdded(postId: $p) { id body depth author { username } } }`, map[string]any{"p": postID})
+	p.waitListening("content:post:" + postID + ":comments")
+
+	first := p.ok(bob.Token, `mutation($p: ID!) { addComment(postId: $p, body: "And then?") { id } }`, map[string]any{"p": postID})["addComment"].(map[string]any)
+	require.Equal(t, map[string]any{"id": first["id"], "body": "And then?", "depth": float64(0), "author": map[string]any{"username": "cbob"}}, ws.Event(comments, "commentAdded"))
+
+	// Alice answers; Bob hears of the reply as a live notification.
+	p.ok(alice.Token, `mutation($p: ID!, $c: ID!) { addComment(postId: $p, parentId: $c, body: "It federated.") { id } }`, map[string]any{"p": postID, "c": first["id"]})
+	reply := ws.Event(comments, "commentAdded")
+	require.Equal(t, "It federated.", reply["body"])
+	require.EqualValues(t, 1, reply["depth"])
+	n := ws.notification(notices)
+	require.Equal(t, "COMMENT_REPLY", n["kind"])
+	require.Equal(t, "Once upon a time", n["title"])
+	require.Equal(t, "It federated.", n["body"])
+
+	d := p.ok(bob.Token, `query($p: ID!) { post(id: $p) { commentCount thread { edges { node { body depth author { username } } } } } me { channels { edges { node { slug viewerRole } } } } }`, map[string]any{"p": postID})
+	require.EqualValues(t, 2, dig(d, "post", "commentCount"))
+	require.Equal(t, []any{
+		map[string]any{"node": map[string]any{"body": "And then?", "depth": float64(0), "author": map[string]any{"username": "cbob"}}},
+		map[string]any{"node": map[string]any{"body": "It federated.", "depth": float64(1), "author": map[string]any{"username": "calice"}}},
+	}, dig(d, "post", "thread", "edges"))
+	require.Equal(t, []any{map[string]any{"node": map[string]any{"slug": "story-time", "viewerRole": "MEMBER"}}}, dig(d, "me", "channels", "edges"))
+}

@@ -1,0 +1,106 @@
+// Package community is the content service's domain: channels and their
+// members, posts, threaded comments, likes and moderation. Resolvers call it;
+// it owns the transactions, the authorization rules, the outbox events and
+// the live events.
+package community
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
+	"supergraph/platform/apperr"
+	"supergraph/platform/identity"
+	"supergraph/subgraphs/content/store"
+)
+
+// Config tunes the service.
+type Config struct {
+	// FanOutBatch is how many members one step of a new post's notification
+	// fan-out reaches.
+	FanOutBatch int
+}
+
+// Service implements the content domain.
+type Service struct {
+	pool *pgxpool.Pool
+	q    *store.Queries
+	rdb  *redis.Client
+	cfg  Config
+	log  *slog.Logger
+	now  func() time.Time
+	hubs *Hubs
+}
+
+// New returns a Service. rdb carries the live events (pub/sub).
+func New(pool *pgxpool.Pool, rdb *redis.Client, cfg Config, log *slog.Logger) *Service {
+	if cfg.FanOutBatch <= 0 {
+		cfg.FanOutBatch = 500
+	}
+	return &Service{pool: pool, q: store.New(pool), rdb: rdb, cfg: cfg, log: log,
+		// Microseconds: what PostgreSQL stores, so a value read back equals
+		// the one written (cursors compare them).
+		now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
+}
+
+// DefaultFirst is the page size of a list when the client gives none.
+const DefaultFirst = 20
+
+// viewer is the principal's user id; uuid.Nil when anonymous (which matches
+// no member and no author).
+func viewer(p identity.Principal) uuid.UUID {
+	id, err := uuid.Parse(p.UserID)
+	if err != nil {
+		return uuid.Nil
+	}
+	return id
+}
+
+// IsModerator reports whether p moderates every channel: MODERATOR and
+// STAFF read every channel and hide anything in it.
+func IsModerator(p identity.Principal) bool {
+	return p.IsStaff() || p.HasRole(identity.RoleModerator)
+}
+
+func notFound(err error, what string) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return apperr.NotFound(what)
+	}
+	return err
+}
+
+func newID() uuid.UUID {
+	// Version 7: ids sort by creation time, which keeps indexes append-mostly.
+	id, err := uuid.NewV7()
+	if err != nil {
+		return uuid.New()
+	}
+	return id
+}
+
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := apperr.As(err); ok {
+		return err
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// asNotFound reports a NOT_FOUND error.
+func asNotFound(err error) (*apperr.Error, bool) {
+	e, ok := apperr.As(err)
+	if ok && e.Code == apperr.CodeNotFound {
+		return e, true
+	}
+	return nil, false
+}
