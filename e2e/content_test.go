@@ -1,9 +1,12 @@
 package e2e_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"supergraph/worker/mailcatch"
 )
 
 // TestPlatformContentStory drives the content subgraph through the router as
@@ -44,6 +47,14 @@ func TestPlatformContentStory(t *testing.T) {
 	first := p.ok(bob.Token, `mutation($p: ID!) { addComment(postId: $p, body: "And then?") { id } }`, map[string]any{"p": postID})["addComment"].(map[string]any)
 	require.Equal(t, map[string]any{"id": first["id"], "body": "And then?", "depth": float64(0), "author": map[string]any{"username": "cbob"}}, ws.Event(comments, "commentAdded"))
 
+	// The post's author hears of the comment in-app and by e-mail.
+	toAlice := p.waitNotification(alice.Token, "COMMENT_REPLY")
+	require.Equal(t, "Once upon a time", toAlice["title"])
+	require.Equal(t, "And then?", toAlice["body"])
+	mail := p.waitMail(alice.Email, func(m mailcatch.Message) bool { return strings.Contains(m.Subject, "Once upon a time") })
+	require.Contains(t, mail.Text, "And then?")
+	require.Contains(t, mail.Text, "/posts/"+postID+"#comment-"+first["id"].(string))
+
 	// Alice answers; Bob hears of the reply as a live notification.
 	p.ok(alice.Token, `mutation($p: ID!, $c: ID!) { addComment(postId: $p, parentId: $c, body: "It federated.") { id } }`, map[string]any{"p": postID, "c": first["id"]})
 	reply := ws.Event(comments, "commentAdded")
@@ -61,4 +72,13 @@ func TestPlatformContentStory(t *testing.T) {
 		map[string]any{"node": map[string]any{"body": "It federated.", "depth": float64(1), "author": map[string]any{"username": "calice"}}},
 	}, dig(d, "post", "thread", "edges"))
 	require.Equal(t, []any{map[string]any{"node": map[string]any{"slug": "story-time", "viewerRole": "MEMBER"}}}, dig(d, "me", "channels", "edges"))
+
+	// Bob asks to hear of new posts: the content service fans the next one
+	// out from its own queue, and the worker delivers it live.
+	p.ok(bob.Token, `mutation($c: ID!) { setChannelNotifications(channelId: $c, notifyOnPost: true) { notifyOnPost } }`, map[string]any{"c": channelID})
+	second := p.ok(alice.Token, `mutation($c: ID!) { createPost(input: {channelId: $c, title: "Chapter two", body: "More."}) { id } }`, map[string]any{"c": channelID})["createPost"].(map[string]any)
+	require.Equal(t, second["id"], ws.Event(posts, "postAdded")["id"])
+	n = ws.notification(notices)
+	require.Equal(t, "CHANNEL_NEW_POST", n["kind"])
+	require.Equal(t, "New in Story time: Chapter two", n["title"])
 }

@@ -428,7 +428,7 @@ func (p *platform) register(username string, roles ...string) account {
 // notificationNodes returns the signed-in user's notifications, newest first.
 func (p *platform) notificationNodes(token string) []map[string]any {
 	p.t.Helper()
-	d := p.ok(token, `{ me { notifications(first: 50) { edges { node { id kind title } } } } }`, nil)
+	d := p.ok(token, `{ me { notifications(first: 50) { edges { node { id kind title body } } } } }`, nil)
 	var out []map[string]any
 	for _, e := range dig(d, "me", "notifications", "edges").([]any) {
 		out = append(out, e.(map[string]any)["node"].(map[string]any))

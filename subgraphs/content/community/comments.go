@@ -27,8 +27,9 @@ const maxCommentLength = 10000
 // that byte order is numeric order.
 func pathSegment(seq int64) string { return fmt.Sprintf("%010d", seq) }
 
-// AddComment comments on a post, or replies to one of its comments (whose
-// author is notified): members of the post's channel.
+// AddComment comments on a post, or replies to one of its comments:
+// members of the post's channel. The author of what it answers (the post,
+// or the parent comment) is notified.
 func (s *Service) AddComment(ctx context.Context, p identity.Principal, postID uuid.UUID, parentID *uuid.UUID, body string) (Comment, error) {
 	user, err := p.SignedIn()
 	if err != nil {
@@ -76,19 +77,21 @@ func (s *Service) AddComment(ctx context.Context, p identity.Principal, postID u
 		if c, err = q.CreateComment(ctx, params); err != nil {
 			return err
 		}
-		if parent == nil {
-			return nil
+		// The parent's author hears of the reply: the comment's, or the
+		// post's for a top-level comment.
+		to, data := post.AuthorID, map[string]any{"postId": postID.String(), "commentId": c.ID.String()}
+		if parent != nil {
+			if err := q.AddReplies(ctx, store.AddRepliesParams{ID: parent.ID, Delta: 1}); err != nil {
+				return err
+			}
+			to, data["parentId"] = parent.AuthorID, parent.ID.String()
 		}
-		if err := q.AddReplies(ctx, store.AddRepliesParams{ID: parent.ID, Delta: 1}); err != nil {
-			return err
-		}
-		if parent.AuthorID == user {
+		if to == user {
 			return nil
 		}
 		return queueNotice(ctx, tx, notice{
-			recipient: parent.AuthorID, kind: tasks.KindCommentReply, title: post.Title,
-			body: body, link: commentLink(postID, c.ID),
-			data: map[string]any{"postId": postID.String(), "commentId": c.ID.String(), "parentId": parent.ID.String()},
+			recipient: to, kind: tasks.KindCommentReply, title: post.Title,
+			body: body, link: commentLink(postID, c.ID), data: data,
 		}, c.CreatedAt, uuid.Nil)
 	})
 	if err != nil {

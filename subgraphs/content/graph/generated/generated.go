@@ -1828,7 +1828,7 @@ type Mutation {
   "Channel owner and admins."
   pinPost(id: ID!, pinned: Boolean! = true): Post! @signedIn
 
-  "Members of the post's channel; parentId replies to a comment (its author is notified)."
+  "Members of the post's channel; parentId replies to a comment. The author of the post (or of the parent comment) is notified."
   addComment(postId: ID!, parentId: ID, body: String!): Comment! @signedIn
   "The author."
   updateComment(id: ID!, body: String!): Comment! @signedIn
