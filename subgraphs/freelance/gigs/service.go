@@ -19,6 +19,7 @@ import (
 
 	"supergraph/platform/apperr"
 	"supergraph/platform/identity"
+	"supergraph/platform/rowcache"
 	"supergraph/subgraphs/freelance/store"
 )
 
@@ -45,6 +46,8 @@ type Service struct {
 	now  func() time.Time
 	// catalogue holds the catalogue's first pages (see cataloguecache.go).
 	catalogue catalogueCache
+	// stats caches freelancer statistics in Redis.
+	stats *rowcache.Cache[Stats]
 }
 
 // New returns a Service.
@@ -56,6 +59,7 @@ func New(pool *pgxpool.Pool, rdb *redis.Client, cfg Config, log *slog.Logger) *S
 		cfg.AutoCompleteAfter = 3 * 24 * time.Hour
 	}
 	return &Service{pool: pool, q: store.New(pool), rdb: rdb, cfg: cfg, log: log,
+		stats: rowcache.New[Stats](rdb, "freelance:stats", cfg.StatsCacheTTL, log),
 		// Microseconds: what PostgreSQL stores, so a value read back equals
 		// the one written (cursors and tests compare them).
 		now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}

@@ -2,12 +2,8 @@ package gigs
 
 import (
 	"context"
-	"encoding/json"
-	"strconv"
-	"time"
 
 	"github.com/google/uuid"
-	"github.com/redis/go-redis/v9"
 
 	"supergraph/platform/identity"
 )
@@ -41,91 +37,12 @@ func (st Stats) OnTimeRate() *float64 {
 	return ptr(float64(st.OnTimeOrders) / float64(st.DeliveredOrders))
 }
 
-// The statistics cache (Redis DB 4). Every change to a freelancer's orders
-// or reviews bumps their generation after commit; entries are keyed by
-// generation. A reader reads the generation before it queries PostgreSQL and
-// stores its result under that generation, so a result computed from data
-// older than the latest commit lands under a generation nobody reads any
-// more: no stale entry survives an invalidation, whatever the interleaving.
-func statsGenKey(id uuid.UUID) string { return "freelance:stats:gen:" + id.String() }
-func statsKey(id uuid.UUID, gen int64) string {
-	return "freelance:stats:" + id.String() + ":" + strconv.FormatInt(gen, 10)
-}
-
-// genTTL outlives every entry (StatsCacheTTL), so a generation counter never
-// expires and restarts at a number an entry still lives under.
-const genTTL = 7 * 24 * time.Hour
-
 // FreelancerStats returns the figures of these freelancers, from the cache
-// where present and otherwise computed in three statements for all misses
-// and cached. Redis being down costs speed, not answers.
+// (Redis DB 4, see platform/rowcache) where present and otherwise computed in
+// three statements for all misses and cached. Every change to a
+// freelancer's orders or reviews invalidates their entry after commit.
 func (s *Service) FreelancerStats(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]Stats, error) {
-	out := make(map[uuid.UUID]Stats, len(ids))
-	gens := make([]int64, len(ids))
-	cacheOK := true
-	genKeys := make([]string, len(ids))
-	for i, id := range ids {
-		genKeys[i] = statsGenKey(id)
-	}
-	vals, err := s.rdb.MGet(ctx, genKeys...).Result()
-	if err != nil {
-		s.warn(ctx, "stats cache unavailable", "err", err)
-		cacheOK = false
-	}
-	var missing []uuid.UUID
-	if cacheOK {
-		keys := make([]string, len(ids))
-		for i, v := range vals {
-			if str, ok := v.(string); ok {
-				gens[i], _ = strconv.ParseInt(str, 10, 64)
-			}
-			keys[i] = statsKey(ids[i], gens[i])
-		}
-		cached, err := s.rdb.MGet(ctx, keys...).Result()
-		if err != nil {
-			s.warn(ctx, "stats cache unavailable", "err", err)
-			cacheOK = false
-			cached = make([]any, len(ids))
-		}
-		for i, v := range cached {
-			var st Stats
-			if str, ok := v.(string); ok && json.Unmarshal([]byte(str), &st) == nil {
-				out[ids[i]] = st
-				continue
-			}
-			missing = append(missing, ids[i])
-		}
-	} else {
-		missing = ids
-	}
-	if len(missing) == 0 {
-		return out, nil
-	}
-	computed, err := s.computeStats(ctx, missing)
-	if err != nil {
-		return nil, err
-	}
-	var pipe redis.Pipeliner
-	if cacheOK {
-		pipe = s.rdb.Pipeline()
-	}
-	for i, id := range ids {
-		st, ok := computed[id]
-		if !ok {
-			continue
-		}
-		out[id] = st
-		if pipe != nil {
-			data, _ := json.Marshal(st)
-			pipe.Set(ctx, statsKey(id, gens[i]), data, s.cfg.StatsCacheTTL)
-		}
-	}
-	if pipe != nil {
-		if _, err := pipe.Exec(ctx); err != nil {
-			s.warn(ctx, "stats cache write failed", "err", err)
-		}
-	}
-	return out, nil
+	return s.stats.Get(ctx, ids, s.computeStats)
 }
 
 func (s *Service) computeStats(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]Stats, error) {
@@ -161,15 +78,10 @@ func (s *Service) computeStats(ctx context.Context, ids []uuid.UUID) (map[uuid.U
 	return out, nil
 }
 
-// invalidateStats bumps a freelancer's statistics generation; call it after
-// the change commits. A failure is logged: the entry then lives out its TTL.
+// invalidateStats drops a freelancer's statistics; call it after the change
+// commits.
 func (s *Service) invalidateStats(ctx context.Context, freelancer uuid.UUID) {
-	pipe := s.rdb.TxPipeline()
-	pipe.Incr(ctx, statsGenKey(freelancer))
-	pipe.Expire(ctx, statsGenKey(freelancer), genTTL)
-	if _, err := pipe.Exec(context.WithoutCancel(ctx)); err != nil {
-		s.warn(ctx, "stats cache invalidation failed", "freelancer", freelancer, "err", err)
-	}
+	s.stats.Invalidate(ctx, freelancer)
 }
 
 // MaySeeEarnings reports whether p may read a freelancer's earnings: the
