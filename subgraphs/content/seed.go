@@ -83,7 +83,47 @@ func Seed(ctx context.Context, svc *community.Service, log *slog.Logger) error {
 			}
 			parent = &c
 		}
+		for _, m := range authors {
+			if _, err := svc.LikePost(ctx, principal(m), post.ID, true); err != nil {
+				return fmt.Errorf("seed channel %s: %w", sc.slug, err)
+			}
+		}
+		if sc.slug == deepThreadChannel {
+			if err := seedDeepThread(ctx, svc, post.ID, authors); err != nil {
+				return fmt.Errorf("seed channel %s: %w", sc.slug, err)
+			}
+		}
 		log.InfoContext(ctx, "seeded channel", "slug", sc.slug)
+	}
+	return nil
+}
+
+// deepThreadChannel's post gets a long conversation: a thread eight replies
+// deep with side branches, some liked, to try Post.thread and
+// Comment.replies on.
+const deepThreadChannel = "go-developers"
+
+func seedDeepThread(ctx context.Context, svc *community.Service, post uuid.UUID, authors []string) error {
+	var parent *uuid.UUID
+	for depth := range 8 {
+		who := authors[depth%len(authors)]
+		c, err := svc.AddComment(ctx, principal(who), post, parent, fmt.Sprintf("Level %d: and one more thing about batching.", depth+1))
+		if err != nil {
+			return err
+		}
+		if depth%2 == 0 {
+			side, err := svc.AddComment(ctx, principal(authors[(depth+1)%len(authors)]), post, &c.ID, "A side note on this point.")
+			if err != nil {
+				return err
+			}
+			if _, err := svc.LikeComment(ctx, principal(who), side.ID, true); err != nil {
+				return err
+			}
+		}
+		if _, err := svc.LikeComment(ctx, principal(authors[(depth+2)%len(authors)]), c.ID, true); err != nil {
+			return err
+		}
+		parent = &c.ID
 	}
 	return nil
 }
