@@ -321,6 +321,13 @@ Error generating stack: `+n.message+`
 #   mutation { login(email: "you@example.com", password: "\u2026") { accessToken } }
 #
 # Subscriptions run over a WebSocket with the same Authorization.
+#
+# The demo channels (make run seeds them), a post and its thread in reading
+# order (replies below maxDepth load through Comment.replies):
+#
+#   { channels(first: 5, sort: MEMBERS) { edges { node { slug name memberCount
+#       posts(first: 1) { edges { node { title likeCount thread(maxDepth: 3) {
+#         edges { node { depth body author { username } } } } } } } } } } }
 
 query Me {
   me {
