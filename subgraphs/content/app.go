@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/jackc/pgx/v5"
@@ -36,6 +37,9 @@ type Config struct {
 	// FanOutBatch is how many members one step of a new post's
 	// notification fan-out reaches.
 	FanOutBatch int `env:"FANOUT_BATCH" envDefault:"500"`
+	// CacheTTL bounds how long a channel or post row stays cached in Redis;
+	// every change invalidates it at once.
+	CacheTTL time.Duration `env:"CACHE_TTL" envDefault:"5m"`
 	// QueryTracer, when set (tests), sees every statement the domain runs.
 	QueryTracer pgx.QueryTracer `env:"-"`
 }
@@ -54,6 +58,9 @@ func (c Config) Validate() error {
 	errs = append(errs, c.Subgraph.Validate())
 	if c.FanOutBatch < 1 || c.FanOutBatch > 5000 {
 		errs = append(errs, errors.New("FANOUT_BATCH must be between 1 and 5000"))
+	}
+	if c.CacheTTL < time.Second {
+		errs = append(errs, errors.New("CACHE_TTL must be at least 1s"))
 	}
 	return errors.Join(errs...)
 }
@@ -85,7 +92,7 @@ func (a *App) build(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	a.Domain = community.New(pool, a.Redis, community.Config{FanOutBatch: cfg.FanOutBatch}, a.Log)
+	a.Domain = community.New(pool, a.Redis, community.Config{FanOutBatch: cfg.FanOutBatch, CacheTTL: cfg.CacheTTL}, a.Log)
 	a.hubs = community.NewHubs(a.Redis, a.Log)
 	a.Domain.SetHubs(a.hubs)
 	schema := generated.NewExecutableSchema(generated.Config{

@@ -207,17 +207,13 @@ func (s *Service) ChannelBySlug(ctx context.Context, p identity.Principal, slug 
 // ChannelsByID returns the channels in ids' order; nil for those missing or
 // that p may not find.
 func (s *Service) ChannelsByID(ctx context.Context, p identity.Principal, ids []uuid.UUID) ([]*Channel, error) {
-	rows, err := s.q.GetChannels(ctx, ids)
+	byID, err := s.channelRows(ctx, ids)
 	if err != nil {
 		return nil, wrap("channels", err)
 	}
 	standings, err := s.Standings(ctx, p, ids)
 	if err != nil {
 		return nil, err
-	}
-	byID := make(map[uuid.UUID]Channel, len(rows))
-	for _, r := range rows {
-		byID[r.ID] = toChannel(r)
 	}
 	out := make([]*Channel, len(ids))
 	for i, id := range ids {
@@ -291,6 +287,7 @@ func (s *Service) UpdateChannel(ctx context.Context, p identity.Principal, id uu
 		out, err = q.UpdateChannel(ctx, params)
 		return err
 	})
+	s.channelChanged(ctx, err, id)
 	if err != nil {
 		return Channel{}, wrap("update channel", err)
 	}
@@ -315,6 +312,7 @@ func (s *Service) ArchiveChannel(ctx context.Context, p identity.Principal, id u
 		out, err = q.SetChannelArchived(ctx, store.SetChannelArchivedParams{ID: id, Archived: archived})
 		return err
 	})
+	s.channelChanged(ctx, err, id)
 	if err != nil {
 		return Channel{}, wrap("archive channel", err)
 	}
@@ -337,6 +335,7 @@ func (s *Service) DeleteChannel(ctx context.Context, p identity.Principal, id uu
 		}
 		return q.DeleteChannel(ctx, id)
 	})
+	s.channelChanged(ctx, err, id)
 	return wrap("delete channel", err)
 }
 

@@ -94,6 +94,7 @@ func (s *Service) AddComment(ctx context.Context, p identity.Principal, postID u
 			body: body, link: commentLink(postID, c.ID), data: data,
 		}, c.CreatedAt, uuid.Nil)
 	})
+	s.postChanged(ctx, err, postID)
 	if err != nil {
 		return Comment{}, wrap("add comment", err)
 	}
@@ -169,6 +170,7 @@ func (s *Service) DeleteComment(ctx context.Context, p identity.Principal, id uu
 	if err != nil {
 		return err
 	}
+	var postID uuid.UUID
 	err = pg.Transact(ctx, s.pool, func(tx pgx.Tx) error {
 		q := s.q.WithTx(tx)
 		c, _, st, err := s.commentFor(ctx, q, p, id, true)
@@ -202,8 +204,10 @@ func (s *Service) DeleteComment(ctx context.Context, p identity.Principal, id uu
 			}
 			c = parent
 		}
+		postID = c.PostID
 		return nil
 	})
+	s.postChanged(ctx, err, postID)
 	return wrap("delete comment", err)
 }
 

@@ -48,6 +48,7 @@ func (s *Service) LikePost(ctx context.Context, p identity.Principal, id uuid.UU
 		out, err = q.AddPostLikes(ctx, store.AddPostLikesParams{ID: id, Delta: int32(n)})
 		return err
 	})
+	s.postChanged(ctx, err, id)
 	if err != nil {
 		return Post{}, wrap("like post", err)
 	}

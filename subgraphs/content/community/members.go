@@ -101,6 +101,7 @@ func (s *Service) JoinChannel(ctx context.Context, p identity.Principal, channel
 		}
 		return nil
 	})
+	s.channelChanged(ctx, err, channel)
 	return out, wrap("join channel", err)
 }
 
@@ -134,6 +135,7 @@ func (s *Service) LeaveChannel(ctx context.Context, p identity.Principal, channe
 		_, err = q.DeleteMembership(ctx, store.DeleteMembershipParams{ChannelID: channel, UserID: user})
 		return err
 	})
+	s.channelChanged(ctx, err, channel)
 	return wrap("leave channel", err)
 }
 
@@ -161,6 +163,7 @@ func (s *Service) adminAction(ctx context.Context, p identity.Principal, channel
 		out, err = fn(q, tx, ch, st, m)
 		return err
 	})
+	s.channelChanged(ctx, err, channel)
 	return out, wrap(op, err)
 }
 

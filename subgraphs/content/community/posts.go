@@ -105,6 +105,9 @@ func (s *Service) CreatePost(ctx context.Context, p identity.Principal, in Creat
 		}
 		return s.queueFanOut(ctx, tx, post)
 	})
+	if in.Publish {
+		s.channelChanged(ctx, err, in.ChannelID)
+	}
 	if err != nil {
 		return Post{}, wrap("create post", err)
 	}
@@ -204,6 +207,7 @@ func (s *Service) UpdatePost(ctx context.Context, p identity.Principal, id uuid.
 		out, err = q.UpdatePostText(ctx, store.UpdatePostTextParams{ID: id, Title: title, Body: body, EditedAt: editedAt, At: now})
 		return err
 	})
+	s.postChanged(ctx, err, id)
 	if err != nil {
 		return Post{}, wrap("update post", err)
 	}
@@ -240,6 +244,10 @@ func (s *Service) PublishPost(ctx context.Context, p identity.Principal, id uuid
 		published = true
 		return s.queueFanOut(ctx, tx, out)
 	})
+	s.postChanged(ctx, err, id)
+	if published {
+		s.channelChanged(ctx, err, out.ChannelID)
+	}
 	if err != nil {
 		return Post{}, wrap("publish post", err)
 	}
@@ -256,6 +264,7 @@ func (s *Service) DeletePost(ctx context.Context, p identity.Principal, id uuid.
 	if err != nil {
 		return err
 	}
+	var channel uuid.UUID
 	err = pg.Transact(ctx, s.pool, func(tx pgx.Tx) error {
 		q := s.q.WithTx(tx)
 		post, _, st, err := s.postFor(ctx, q, p, id, true)
@@ -268,11 +277,14 @@ func (s *Service) DeletePost(ctx context.Context, p identity.Principal, id uuid.
 		if err := q.SoftDeletePost(ctx, store.SoftDeletePostParams{ID: id, At: ptr(s.now())}); err != nil {
 			return err
 		}
+		channel = post.ChannelID
 		if post.Status == store.PostStatusPUBLISHED {
 			return q.AddChannelPosts(ctx, store.AddChannelPostsParams{ID: post.ChannelID, Delta: -1})
 		}
 		return nil
 	})
+	s.postChanged(ctx, err, id)
+	s.channelChanged(ctx, err, channel)
 	return wrap("delete post", err)
 }
 
@@ -300,6 +312,7 @@ func (s *Service) PinPost(ctx context.Context, p identity.Principal, id uuid.UUI
 		out, err = q.SetPostPinned(ctx, store.SetPostPinnedParams{ID: id, Pinned: pinned, At: ptr(s.now())})
 		return err
 	})
+	s.postChanged(ctx, err, id)
 	if err != nil {
 		return Post{}, wrap("pin post", err)
 	}
@@ -335,6 +348,7 @@ func (s *Service) HidePost(ctx context.Context, p identity.Principal, id uuid.UU
 		out, err = q.SetPostHidden(ctx, store.SetPostHiddenParams{ID: id, Hidden: hidden, Reason: reason, At: ptr(s.now())})
 		return err
 	})
+	s.postChanged(ctx, err, id)
 	if err != nil {
 		return Post{}, wrap("hide post", err)
 	}
@@ -352,9 +366,13 @@ func (s *Service) Post(ctx context.Context, p identity.Principal, id uuid.UUID) 
 
 // PostsByID returns posts in ids' order; nil for those p may not see.
 func (s *Service) PostsByID(ctx context.Context, p identity.Principal, ids []uuid.UUID) ([]*Post, error) {
-	rows, err := s.q.GetPosts(ctx, ids)
+	found, err := s.postRows(ctx, ids)
 	if err != nil {
 		return nil, wrap("posts", err)
+	}
+	rows := make([]Post, 0, len(found))
+	for _, r := range found {
+		rows = append(rows, r)
 	}
 	chIDs := make([]uuid.UUID, 0, len(rows))
 	for _, r := range rows {
@@ -369,11 +387,10 @@ func (s *Service) PostsByID(ctx context.Context, p identity.Principal, ids []uui
 		return nil, err
 	}
 	byID := make(map[uuid.UUID]Post, len(rows))
-	for i, r := range rows {
-		post := toPost(r)
+	for i, post := range rows {
 		ch := channels[i]
 		if ch != nil && MayRead(p, *ch, standings[ch.ID]) && MaySeePost(p, standings[ch.ID], post) {
-			byID[r.ID] = post
+			byID[post.ID] = post
 		}
 	}
 	out := make([]*Post, len(ids))

@@ -17,6 +17,7 @@ import (
 
 	"supergraph/platform/apperr"
 	"supergraph/platform/identity"
+	"supergraph/platform/rowcache"
 	"supergraph/subgraphs/content/store"
 )
 
@@ -25,6 +26,9 @@ type Config struct {
 	// FanOutBatch is how many members one step of a new post's notification
 	// fan-out reaches.
 	FanOutBatch int
+	// CacheTTL bounds how long a channel or post row stays cached; changes
+	// invalidate it at once.
+	CacheTTL time.Duration
 }
 
 // Service implements the content domain.
@@ -36,6 +40,9 @@ type Service struct {
 	log  *slog.Logger
 	now  func() time.Time
 	hubs *Hubs
+	// Rows by id, cached in Redis (cache.go).
+	channelCache *rowcache.Cache[Channel]
+	postCache    *rowcache.Cache[Post]
 }
 
 // New returns a Service. rdb carries the live events (pub/sub).
@@ -43,7 +50,12 @@ func New(pool *pgxpool.Pool, rdb *redis.Client, cfg Config, log *slog.Logger) *S
 	if cfg.FanOutBatch <= 0 {
 		cfg.FanOutBatch = 500
 	}
+	if cfg.CacheTTL <= 0 {
+		cfg.CacheTTL = 5 * time.Minute
+	}
 	return &Service{pool: pool, q: store.New(pool), rdb: rdb, cfg: cfg, log: log,
+		channelCache: rowcache.New[Channel](rdb, "content:channel", cfg.CacheTTL, log),
+		postCache:    rowcache.New[Post](rdb, "content:post", cfg.CacheTTL, log),
 		// Microseconds: what PostgreSQL stores, so a value read back equals
 		// the one written (cursors compare them).
 		now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
