@@ -13,7 +13,8 @@ INSERT INTO memberships (channel_id, user_id, status, role, since)
 VALUES (@channel_id, @user_id, @status, sqlc.narg(role), now())
 ON CONFLICT (channel_id, user_id) DO UPDATE SET
     status = EXCLUDED.status, role = EXCLUDED.role, since = now(),
-    notify_on_post = CASE WHEN EXCLUDED.status = 'MEMBER' THEN memberships.notify_on_post ELSE false END
+    notify_on_post = CASE WHEN EXCLUDED.status = 'MEMBER' THEN memberships.notify_on_post ELSE false END,
+    notify_since = CASE WHEN EXCLUDED.status = 'MEMBER' THEN memberships.notify_since END
 RETURNING *;
 
 -- name: SetMemberRole :one
@@ -21,7 +22,8 @@ UPDATE memberships SET role = @role WHERE channel_id = @channel_id AND user_id =
 RETURNING *;
 
 -- name: SetNotifyOnPost :one
-UPDATE memberships SET notify_on_post = @notify_on_post
+UPDATE memberships SET notify_on_post = @notify_on_post,
+    notify_since = CASE WHEN @notify_on_post::boolean THEN coalesce(notify_since, now()) END
 WHERE channel_id = @channel_id AND user_id = @user_id AND status = 'MEMBER'
 RETURNING *;
 
@@ -53,9 +55,10 @@ ORDER BY role, seq
 LIMIT @max_rows;
 
 -- name: ListPostSubscribers :many
--- One batch of a new post's audience: members who asked to be notified.
+-- One batch of a new post's audience: members who had asked to be notified
+-- when it was published.
 SELECT user_id FROM memberships
-WHERE channel_id = @channel_id AND status = 'MEMBER' AND notify_on_post
+WHERE channel_id = @channel_id AND status = 'MEMBER' AND notify_on_post AND notify_since <= @published_at
   AND user_id > @after_user AND user_id <> @author_id
 ORDER BY user_id
 LIMIT @max_rows;

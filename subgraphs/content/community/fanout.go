@@ -50,7 +50,7 @@ func (s *Service) FanOutStep(ctx context.Context, step tasks.ContentPostFanOut) 
 			return notFound(err, "channel")
 		}
 		members, err := q.ListPostSubscribers(ctx, store.ListPostSubscribersParams{
-			ChannelID: post.ChannelID, AfterUser: after, AuthorID: post.AuthorID, MaxRows: int32(s.cfg.FanOutBatch)})
+			ChannelID: post.ChannelID, PublishedAt: post.PublishedAt, AfterUser: after, AuthorID: post.AuthorID, MaxRows: int32(s.cfg.FanOutBatch)})
 		if err != nil {
 			return err
 		}

@@ -7,12 +7,13 @@ package store
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 )
 
 const deleteMembership = `-- name: DeleteMembership :one
-DELETE FROM memberships WHERE channel_id = $1 AND user_id = $2 RETURNING channel_id, user_id, status, role, notify_on_post, since, seq
+DELETE FROM memberships WHERE channel_id = $1 AND user_id = $2 RETURNING channel_id, user_id, status, role, notify_on_post, since, seq, notify_since
 `
 
 type DeleteMembershipParams struct {
@@ -31,12 +32,13 @@ func (q *Queries) DeleteMembership(ctx context.Context, arg DeleteMembershipPara
 		&i.NotifyOnPost,
 		&i.Since,
 		&i.Seq,
+		&i.NotifySince,
 	)
 	return i, err
 }
 
 const getMembership = `-- name: GetMembership :one
-SELECT channel_id, user_id, status, role, notify_on_post, since, seq FROM memberships WHERE channel_id = $1 AND user_id = $2
+SELECT channel_id, user_id, status, role, notify_on_post, since, seq, notify_since FROM memberships WHERE channel_id = $1 AND user_id = $2
 `
 
 type GetMembershipParams struct {
@@ -55,12 +57,13 @@ func (q *Queries) GetMembership(ctx context.Context, arg GetMembershipParams) (M
 		&i.NotifyOnPost,
 		&i.Since,
 		&i.Seq,
+		&i.NotifySince,
 	)
 	return i, err
 }
 
 const getMembershipForUpdate = `-- name: GetMembershipForUpdate :one
-SELECT channel_id, user_id, status, role, notify_on_post, since, seq FROM memberships WHERE channel_id = $1 AND user_id = $2 FOR UPDATE
+SELECT channel_id, user_id, status, role, notify_on_post, since, seq, notify_since FROM memberships WHERE channel_id = $1 AND user_id = $2 FOR UPDATE
 `
 
 type GetMembershipForUpdateParams struct {
@@ -79,12 +82,13 @@ func (q *Queries) GetMembershipForUpdate(ctx context.Context, arg GetMembershipF
 		&i.NotifyOnPost,
 		&i.Since,
 		&i.Seq,
+		&i.NotifySince,
 	)
 	return i, err
 }
 
 const getMemberships = `-- name: GetMemberships :many
-SELECT channel_id, user_id, status, role, notify_on_post, since, seq FROM memberships WHERE user_id = $1 AND channel_id = ANY($2::uuid[])
+SELECT channel_id, user_id, status, role, notify_on_post, since, seq, notify_since FROM memberships WHERE user_id = $1 AND channel_id = ANY($2::uuid[])
 `
 
 type GetMembershipsParams struct {
@@ -110,6 +114,7 @@ func (q *Queries) GetMemberships(ctx context.Context, arg GetMembershipsParams) 
 			&i.NotifyOnPost,
 			&i.Since,
 			&i.Seq,
+			&i.NotifySince,
 		); err != nil {
 			return nil, err
 		}
@@ -155,7 +160,7 @@ func (q *Queries) ListAdmins(ctx context.Context, arg ListAdminsParams) ([]uuid.
 }
 
 const listByStatus = `-- name: ListByStatus :many
-SELECT channel_id, user_id, status, role, notify_on_post, since, seq FROM memberships
+SELECT channel_id, user_id, status, role, notify_on_post, since, seq, notify_since FROM memberships
 WHERE channel_id = $1 AND status = $2
   AND ($3::bigint IS NULL OR seq > $3::bigint)
 ORDER BY seq
@@ -192,6 +197,7 @@ func (q *Queries) ListByStatus(ctx context.Context, arg ListByStatusParams) ([]M
 			&i.NotifyOnPost,
 			&i.Since,
 			&i.Seq,
+			&i.NotifySince,
 		); err != nil {
 			return nil, err
 		}
@@ -204,7 +210,7 @@ func (q *Queries) ListByStatus(ctx context.Context, arg ListByStatusParams) ([]M
 }
 
 const listMembers = `-- name: ListMembers :many
-SELECT channel_id, user_id, status, role, notify_on_post, since, seq FROM memberships
+SELECT channel_id, user_id, status, role, notify_on_post, since, seq, notify_since FROM memberships
 WHERE channel_id = $1 AND status = 'MEMBER'
   AND ($2::channel_role IS NULL OR role = $2::channel_role)
   AND ($3::bigint IS NULL OR (role, seq) > ($4::channel_role, $3::bigint))
@@ -244,6 +250,7 @@ func (q *Queries) ListMembers(ctx context.Context, arg ListMembersParams) ([]Mem
 			&i.NotifyOnPost,
 			&i.Since,
 			&i.Seq,
+			&i.NotifySince,
 		); err != nil {
 			return nil, err
 		}
@@ -257,23 +264,26 @@ func (q *Queries) ListMembers(ctx context.Context, arg ListMembersParams) ([]Mem
 
 const listPostSubscribers = `-- name: ListPostSubscribers :many
 SELECT user_id FROM memberships
-WHERE channel_id = $1 AND status = 'MEMBER' AND notify_on_post
-  AND user_id > $2 AND user_id <> $3
+WHERE channel_id = $1 AND status = 'MEMBER' AND notify_on_post AND notify_since <= $2
+  AND user_id > $3 AND user_id <> $4
 ORDER BY user_id
-LIMIT $4
+LIMIT $5
 `
 
 type ListPostSubscribersParams struct {
-	ChannelID uuid.UUID
-	AfterUser uuid.UUID
-	AuthorID  uuid.UUID
-	MaxRows   int32
+	ChannelID   uuid.UUID
+	PublishedAt *time.Time
+	AfterUser   uuid.UUID
+	AuthorID    uuid.UUID
+	MaxRows     int32
 }
 
-// One batch of a new post's audience: members who asked to be notified.
+// One batch of a new post's audience: members who had asked to be notified
+// when it was published.
 func (q *Queries) ListPostSubscribers(ctx context.Context, arg ListPostSubscribersParams) ([]uuid.UUID, error) {
 	rows, err := q.db.Query(ctx, listPostSubscribers,
 		arg.ChannelID,
+		arg.PublishedAt,
 		arg.AfterUser,
 		arg.AuthorID,
 		arg.MaxRows,
@@ -298,7 +308,7 @@ func (q *Queries) ListPostSubscribers(ctx context.Context, arg ListPostSubscribe
 
 const setMemberRole = `-- name: SetMemberRole :one
 UPDATE memberships SET role = $1 WHERE channel_id = $2 AND user_id = $3 AND status = 'MEMBER'
-RETURNING channel_id, user_id, status, role, notify_on_post, since, seq
+RETURNING channel_id, user_id, status, role, notify_on_post, since, seq, notify_since
 `
 
 type SetMemberRoleParams struct {
@@ -318,14 +328,16 @@ func (q *Queries) SetMemberRole(ctx context.Context, arg SetMemberRoleParams) (M
 		&i.NotifyOnPost,
 		&i.Since,
 		&i.Seq,
+		&i.NotifySince,
 	)
 	return i, err
 }
 
 const setNotifyOnPost = `-- name: SetNotifyOnPost :one
-UPDATE memberships SET notify_on_post = $1
+UPDATE memberships SET notify_on_post = $1,
+    notify_since = CASE WHEN $1::boolean THEN coalesce(notify_since, now()) END
 WHERE channel_id = $2 AND user_id = $3 AND status = 'MEMBER'
-RETURNING channel_id, user_id, status, role, notify_on_post, since, seq
+RETURNING channel_id, user_id, status, role, notify_on_post, since, seq, notify_since
 `
 
 type SetNotifyOnPostParams struct {
@@ -345,6 +357,7 @@ func (q *Queries) SetNotifyOnPost(ctx context.Context, arg SetNotifyOnPostParams
 		&i.NotifyOnPost,
 		&i.Since,
 		&i.Seq,
+		&i.NotifySince,
 	)
 	return i, err
 }
@@ -354,8 +367,9 @@ INSERT INTO memberships (channel_id, user_id, status, role, since)
 VALUES ($1, $2, $3, $4, now())
 ON CONFLICT (channel_id, user_id) DO UPDATE SET
     status = EXCLUDED.status, role = EXCLUDED.role, since = now(),
-    notify_on_post = CASE WHEN EXCLUDED.status = 'MEMBER' THEN memberships.notify_on_post ELSE false END
-RETURNING channel_id, user_id, status, role, notify_on_post, since, seq
+    notify_on_post = CASE WHEN EXCLUDED.status = 'MEMBER' THEN memberships.notify_on_post ELSE false END,
+    notify_since = CASE WHEN EXCLUDED.status = 'MEMBER' THEN memberships.notify_since END
+RETURNING channel_id, user_id, status, role, notify_on_post, since, seq, notify_since
 `
 
 type UpsertMembershipParams struct {
@@ -381,6 +395,7 @@ func (q *Queries) UpsertMembership(ctx context.Context, arg UpsertMembershipPara
 		&i.NotifyOnPost,
 		&i.Since,
 		&i.Seq,
+		&i.NotifySince,
 	)
 	return i, err
 }

@@ -303,6 +303,7 @@ type Membership struct {
 	NotifyOnPost bool
 	Since        time.Time
 	Seq          int64
+	NotifySince  *time.Time
 }
 
 type Post struct {
