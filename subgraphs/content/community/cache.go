@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/google/uuid"
-
 )
 
 // Channel and post rows are cached in Redis (see platform/rowcache): entity
@@ -56,4 +55,3 @@ func (s *Service) postRows(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]
 		return out, nil
 	})
 }
-
