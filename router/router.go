@@ -51,6 +51,11 @@ type Router struct {
 	handler http.Handler
 	cancel  context.CancelFunc
 	closed  chan struct{}
+	// streams ends when the router drains: SSE subscriptions, which are
+	// plain requests that would hold Shutdown until its deadline, complete
+	// then, and their clients reconnect elsewhere.
+	streams    context.Context
+	endStreams context.CancelFunc
 }
 
 // New loads the graph config and builds the router. It does not contact the
@@ -73,6 +78,7 @@ func New(cfg Config, log *slog.Logger) (*Router, error) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &Router{cfg: cfg, log: log, cancel: cancel, closed: make(chan struct{})}
+	r.streams, r.endStreams = context.WithCancel(context.Background())
 	if err := r.build(ctx, graph, key); err != nil {
 		return nil, errors.Join(err, r.Close())
 	}
@@ -393,7 +399,9 @@ func (r *Router) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(r.log.Handler(), slog.LevelWarn),
 	}
 	// WebSockets are hijacked and invisible to Shutdown: close them ourselves.
+	// SSE subscriptions never finish on their own: end them too.
 	srv.RegisterOnShutdown(r.ws.Shutdown)
+	srv.RegisterOnShutdown(r.endStreams)
 	r.log.Info("router listening", "addr", ln.Addr().String())
 	err := r.serveUntil(ctx, srv, ln)
 	r.log.Info("router stopped", "err", err)
@@ -409,6 +417,7 @@ func (r *Router) Close() error {
 		close(r.closed)
 	}
 	r.cancel()
+	r.endStreams()
 	if r.ws != nil {
 		r.ws.Shutdown()
 	}

@@ -49,8 +49,11 @@ type env struct {
 	// assertions as the router does: benchmarks call the subgraph directly.
 	accountsURL string
 	signer      *identity.Signer
-	routerPub   ed25519.PublicKey // verifies the assertions the router makes
-	log         *slog.Logger      // the router's logger (nil: discarded)
+	// stop shuts the router down as SIGTERM would (drain, then close) and
+	// fails the test if it does not stop cleanly; cleanup calls it too.
+	stop      func()
+	routerPub ed25519.PublicKey // verifies the assertions the router makes
+	log       *slog.Logger      // the router's logger (nil: discarded)
 }
 
 // option adjusts the router's config (and the env) before the router starts.
@@ -115,12 +118,16 @@ func setup(t testing.TB, opts ...option) *env {
 	done := make(chan error, 2)
 	go func() { done <- r.Serve(ctx, ln) }()
 	go func() { done <- r.ServeAdmin(ctx, adminLn) }()
-	t.Cleanup(func() {
-		cancel()
-		require.NoError(t, <-done)
-		require.NoError(t, <-done)
-		require.NoError(t, r.Close())
-	})
+	var stopped sync.Once
+	e.stop = func() {
+		stopped.Do(func() {
+			cancel()
+			require.NoError(t, <-done)
+			require.NoError(t, <-done)
+			require.NoError(t, r.Close())
+		})
+	}
+	t.Cleanup(e.stop)
 	return e
 }
 

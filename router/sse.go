@@ -19,8 +19,8 @@ import (
 // serveSSE answers with GraphQL over Server-Sent Events (the protocol's
 // "distinct connections" mode): one "next" event per result, then "complete".
 // Queries and mutations produce a single result; subscriptions stream until the
-// upstream completes, the client leaves, the token expires or is revoked, or
-// an event does not fit the caller's budget.
+// upstream completes, the client leaves, the token expires or is revoked, an
+// event does not fit the caller's budget, or the router drains.
 func (r *Router) serveSSE(w http.ResponseWriter, req *http.Request, op *engine.Operation, caller *pipeline.Caller, headers *auth.SubgraphHeaders) {
 	flusher, ok := w.(http.Flusher)
 	if !ok {
@@ -60,6 +60,7 @@ func (r *Router) serveSSE(w http.ResponseWriter, req *http.Request, op *engine.O
 
 	ctx, cancel := r.pipe.Watch(req.Context(), caller)
 	defer cancel()
+	defer context.AfterFunc(r.streams, cancel)()
 	err := sub.Run(ctx, headers, sw)
 	var refused *engine.RequestError
 	switch cause := context.Cause(ctx); {
@@ -67,7 +68,7 @@ func (r *Router) serveSSE(w http.ResponseWriter, req *http.Request, op *engine.O
 		sw.event("next", errorsPayload(refused.Errors))
 	case pipeline.IsAuthError(cause):
 		sw.event("next", errorPayload(pipeline.TokenProblem(cause), apperr.CodeUnauthenticated))
-	case err != nil && req.Context().Err() == nil:
+	case err != nil && req.Context().Err() == nil && r.streams.Err() == nil:
 		r.log.ErrorContext(req.Context(), "subscription", "err", err)
 		sw.event("next", errorPayload("internal server error", apperr.CodeInternal))
 	}

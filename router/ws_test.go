@@ -573,3 +573,35 @@ func TestWebSocketMutationRechecksItsToken(t *testing.T) {
 	require.Equal(t, "next", c.mustRead()["type"])
 	require.Equal(t, http.StatusUnauthorized, e.post(`{ me { id } }`, nil, bearer(tok)...).Status, "the mutation made the token read the deny-list")
 }
+
+// An SSE subscription is a request that never finishes on its own: when the
+// router drains, it completes at once instead of holding the drain until
+// its deadline (which then fails).
+func TestDrainCompletesSSEStreams(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	body, err := json.Marshal(map[string]any{"query": `subscription { ticks(count: 100000, intervalMs: 100) { n } }`})
+	require.NoError(t, err)
+	req, err := http.NewRequest(http.MethodPost, e.url+"/graphql", bytes.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() && sc.Text() != "event: next" {
+	}
+
+	e.stop() // fails when Serve reports that the drain timed out
+	var events []string
+	for sc.Scan() {
+		if name, ok := strings.CutPrefix(sc.Text(), "event: "); ok {
+			events = append(events, name)
+		}
+	}
+	require.NotEmpty(t, events)
+	require.Equal(t, "complete", events[len(events)-1], "the stream ends with complete, not a cut connection")
+	require.NotContains(t, events[:len(events)-1], "complete")
+}
