@@ -4,6 +4,9 @@ import (
 	"context"
 
 	"github.com/google/uuid"
+
+	"supergraph/platform/apperr"
+	"supergraph/platform/identity"
 )
 
 // Channel and post rows are cached in Redis (see platform/rowcache): entity
@@ -54,4 +57,35 @@ func (s *Service) postRows(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]
 		}
 		return out, nil
 	})
+}
+
+// readChannel reads a channel for a read-only request, through the cache,
+// with p's standing in it; NOT_FOUND when p may not find it.
+func (s *Service) readChannel(ctx context.Context, p identity.Principal, id uuid.UUID) (Channel, Standing, error) {
+	chs, standings, err := s.visibleChannels(ctx, p, []uuid.UUID{id})
+	if err != nil {
+		return Channel{}, Standing{}, err
+	}
+	if chs[0] == nil {
+		return Channel{}, Standing{}, apperr.NotFound("channel")
+	}
+	return *chs[0], standings[id], nil
+}
+
+// readPost reads a post for a read-only request, through the cache, with
+// its channel and p's standing; NOT_FOUND when p may not see it.
+func (s *Service) readPost(ctx context.Context, p identity.Principal, id uuid.UUID) (Post, Standing, error) {
+	posts, err := s.postRows(ctx, []uuid.UUID{id})
+	if err != nil {
+		return Post{}, Standing{}, err
+	}
+	post, ok := posts[id]
+	if !ok {
+		return Post{}, Standing{}, apperr.NotFound("post")
+	}
+	ch, st, err := s.readChannel(ctx, p, post.ChannelID)
+	if _, missing := asNotFound(err); missing || (err == nil && (!MayRead(p, ch, st) || !MaySeePost(p, st, post))) {
+		return Post{}, Standing{}, apperr.NotFound("post")
+	}
+	return post, st, err
 }

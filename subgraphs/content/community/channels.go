@@ -207,13 +207,19 @@ func (s *Service) ChannelBySlug(ctx context.Context, p identity.Principal, slug 
 // ChannelsByID returns the channels in ids' order; nil for those missing or
 // that p may not find.
 func (s *Service) ChannelsByID(ctx context.Context, p identity.Principal, ids []uuid.UUID) ([]*Channel, error) {
+	chs, _, err := s.visibleChannels(ctx, p, ids)
+	return chs, err
+}
+
+// visibleChannels is ChannelsByID with p's standing in each channel.
+func (s *Service) visibleChannels(ctx context.Context, p identity.Principal, ids []uuid.UUID) ([]*Channel, map[uuid.UUID]Standing, error) {
 	byID, err := s.channelRows(ctx, ids)
 	if err != nil {
-		return nil, wrap("channels", err)
+		return nil, nil, wrap("channels", err)
 	}
 	standings, err := s.Standings(ctx, p, ids)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := make([]*Channel, len(ids))
 	for i, id := range ids {
@@ -221,7 +227,7 @@ func (s *Service) ChannelsByID(ctx context.Context, p identity.Principal, ids []
 			out[i] = &ch
 		}
 	}
-	return out, nil
+	return out, standings, nil
 }
 
 // requireAdmin allows the channel's owner and admins, and STAFF.

@@ -302,7 +302,7 @@ func (s *Service) PostComments(ctx context.Context, p identity.Principal, postID
 	if err != nil {
 		return paging.Page[Comment]{}, err
 	}
-	_, _, st, err := s.postFor(ctx, s.q, p, postID, false)
+	_, st, err := s.readPost(ctx, p, postID)
 	if err != nil {
 		return paging.Page[Comment]{}, err
 	}
@@ -404,7 +404,7 @@ func (s *Service) Thread(ctx context.Context, p identity.Principal, postID uuid.
 	if err != nil {
 		return paging.Page[Comment]{}, err
 	}
-	_, _, st, err := s.postFor(ctx, s.q, p, postID, false)
+	_, st, err := s.readPost(ctx, p, postID)
 	if err != nil {
 		return paging.Page[Comment]{}, err
 	}

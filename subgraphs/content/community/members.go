@@ -358,11 +358,11 @@ func (s *Service) Members(ctx context.Context, p identity.Principal, channel uui
 	if err != nil {
 		return paging.Page[Membership]{}, err
 	}
-	ch, st, err := s.channelFor(ctx, s.q, p, channel, false)
+	ch, st, err := s.readChannel(ctx, p, channel)
 	if err != nil {
 		return paging.Page[Membership]{}, err
 	}
-	if !MayRead(p, toChannel(ch), st) {
+	if !MayRead(p, ch, st) {
 		return paging.Page[Membership]{}, apperr.Forbidden("only members see the members of a private channel")
 	}
 	params := store.ListMembersParams{ChannelID: channel, MaxRows: int32(first + 1), AfterRole: store.ChannelRoleOWNER}
@@ -397,7 +397,7 @@ func (s *Service) JoinRequests(ctx context.Context, p identity.Principal, channe
 	if _, err := p.SignedIn(); err != nil {
 		return paging.Page[Membership]{}, err
 	}
-	_, st, err := s.channelFor(ctx, s.q, p, channel, false)
+	_, st, err := s.readChannel(ctx, p, channel)
 	if err != nil {
 		return paging.Page[Membership]{}, err
 	}

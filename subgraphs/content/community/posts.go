@@ -378,11 +378,7 @@ func (s *Service) PostsByID(ctx context.Context, p identity.Principal, ids []uui
 	for _, r := range rows {
 		chIDs = append(chIDs, r.ChannelID)
 	}
-	channels, err := s.ChannelsByID(ctx, p, chIDs)
-	if err != nil {
-		return nil, err
-	}
-	standings, err := s.Standings(ctx, p, chIDs)
+	channels, standings, err := s.visibleChannels(ctx, p, chIDs)
 	if err != nil {
 		return nil, err
 	}
@@ -431,11 +427,11 @@ func (s *Service) ChannelPosts(ctx context.Context, p identity.Principal, channe
 	if err != nil {
 		return paging.Page[Post]{}, err
 	}
-	ch, st, err := s.channelFor(ctx, s.q, p, channel, false)
+	ch, st, err := s.readChannel(ctx, p, channel)
 	if err != nil {
 		return paging.Page[Post]{}, err
 	}
-	if !MayRead(p, toChannel(ch), st) {
+	if !MayRead(p, ch, st) {
 		return paging.Page[Post]{}, nil
 	}
 	rows, err := s.q.ListChannelPosts(ctx, store.ListChannelPostsParams{
@@ -449,11 +445,11 @@ func (s *Service) ChannelPosts(ctx context.Context, p identity.Principal, channe
 
 // PinnedPosts lists a channel's pinned posts, most recently pinned first.
 func (s *Service) PinnedPosts(ctx context.Context, p identity.Principal, channel uuid.UUID) ([]Post, error) {
-	ch, st, err := s.channelFor(ctx, s.q, p, channel, false)
+	ch, st, err := s.readChannel(ctx, p, channel)
 	if err != nil {
 		return nil, err
 	}
-	if !MayRead(p, toChannel(ch), st) {
+	if !MayRead(p, ch, st) {
 		return nil, nil
 	}
 	rows, err := s.q.ListPinnedPosts(ctx, store.ListPinnedPostsParams{ChannelID: channel, ShowHidden: MayModerate(p, st), Viewer: viewer(p)})
@@ -473,11 +469,11 @@ var topPeriods = map[TopPeriod]time.Duration{
 // TopPosts lists the most liked posts published within period ("ALL":
 // ever), most liked first.
 func (s *Service) TopPosts(ctx context.Context, p identity.Principal, channel uuid.UUID, period TopPeriod, first int) ([]Post, error) {
-	ch, st, err := s.channelFor(ctx, s.q, p, channel, false)
+	ch, st, err := s.readChannel(ctx, p, channel)
 	if err != nil {
 		return nil, err
 	}
-	if !MayRead(p, toChannel(ch), st) {
+	if !MayRead(p, ch, st) {
 		return nil, nil
 	}
 	since := time.Unix(0, 0)
