@@ -51,9 +51,10 @@ generate-playground: ## rebuild the router's embedded GraphiQL from pinned npm p
 	tools/playground/build.sh
 
 .PHONY: bench
-bench: ## measure the router vs the subgraphs and the gig catalogue page: RPS, p50/p99, CPU per request, peak RSS (needs PostgreSQL and Redis)
+bench: ## benchmark the router vs the subgraphs, the gig catalogue page and router latency: RPS, p50/p99, CPU per request, peak RSS (BENCH_DURATION; needs PostgreSQL and Redis)
 	@scripts/services.sh ensure
-	cd e2e && go test -tags bench -count=1 -run '^(TestBench|TestBenchGigs|TestLatency)$$' -v -timeout 20m .
+	@# -v prints every figure line (without it go test keeps 10 lines a benchmark).
+	cd e2e && go test -tags bench -run '^$$' -bench '^(BenchmarkRouter|BenchmarkGigCatalogue|BenchmarkRouterLatency)$$' -benchtime=1x -count=1 -v -timeout 20m .
 
 .PHONY: bench-fanout
 bench-fanout: ## live-notification fan-out through the router (needs make run in another shell; ulimit -n 65536)

@@ -3,7 +3,8 @@
 // connection, so the router's request de-duplication cannot flatter the
 // figures), sending one GraphQL POST after the other for a duration. It prints
 // one JSON line: requests per second, p50/p99 latency and errors. Run it pinned
-// to a core of its own (taskset -c 1) with GOMAXPROCS=1; TestBench does.
+// to a core of its own (taskset -c 1) with GOMAXPROCS=1; BenchmarkRouter and
+// BenchmarkGigCatalogue (make bench) do.
 package main
 
 import (
