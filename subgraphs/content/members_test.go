@@ -1,13 +1,11 @@
 package content_test
 
 import (
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"supergraph/platform/identity"
-	"supergraph/platform/subgraph/subgraphtest"
 )
 
 const (
@@ -428,37 +426,18 @@ func TestMemberCountIsExactUnderConcurrency(t *testing.T) {
 	}
 	require.Equal(t, 6.0, e.standing(owner, ch)["memberCount"])
 
-	type call struct {
-		caller subgraphtest.Caller
-		query  string
-	}
-	var calls []call
+	var burst []call
 	for range 20 {
-		calls = append(calls, call{e.as(newPerson()), joinMutation})
+		burst = append(burst, call{e.as(newPerson()), joinMutation})
 	}
 	for _, p := range leavers {
-		calls = append(calls, call{e.as(p), leaveMutation})
+		burst = append(burst, call{e.as(p), leaveMutation})
 	}
 	joiner := newPerson() // the same user joining three times at once counts once
 	for range 3 {
-		calls = append(calls, call{e.as(joiner), joinMutation})
+		burst = append(burst, call{e.as(joiner), joinMutation})
 	}
-	start := make(chan struct{})
-	errs := make(chan error, len(calls))
-	var wg sync.WaitGroup
-	for _, c := range calls {
-		wg.Go(func() {
-			<-start
-			_, err := send(e, c.caller, c.query, vars{"id": ch})
-			errs <- err
-		})
-	}
-	close(start)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		require.NoError(t, err)
-	}
+	e.concurrently(t, ch, burst)
 	require.Equal(t, 22, e.memberRows(ch))
 	require.Equal(t, 22.0, e.standing(owner, ch)["memberCount"], "1 owner + 20 + 1, the leavers gone")
 	require.Equal(t, 22, e.count(`SELECT member_count FROM channels WHERE id = $1`, ch))

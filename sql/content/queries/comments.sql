@@ -64,13 +64,16 @@ LIMIT @max_rows;
 -- name: ListReplies :many
 -- Direct replies of several comments, oldest first, at most max_rows each
 -- after the given seq: one statement for a whole level of a tree, one
--- index-ordered top-N per parent.
+-- index-ordered top-N per parent. Hidden replies are shown to their author,
+-- to everyone when show_hidden, and to the owner and admins of their channel.
 SELECT r.* FROM unnest(@parent_ids::uuid[]) AS parent(id)
 CROSS JOIN LATERAL (
     SELECT * FROM comments c
     WHERE c.parent_id = parent.id
       AND (c.deleted_at IS NULL OR c.reply_count > 0)
-      AND (c.hidden_at IS NULL OR @show_hidden::boolean OR c.author_id = @viewer)
+      AND (c.hidden_at IS NULL OR @show_hidden::boolean OR c.author_id = @viewer
+           OR EXISTS (SELECT 1 FROM posts p JOIN memberships m ON m.channel_id = p.channel_id
+                      WHERE p.id = c.post_id AND m.user_id = @viewer AND m.status = 'MEMBER' AND m.role IN ('OWNER', 'ADMIN')))
       AND c.seq > @after_seq
     ORDER BY c.seq
     LIMIT @max_rows

@@ -87,10 +87,12 @@ ORDER BY p.published_at DESC, p.id DESC
 LIMIT @max_rows;
 
 -- name: ListAuthorPosts :many
--- A user's published posts in channels the viewer may read.
+-- A user's published posts in channels the viewer may read. Hidden ones for
+-- the author, everyone when show_hidden, and the channel's owner and admins.
 SELECT p.* FROM posts p JOIN channels c ON c.id = p.channel_id
 WHERE p.author_id = @author_id AND p.status = 'PUBLISHED' AND p.deleted_at IS NULL
-  AND (p.hidden_at IS NULL OR @show_hidden::boolean OR p.author_id = @viewer)
+  AND (p.hidden_at IS NULL OR @show_hidden::boolean OR p.author_id = @viewer
+       OR EXISTS (SELECT 1 FROM memberships m WHERE m.channel_id = c.id AND m.user_id = @viewer AND m.status = 'MEMBER' AND m.role IN ('OWNER', 'ADMIN')))
   AND (c.visibility = 'PUBLIC' OR @staff::boolean
        OR EXISTS (SELECT 1 FROM memberships m WHERE m.channel_id = c.id AND m.user_id = @viewer AND m.status = 'MEMBER'))
   AND (sqlc.narg(after_time)::timestamptz IS NULL OR (p.published_at, p.id) < (sqlc.narg(after_time)::timestamptz, @after_id::uuid))

@@ -57,7 +57,8 @@ func (s *Service) AddComment(ctx context.Context, p identity.Principal, postID u
 		var parent *store.Comment
 		if parentID != nil {
 			pc, err := q.GetCommentForUpdate(ctx, *parentID)
-			if err != nil || pc.PostID != postID {
+			// A hidden comment is not there for those who may not see it.
+			if err != nil || pc.PostID != postID || !MaySeeComment(p, st, toComment(pc)) {
 				return apperr.BadInput("parentId", "parentId is not a comment of this post")
 			}
 			if pc.DeletedAt != nil {
@@ -356,8 +357,8 @@ func (s *Service) PostComments(ctx context.Context, p identity.Principal, postID
 
 // Replies returns the direct replies of each parent, oldest first, first
 // of them after the seq in after: one statement for all parents. Callers
-// pass comments p may see; hidden replies are shown to their authors and
-// MODERATOR and STAFF.
+// pass comments p may see; hidden replies are shown to their authors, the
+// channel's owner and admins, and MODERATOR and STAFF.
 func (s *Service) Replies(ctx context.Context, p identity.Principal, parents []uuid.UUID, first int, after *string) (map[uuid.UUID]paging.Page[Comment], error) {
 	cur, err := paging.Decode(after)
 	if err != nil {

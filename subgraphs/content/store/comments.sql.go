@@ -268,7 +268,9 @@ CROSS JOIN LATERAL (
     SELECT id, post_id, parent_id, seq, path, depth, author_id, body, like_count, reply_count, hidden_at, hidden_reason, edited_at, created_at, deleted_at FROM comments c
     WHERE c.parent_id = parent.id
       AND (c.deleted_at IS NULL OR c.reply_count > 0)
-      AND (c.hidden_at IS NULL OR $2::boolean OR c.author_id = $3)
+      AND (c.hidden_at IS NULL OR $2::boolean OR c.author_id = $3
+           OR EXISTS (SELECT 1 FROM posts p JOIN memberships m ON m.channel_id = p.channel_id
+                      WHERE p.id = c.post_id AND m.user_id = $3 AND m.status = 'MEMBER' AND m.role IN ('OWNER', 'ADMIN')))
       AND c.seq > $4
     ORDER BY c.seq
     LIMIT $5
@@ -286,7 +288,8 @@ type ListRepliesParams struct {
 
 // Direct replies of several comments, oldest first, at most max_rows each
 // after the given seq: one statement for a whole level of a tree, one
-// index-ordered top-N per parent.
+// index-ordered top-N per parent. Hidden replies are shown to their author,
+// to everyone when show_hidden, and to the owner and admins of their channel.
 func (q *Queries) ListReplies(ctx context.Context, arg ListRepliesParams) ([]Comment, error) {
 	rows, err := q.db.Query(ctx, listReplies,
 		arg.ParentIds,

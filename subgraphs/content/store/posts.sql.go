@@ -242,7 +242,8 @@ func (q *Queries) GetPosts(ctx context.Context, ids []uuid.UUID) ([]Post, error)
 const listAuthorPosts = `-- name: ListAuthorPosts :many
 SELECT p.id, p.channel_id, p.author_id, p.title, p.body, p.status, p.channel_seq, p.pinned_at, p.like_count, p.comment_count, p.comment_seq, p.hidden_at, p.hidden_reason, p.published_at, p.edited_at, p.created_at, p.updated_at, p.deleted_at FROM posts p JOIN channels c ON c.id = p.channel_id
 WHERE p.author_id = $1 AND p.status = 'PUBLISHED' AND p.deleted_at IS NULL
-  AND (p.hidden_at IS NULL OR $2::boolean OR p.author_id = $3)
+  AND (p.hidden_at IS NULL OR $2::boolean OR p.author_id = $3
+       OR EXISTS (SELECT 1 FROM memberships m WHERE m.channel_id = c.id AND m.user_id = $3 AND m.status = 'MEMBER' AND m.role IN ('OWNER', 'ADMIN')))
   AND (c.visibility = 'PUBLIC' OR $4::boolean
        OR EXISTS (SELECT 1 FROM memberships m WHERE m.channel_id = c.id AND m.user_id = $3 AND m.status = 'MEMBER'))
   AND ($5::timestamptz IS NULL OR (p.published_at, p.id) < ($5::timestamptz, $6::uuid))
@@ -260,7 +261,8 @@ type ListAuthorPostsParams struct {
 	MaxRows    int32
 }
 
-// A user's published posts in channels the viewer may read.
+// A user's published posts in channels the viewer may read. Hidden ones for
+// the author, everyone when show_hidden, and the channel's owner and admins.
 func (q *Queries) ListAuthorPosts(ctx context.Context, arg ListAuthorPostsParams) ([]Post, error) {
 	rows, err := q.db.Query(ctx, listAuthorPosts,
 		arg.AuthorID,
