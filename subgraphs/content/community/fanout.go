@@ -26,8 +26,9 @@ func (s *Service) queueFanOut(ctx context.Context, tx pgx.Tx, post store.Post) e
 
 // FanOutStep notifies one batch of a post's audience and queues the next
 // step in the same transaction. For the service's own queue (trusted: no
-// principal). A retried step writes the same notification ids (derived from
-// post and member), which the worker stores once.
+// principal). A step that runs again finds its notification ids (derived
+// from post and member) in the outbox and does nothing; the worker stores
+// each notification once besides.
 func (s *Service) FanOutStep(ctx context.Context, step tasks.ContentPostFanOut) error {
 	postID, err := uuid.Parse(step.PostID)
 	if err != nil {
@@ -74,6 +75,12 @@ func (s *Service) FanOutStep(ctx context.Context, step tasks.ContentPostFanOut) 
 		return err
 	})
 	if _, ok := asNotFound(err); ok {
+		return nil
+	}
+	if c, ok := pg.IsUniqueViolation(err); ok && c == "outbox_pkey" {
+		// A notice of this batch is in the outbox already: the step ran
+		// before (a retried task, a row the relay sent again) and queued
+		// the next one, which covers every member after its batch.
 		return nil
 	}
 	return wrap("fan-out", err)
