@@ -26,6 +26,7 @@ import (
 	"supergraph/router"
 	"supergraph/subgraphs/content"
 	"supergraph/subgraphs/freelance"
+	"supergraph/subgraphs/marketplace"
 	"supergraph/subgraphs/notifications"
 	"supergraph/subgraphs/users"
 	"supergraph/worker"
@@ -195,6 +196,14 @@ var subgraphStarters = map[string]func(p *platform, cfg config.Subgraph) string{
 		cfg := content.DefaultConfig()
 		cfg.Subgraph = base
 		app, err := content.New(context.Background(), cfg, p.log)
+		require.NoError(p.t, err)
+		p.t.Cleanup(app.Close)
+		return p.serve(app.Serve)
+	},
+	marketplace.Service.Name: func(p *platform, base config.Subgraph) string {
+		cfg := marketplace.DefaultConfig()
+		cfg.Subgraph = base
+		app, err := marketplace.New(context.Background(), cfg, p.log)
 		require.NoError(p.t, err)
 		p.t.Cleanup(app.Close)
 		return p.serve(app.Serve)

@@ -13,6 +13,7 @@ import (
 	"supergraph/platform/services"
 	"supergraph/subgraphs/content"
 	"supergraph/subgraphs/freelance"
+	"supergraph/subgraphs/marketplace"
 	"supergraph/subgraphs/notifications"
 	"supergraph/subgraphs/users"
 )
@@ -23,6 +24,7 @@ var defaults = map[string]config.Subgraph{
 	notifications.Service.Name: notifications.DefaultConfig().Subgraph,
 	freelance.Service.Name:     freelance.DefaultConfig().Subgraph,
 	content.Service.Name:       content.DefaultConfig().Subgraph,
+	marketplace.Service.Name:   marketplace.DefaultConfig().Subgraph,
 }
 
 // Every registered subgraph takes its address, database, Redis databases and
@@ -42,6 +44,7 @@ func TestDefaultsComeFromTheRegistry(t *testing.T) {
 	require.Equal(t, services.MustSubgraph("notifications").EnvPrefix(), notifications.EnvPrefix)
 	require.Equal(t, services.MustSubgraph("freelance").EnvPrefix(), freelance.EnvPrefix)
 	require.Equal(t, "CONTENT_", content.EnvPrefix)
+	require.Equal(t, "MARKETPLACE_", marketplace.EnvPrefix)
 }
 
 // Reached directly, a subgraph serves anonymous queries without the router's

@@ -16,8 +16,7 @@ import (
 // Subgraphs is the registry of subgraphs, in the order the graph lists them.
 // Adding a subgraph is one line here, beside its SDL (graph/<name>.graphqls),
 // its SQL (sql/<name>/) and its package (subgraphs/<name>/, with
-// cmd/<name>/). Redis DB 5 is kept for the planned marketplace subgraph
-// (DESIGN.md §6).
+// cmd/<name>/).
 var Subgraphs = []Service{
 	{Name: "users", Port: 8000, Database: "user_service_db", RedisDB: 1, Health: "user-service"},
 	// Its Redis is the queue's: it uses it only for pub/sub, which ignores
@@ -25,6 +24,7 @@ var Subgraphs = []Service{
 	{Name: "notifications", Port: 8001, Database: "notification_service_db", RedisDB: QueueRedisDB, Health: "notification-service", Subscriptions: true},
 	{Name: "freelance", Port: 8002, Database: "freelance_service_db", RedisDB: 4, Health: "freelance-service"},
 	{Name: "content", Port: 8003, Database: "content_service_db", RedisDB: 2, Health: "content-service", Subscriptions: true},
+	{Name: "marketplace", Port: 8004, Database: "marketplace_service_db", RedisDB: 5, Health: "marketplace-service"},
 }
 
 // The platform's other processes.
