@@ -151,6 +151,52 @@ func TestCommentAddedChecksTheReader(t *testing.T) {
 	require.Equal(t, cm, staff.Event(staffSub, "commentAdded")["id"])
 }
 
+// Each comment is read as the subscriber when it is sent: removed from a
+// private channel, a follower stops getting its comments at once, not when
+// the connection ends; hidden ones reach their author and moderators only.
+func TestCommentAddedStopsForARemovedMember(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	c := e.cast("leaky", "PRIVATE")
+	postID := e.createPost(c.owner, c.channel, "Members only")
+	seen := e.comment(c.owner, postID, "", "the last one the client has")
+	ws := e.DialWS(e.as(c.member))
+	sub := ws.Subscribe(commentAdded, vars{"p": postID, "after": seen})
+	first := e.comment(c.admin, postID, "", "while a member")
+	require.Equal(t, first, ws.Event(sub, "commentAdded")["id"])
+
+	e.Do(e.as(c.owner), removeMutation, vars{"c": c.channel, "u": c.member.ID}).NoErrors(t)
+	e.comment(c.admin, postID, "", "after the removal")
+	// Let them back in: the next comment reaches them, and being in order,
+	// it shows that the one in between did not.
+	e.Do(e.as(c.owner), inviteMutation, vars{"c": c.channel, "u": c.member.ID}).NoErrors(t)
+	e.join(c.member, c.channel)
+	back := e.comment(c.admin, postID, "", "back again")
+	require.Equal(t, back, ws.Event(sub, "commentAdded")["id"], "nothing while they were out")
+
+	// A ban, the same.
+	e.Do(e.as(c.owner), banMutation, vars{"c": c.channel, "u": c.member.ID, "b": true}).NoErrors(t)
+	e.comment(c.admin, postID, "", "while banned")
+	e.Do(e.as(c.owner), banMutation, vars{"c": c.channel, "u": c.member.ID, "b": false}).NoErrors(t)
+	e.Do(e.as(c.owner), inviteMutation, vars{"c": c.channel, "u": c.member.ID}).NoErrors(t)
+	e.join(c.member, c.channel)
+	last := e.comment(c.admin, postID, "", "back once more")
+	require.Equal(t, last, ws.Event(sub, "commentAdded")["id"])
+	ws.Stop(sub)
+	ws.Expect(sub, "complete")
+
+	// Replayed, a hidden comment reaches its author and moderators only.
+	hidden := e.comment(c.owner, postID, "", "to be hidden")
+	e.Do(e.as(c.admin), hideComment, vars{"id": hidden, "h": true}).NoErrors(t)
+	visible := e.comment(c.owner, postID, "", "visible")
+	sub = ws.Subscribe(commentAdded, vars{"p": postID, "after": last})
+	require.Equal(t, visible, ws.Event(sub, "commentAdded")["id"])
+	admin := e.DialWS(e.as(c.admin))
+	adminSub := admin.Subscribe(commentAdded, vars{"p": postID, "after": last})
+	require.Equal(t, hidden, admin.Event(adminSub, "commentAdded")["id"])
+	require.Equal(t, visible, admin.Event(adminSub, "commentAdded")["id"])
+}
+
 func TestPostAddedDeliversPublishedPosts(t *testing.T) {
 	t.Parallel()
 	e := setup(t)

@@ -70,13 +70,14 @@ func (s *Service) announceComment(ctx context.Context, c Comment) {
 
 // CommentStream returns a post's new comments as they are added; with
 // after (a comment of the post), those added since are replayed first.
-// Readers of the post's channel only; hidden comments reach only those who
-// may see them.
+// Readers of the post's channel only, checked for every comment (one removed
+// from a private channel hears no more); hidden comments reach only those
+// who may see them.
 func CommentStream[T any](ctx context.Context, s *Service, p identity.Principal, postID uuid.UUID, after *uuid.UUID, convert func(Comment) T) (<-chan T, error) {
 	if s.hubs == nil {
 		return nil, errors.New("community: no hubs to stream from")
 	}
-	post, _, st, err := s.postFor(ctx, s.q, p, postID, false)
+	post, _, _, err := s.postFor(ctx, s.q, p, postID, false)
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +96,6 @@ func CommentStream[T any](ctx context.Context, s *Service, p identity.Principal,
 	if err != nil {
 		return nil, err
 	}
-	mod, me := MayModerate(p, st), viewer(p)
 	src := live.Source[event]{
 		Seq: func(e event) int64 { return e.Seq }, ID: func(e event) uuid.UUID { return e.ID }, Dense: true,
 		After: func(ctx context.Context, seq int64, limit int) ([]event, error) {
@@ -103,25 +103,26 @@ func CommentStream[T any](ctx context.Context, s *Service, p identity.Principal,
 			return mapAll(rows, func(c store.Comment) event { return event{ID: c.ID, Seq: c.Seq} }), err
 		},
 	}
-	// The event names the comment; it is read (once per subscriber, as
-	// each may see it differently) when it is sent.
+	// The event names the comment; it is read as the subscriber (once per
+	// subscriber, as each may see it differently, and may have lost the
+	// right to read the channel since) when it is sent.
 	out := make(chan T)
 	events := live.Stream(ctx, sub, synced, src, func(e event) event { return e }, s.log)
 	go func() {
 		defer close(out)
 		for e := range events {
-			c, err := s.q.GetComment(ctx, e.ID)
+			cs, err := s.CommentsByID(ctx, p, []uuid.UUID{e.ID})
 			if err != nil {
 				if ctx.Err() == nil {
 					s.log.ErrorContext(ctx, "comment stream: read failed; closing it", "err", err)
 				}
 				return
 			}
-			if c.HiddenAt != nil && !mod && c.AuthorID != me {
+			if cs[0] == nil { // hidden from p, or p may no longer read the post
 				continue
 			}
 			select {
-			case out <- convert(toComment(c)):
+			case out <- convert(*cs[0]):
 			case <-ctx.Done():
 				return
 			}
