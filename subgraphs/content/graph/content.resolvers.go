@@ -101,11 +101,8 @@ func (r *channelResolver) TopPosts(ctx context.Context, obj *model.Channel, peri
 // Channel is the resolver for the channel field.
 func (r *channelMemberResolver) Channel(ctx context.Context, obj *model.ChannelMember) (*model.Channel, error) {
 	ch, err := r.loaders(ctx).Channel.Load(ctx, obj.ChannelID)
-	if err != nil {
+	if err != nil || ch == nil {
 		return nil, err
-	}
-	if ch == nil {
-		return nil, apperr.NotFound("channel")
 	}
 	return toChannel(*ch), nil
 }

@@ -1519,7 +1519,7 @@ type User @key(fields: "id") {
 enum ChannelVisibility {
   "Anyone can find and read it, and join it."
   PUBLIC
-  "Found and read by its members only; joining takes an approved request or an invitation."
+  "Found and read by its members only (and found by those invited); joining takes an approved request or an invitation."
   PRIVATE
 }
 
@@ -1579,7 +1579,7 @@ type Channel @key(fields: "id") {
   viewerStatus: MembershipStatus!
   "Members, owner and admins first, then by join time. Private channels: members only."
   members(role: ChannelRole, first: Int = 20, after: String): ChannelMemberConnection! @listSize(slicingArguments: ["first"], sizedFields: ["edges"], requireOneSlicingArgument: false)
-  "Pending join requests, oldest first. Owner and admins only (FORBIDDEN otherwise)."
+  "Pending join requests, oldest first. The owner, admins and STAFF only (FORBIDDEN for others, UNAUTHENTICATED signed out)."
   joinRequests(first: Int = 20, after: String): ChannelMemberConnection! @listSize(slicingArguments: ["first"], sizedFields: ["edges"], requireOneSlicingArgument: false)
   "Published posts, newest first; pinned ones are in pinnedPosts as well."
   posts(first: Int = 20, after: String): PostConnection! @listSize(slicingArguments: ["first"], sizedFields: ["edges"], requireOneSlicingArgument: false)
@@ -1611,7 +1611,8 @@ type ChannelEdge {
 type ChannelMember {
   "Resolved by the users service; null only when it cannot answer."
   user: User
-  channel: Channel!
+  "Null while the viewer may not find the channel (their request to join a private one is pending)."
+  channel: Channel
   "Null while only requested or invited."
   role: ChannelRole
   status: MembershipStatus!
@@ -1741,7 +1742,7 @@ type CommentEdge {
 type Query {
   "By id or by slug (exactly one). Null when there is none or the viewer may not see it."
   channel(id: ID, slug: String): Channel
-  "The channel directory: public channels and the viewer's private ones."
+  "The channel directory: public channels and the viewer's private ones (every one for MODERATOR and STAFF)."
   channels(search: String, sort: ChannelSort = NEWEST, first: Int = 20, after: String): ChannelConnection! @listSize(slicingArguments: ["first"], sizedFields: ["edges"], requireOneSlicingArgument: false)
   "Null when there is none or the viewer may not read it."
   post(id: ID!): Post
@@ -1802,17 +1803,17 @@ type Mutation {
   joinChannel(id: ID!): ChannelMember! @signedIn
   "The owner must transfer ownership first."
   leaveChannel(id: ID!): Boolean! @signedIn
-  "Owner and admins: invites a user to a private channel (or adds them to a public one)."
+  "The owner, admins or STAFF: invites a user (INVITED until they join; joinChannel accepts). A pending request is approved instead."
   inviteToChannel(channelId: ID!, userId: ID!): ChannelMember! @signedIn
-  "Owner and admins: approves (or declines) a pending join request."
+  "The owner, admins or STAFF: approves (or declines) a pending join request."
   answerJoinRequest(channelId: ID!, userId: ID!, approve: Boolean!): ChannelMember! @signedIn
-  "The owner: makes a member ADMIN or MEMBER (OWNER goes through transferChannelOwnership)."
+  "The owner or STAFF: makes a member ADMIN or MEMBER (OWNER goes through transferChannelOwnership)."
   setChannelMemberRole(channelId: ID!, userId: ID!, role: ChannelRole!): ChannelMember! @signedIn
-  "Owner and admins (admins remove members only)."
+  "The owner, admins or STAFF (admins remove members only; nobody removes the owner)."
   removeChannelMember(channelId: ID!, userId: ID!): Boolean! @signedIn
-  "Owner and admins: a banned user is removed and cannot join again until unbanned."
+  "The owner, admins or STAFF, as removeChannelMember: a banned user is removed and cannot join again until unbanned."
   banChannelMember(channelId: ID!, userId: ID!, banned: Boolean! = true): ChannelMember! @signedIn
-  "The owner: hands the channel to another member, and stays as ADMIN."
+  "The owner or STAFF: hands the channel to another member; the old owner stays as ADMIN."
   transferChannelOwnership(channelId: ID!, userId: ID!): Channel! @signedIn
   "A member: be notified of every new post in the channel."
   setChannelNotifications(channelId: ID!, notifyOnPost: Boolean!): ChannelMember! @signedIn
@@ -1825,7 +1826,7 @@ type Mutation {
   publishPost(id: ID!): Post! @signedIn
   "The author, channel admins or STAFF. Soft."
   deletePost(id: ID!): Boolean! @signedIn
-  "Channel owner and admins."
+  "The channel's owner, admins or STAFF."
   pinPost(id: ID!, pinned: Boolean! = true): Post! @signedIn
 
   "Members of the post's channel; parentId replies to a comment. The author of the post (or of the parent comment) is notified."
@@ -4169,10 +4170,10 @@ func (ec *executionContext) _ChannelMember_channel(ctx context.Context, field gr
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Channel) graphql.Marshaler {
-			return ec.marshalNChannel2ᚖsupergraphᚋsubgraphsᚋcontentᚋgraphᚋmodelᚐChannel(ctx, selections, v)
+			return ec.marshalOChannel2ᚖsupergraphᚋsubgraphsᚋcontentᚋgraphᚋmodelᚐChannel(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_ChannelMember_channel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -9810,7 +9811,7 @@ func (ec *executionContext) _ChannelMember(ctx context.Context, sel ast.Selectio
 			}
 		case "channel":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._ChannelMember_channel(ctx, field, obj)
 				})

@@ -251,7 +251,7 @@ type ChannelVisibility string
 const (
 	// Anyone can find and read it, and join it.
 	ChannelVisibilityPublic ChannelVisibility = "PUBLIC"
-	// Found and read by its members only; joining takes an approved request or an invitation.
+	// Found and read by its members only (and found by those invited); joining takes an approved request or an invitation.
 	ChannelVisibilityPrivate ChannelVisibility = "PRIVATE"
 )
 
