@@ -109,7 +109,7 @@ func (e *env) waitFanOutIdle(t *testing.T) {
 	opt, err := redisx.AsynqOpt(e.Config.QueueRedisURL)
 	require.NoError(t, err)
 	insp := asynq.NewInspector(opt)
-	defer insp.Close()
+	defer func() { require.NoError(t, insp.Close()) }()
 	require.Eventually(t, func() bool {
 		unsent := e.count(`SELECT count(*) FROM outbox WHERE task_type = $1 AND sent_at IS NULL`, tasks.TypeContentPostFanOut)
 		sent := e.count(`SELECT count(*) FROM outbox WHERE task_type = $1`, tasks.TypeContentPostFanOut)
