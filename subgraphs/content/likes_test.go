@@ -114,14 +114,14 @@ func TestPostLikesAreExactUnderConcurrency(t *testing.T) {
 	id := e.createPost(c.owner, c.channel, "Viral")
 	var fans []person
 	var callers []subgraphtest.Caller
-	for range 30 {
+	for range 50 {
 		p := newPerson()
 		fans = append(fans, p)
 		callers = append(callers, e.as(p))
 	}
 	e.concurrently(t, id, calls(likePost, callers...))
-	require.Equal(t, 30.0, field(e.readPost(c.owner, id), "likeCount"))
-	require.Equal(t, 30, e.count(`SELECT count(*) FROM post_likes WHERE post_id = $1`, id))
+	require.Equal(t, 50.0, field(e.readPost(c.owner, id), "likeCount"))
+	require.Equal(t, 50, e.count(`SELECT count(*) FROM post_likes WHERE post_id = $1`, id))
 
 	// The same user ten times at once: one like.
 	same := make([]subgraphtest.Caller, 10)
@@ -129,7 +129,7 @@ func TestPostLikesAreExactUnderConcurrency(t *testing.T) {
 		same[i] = e.as(c.member)
 	}
 	e.concurrently(t, id, calls(likePost, same...))
-	require.Equal(t, 31.0, field(e.readPost(c.owner, id), "likeCount"))
+	require.Equal(t, 51.0, field(e.readPost(c.owner, id), "likeCount"))
 
 	// Half unlike while as many others like, and one unlikes five times.
 	var unlikes, likes []subgraphtest.Caller
@@ -143,9 +143,9 @@ func TestPostLikesAreExactUnderConcurrency(t *testing.T) {
 		unlikes = append(unlikes, e.as(c.member))
 	}
 	e.concurrently(t, id, append(calls(unlikePost, unlikes...), calls(likePost, likes...)...))
-	require.Equal(t, 30.0, field(e.readPost(c.owner, id), "likeCount"))
-	require.Equal(t, 30, e.count(`SELECT like_count FROM posts WHERE id = $1`, id))
-	require.Equal(t, 30, e.count(`SELECT count(*) FROM post_likes WHERE post_id = $1`, id))
+	require.Equal(t, 50.0, field(e.readPost(c.owner, id), "likeCount"))
+	require.Equal(t, 50, e.count(`SELECT like_count FROM posts WHERE id = $1`, id))
+	require.Equal(t, 50, e.count(`SELECT count(*) FROM post_likes WHERE post_id = $1`, id))
 }
 
 func TestLikeComment(t *testing.T) {

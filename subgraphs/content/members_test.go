@@ -427,7 +427,7 @@ func TestMemberCountIsExactUnderConcurrency(t *testing.T) {
 	require.Equal(t, 6.0, e.standing(owner, ch)["memberCount"])
 
 	var burst []call
-	for range 20 {
+	for range 50 {
 		burst = append(burst, call{e.as(newPerson()), joinMutation})
 	}
 	for _, p := range leavers {
@@ -438,7 +438,7 @@ func TestMemberCountIsExactUnderConcurrency(t *testing.T) {
 		burst = append(burst, call{e.as(joiner), joinMutation})
 	}
 	e.concurrently(t, ch, burst)
-	require.Equal(t, 22, e.memberRows(ch))
-	require.Equal(t, 22.0, e.standing(owner, ch)["memberCount"], "1 owner + 20 + 1, the leavers gone")
-	require.Equal(t, 22, e.count(`SELECT member_count FROM channels WHERE id = $1`, ch))
+	require.Equal(t, 52, e.memberRows(ch))
+	require.Equal(t, 52.0, e.standing(owner, ch)["memberCount"], "1 owner + 50 + 1, the leavers gone")
+	require.Equal(t, 52, e.count(`SELECT member_count FROM channels WHERE id = $1`, ch))
 }
