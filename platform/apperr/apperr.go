@@ -35,6 +35,9 @@ const (
 	CodeParseFailed             = "GRAPHQL_PARSE_FAILED"
 	CodeValidationFailed        = "GRAPHQL_VALIDATION_FAILED"
 	CodePersistedQueryNotFound  = "PERSISTED_QUERY_NOT_FOUND"
+	// CodePayloadTooLarge refuses a request (HTTP 413) over one of the
+	// router's size limits: its body, an uploaded file, the number of files.
+	CodePayloadTooLarge = "PAYLOAD_TOO_LARGE"
 )
 
 // Error is an error safe to show to the client.
