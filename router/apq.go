@@ -64,6 +64,10 @@ return 1
 type clientRequest struct {
 	engine.Request
 	persistAs string
+	// uploads are the files of a multipart request; item is the operation's
+	// index in it (its map paths start with it when it is a batch).
+	uploads *multipartUploads
+	item    int
 }
 
 // persistedQueryOptions bound what persisted queries keep.

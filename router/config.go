@@ -68,8 +68,19 @@ type Config struct {
 	// CORSAllowedOrigins lists browser origins allowed to call the router; empty
 	// allows none (same-origin pages such as the playground need no CORS).
 	CORSAllowedOrigins []string `env:"CORS_ALLOWED_ORIGINS"`
-	// MaxRequestBytes limits a request body (and a WebSocket message).
+	// MaxRequestBytes limits a request body (and a WebSocket message), and
+	// the operations field of a multipart request.
 	MaxRequestBytes int64 `env:"MAX_REQUEST_BYTES" envDefault:"1048576"`
+	// File uploads (GraphQL multipart requests): at most MaxUploadFiles
+	// files (0 refuses multipart requests) of MaxUploadBytes each, in a body
+	// of at most MaxUploadRequestBytes that must arrive within
+	// UploadReadTimeout. Files are spooled to UploadDir (empty: the system's
+	// temporary directory) until the request ends.
+	MaxUploadBytes        int64         `env:"MAX_UPLOAD_BYTES" envDefault:"10485760"`
+	MaxUploadFiles        int           `env:"MAX_UPLOAD_FILES" envDefault:"10"`
+	MaxUploadRequestBytes int64         `env:"MAX_UPLOAD_REQUEST_BYTES" envDefault:"52428800"`
+	UploadReadTimeout     time.Duration `env:"UPLOAD_READ_TIMEOUT" envDefault:"60s"`
+	UploadDir             string        `env:"UPLOAD_DIR"`
 	// MaxQueryBytes limits the query text of an operation, counted in bytes
 	// as sent (comments and white space included), over every transport and
 	// for persisted-query registrations; 0 disables it. Real documents are a
@@ -256,6 +267,12 @@ func (c Config) Validate() error {
 	}
 	if c.MaxRequestBytes <= 0 {
 		errs = append(errs, errors.New("MAX_REQUEST_BYTES must be positive"))
+	}
+	if c.MaxUploadFiles < 0 {
+		errs = append(errs, errors.New("MAX_UPLOAD_FILES must not be negative (0 refuses uploads)"))
+	}
+	if c.MaxUploadFiles > 0 && (c.MaxUploadBytes <= 0 || c.MaxUploadRequestBytes <= 0 || c.UploadReadTimeout <= 0) {
+		errs = append(errs, errors.New("MAX_UPLOAD_BYTES, MAX_UPLOAD_REQUEST_BYTES and UPLOAD_READ_TIMEOUT must be positive"))
 	}
 	return errors.Join(errs...)
 }

@@ -70,7 +70,11 @@ func (r *Router) serveGraphQL(w http.ResponseWriter, req *http.Request) {
 	}
 	errMedia := errorMedia(media)
 
-	reqs, batch, rerr := r.readRequests(w, req)
+	reqs, batch, uploads, rerr := r.readRequests(w, req)
+	defer uploads.cleanup()
+	if rerr == nil && uploads != nil && media == mediaEventStream {
+		rerr = engine.NewRequestError(http.StatusNotAcceptable, apperr.CodeBadRequest, "a multipart request is answered as JSON, not as an event stream")
+	}
 	if rerr != nil {
 		r.writeError(w, req, errMedia, rerr)
 		return
@@ -87,6 +91,14 @@ func (r *Router) serveGraphQL(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	info.principal = caller.Principal
+	if batch && uploads != nil {
+		// A batch's files are read before its operations run, so a body
+		// that fails fails the whole request, not one slot.
+		if rerr := uploads.receive(); rerr != nil {
+			r.writeError(w, req, errMedia, rerr)
+			return
+		}
+	}
 	headers := r.pipe.Headers(caller, requestID, req.Header.Get("Traceparent"), req.Header.Get("Tracestate"))
 	switch {
 	case !batch:
@@ -109,17 +121,18 @@ func errorMedia(media string) string {
 }
 
 // readRequests reads a GET request's parameters or a POST request's body:
-// one operation, or a batch.
-func (r *Router) readRequests(w http.ResponseWriter, req *http.Request) (reqs []clientRequest, batch bool, rerr *engine.RequestError) {
+// one operation, or a batch. A multipart POST also returns its files, still
+// unread (see multipartUploads); the caller cleans them up.
+func (r *Router) readRequests(w http.ResponseWriter, req *http.Request) (reqs []clientRequest, batch bool, uploads *multipartUploads, rerr *engine.RequestError) {
 	switch req.Method {
 	case http.MethodGet:
 		gr, rerr := r.fromQueryString(req)
-		return []clientRequest{gr}, false, rerr
+		return []clientRequest{gr}, false, nil, rerr
 	case http.MethodPost:
 		return r.fromBody(w, req)
 	}
 	w.Header().Set("Allow", "GET, POST")
-	return nil, false, engine.NewRequestError(http.StatusMethodNotAllowed, apperr.CodeBadRequest, "method %s is not allowed: use GET or POST", req.Method)
+	return nil, false, nil, engine.NewRequestError(http.StatusMethodNotAllowed, apperr.CodeBadRequest, "method %s is not allowed: use GET or POST", req.Method)
 }
 
 // serveOperation answers one operation: prepared, checked against what the
@@ -131,6 +144,11 @@ func (r *Router) serveOperation(w http.ResponseWriter, req *http.Request, media 
 	if err == nil {
 		accessFrom(ctx).op = op
 		err = transportRefusal(w.Header(), req.Method, media, op)
+	}
+	if err == nil && gr.uploads != nil {
+		if rerr := gr.uploads.bind(op, gr.item); rerr != nil {
+			err = rerr
+		}
 	}
 	if err != nil {
 		// A revoked token hears so before anything else.
@@ -145,6 +163,12 @@ func (r *Router) serveOperation(w http.ResponseWriter, req *http.Request, media 
 	if err != nil {
 		r.writeError(w, req, errMedia, err)
 		return
+	}
+	if gr.uploads != nil {
+		if rerr := gr.uploads.attach(op, gr.item); rerr != nil {
+			r.writeError(w, req, errMedia, rerr)
+			return
+		}
 	}
 	r.persisted.admitted(ctx, gr)
 
@@ -225,10 +249,20 @@ func (r *Router) batchItem(w http.ResponseWriter, req *http.Request, gr clientRe
 	if op.Type == engine.Subscription {
 		return nil, engine.NewRequestError(http.StatusBadRequest, apperr.CodeBadRequest, "a batch cannot start subscriptions")
 	}
+	if gr.uploads != nil {
+		if rerr := gr.uploads.bind(op, gr.item); rerr != nil {
+			return nil, rerr
+		}
+	}
 	d, err := r.pipe.Admit(req.Context(), caller, op)
 	r.setRateHeaders(w.Header(), d)
 	if err != nil {
 		return nil, err
+	}
+	if gr.uploads != nil {
+		if rerr := gr.uploads.attach(op, gr.item); rerr != nil {
+			return nil, rerr
+		}
 	}
 	r.persisted.admitted(req.Context(), gr)
 	var buf bytes.Buffer
@@ -270,18 +304,22 @@ func (r *Router) fromQueryString(req *http.Request) (clientRequest, *engine.Requ
 }
 
 // fromBody reads a POST request's JSON body: one request, or a batch (a JSON
-// array) of at most MaxBatchSize. Only application/json is accepted: every CORS
-// "simple" content type (text/plain, form encodings) is refused, so a cross-site
-// page cannot send a GraphQL request without a preflight (CSRF).
-func (r *Router) fromBody(w http.ResponseWriter, req *http.Request) ([]clientRequest, bool, *engine.RequestError) {
+// array) of at most MaxBatchSize. Only application/json is accepted, and
+// multipart/form-data for file uploads with a preflight header: every CORS
+// "simple" content type (text/plain, form encodings) is refused otherwise, so a
+// cross-site page cannot send a GraphQL request without a preflight (CSRF).
+func (r *Router) fromBody(w http.ResponseWriter, req *http.Request) ([]clientRequest, bool, *multipartUploads, *engine.RequestError) {
 	ct := req.Header.Get("Content-Type")
 	mt, params, err := mime.ParseMediaType(ct)
+	if err == nil && mt == mediaMultipart {
+		return r.fromMultipart(w, req, params)
+	}
 	if ct == "" || err != nil || mt != mediaJSON {
-		return nil, false, engine.NewRequestError(http.StatusUnsupportedMediaType, apperr.CodeBadRequest,
-			"unsupported Content-Type %q: send the request as application/json", ct)
+		return nil, false, nil, engine.NewRequestError(http.StatusUnsupportedMediaType, apperr.CodeBadRequest,
+			"unsupported Content-Type %q: send the request as application/json (or multipart/form-data to upload files)", ct)
 	}
 	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
-		return nil, false, engine.NewRequestError(http.StatusUnsupportedMediaType, apperr.CodeBadRequest,
+		return nil, false, nil, engine.NewRequestError(http.StatusUnsupportedMediaType, apperr.CodeBadRequest,
 			"unsupported charset %q: send UTF-8", cs)
 	}
 	if r.cfg.BodyReadTimeout > 0 {
@@ -293,15 +331,30 @@ func (r *Router) fromBody(w http.ResponseWriter, req *http.Request) ([]clientReq
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return nil, false, engine.NewRequestError(http.StatusRequestEntityTooLarge, apperr.CodeBadRequest,
-				"the request body exceeds %d bytes", r.cfg.MaxRequestBytes)
+			return nil, false, nil, tooLarge("request", "ROUTER_MAX_REQUEST_BYTES", r.cfg.MaxRequestBytes,
+				fmt.Sprintf("the request body exceeds %d bytes", r.cfg.MaxRequestBytes))
 		}
 		if errors.Is(err, os.ErrDeadlineExceeded) {
-			return nil, false, engine.NewRequestError(http.StatusRequestTimeout, apperr.CodeBadRequest,
+			return nil, false, nil, engine.NewRequestError(http.StatusRequestTimeout, apperr.CodeBadRequest,
 				"the request body did not arrive within %v", r.cfg.BodyReadTimeout)
 		}
-		return nil, false, engine.NewRequestError(http.StatusBadRequest, apperr.CodeBadRequest, "cannot read the request body")
+		return nil, false, nil, engine.NewRequestError(http.StatusBadRequest, apperr.CodeBadRequest, "cannot read the request body")
 	}
+	reqs, batch, rerr := r.parseOperations(req.Context(), body)
+	return reqs, batch, nil, rerr
+}
+
+// tooLarge refuses a request over one of the router's size limits, named by
+// its setting: every 413 the router answers is made here.
+func tooLarge(name, setting string, limit int64, msg string) *engine.RequestError {
+	rerr := engine.NewRequestError(http.StatusRequestEntityTooLarge, apperr.CodePayloadTooLarge, "%s (%s)", msg, setting)
+	rerr.Errors[0].Extensions["limit"] = map[string]any{"name": name, "setting": setting, "max": limit}
+	return rerr
+}
+
+// parseOperations reads a request body (or a multipart request's operations
+// field): one request object, or a batch (a JSON array).
+func (r *Router) parseOperations(ctx context.Context, body []byte) ([]clientRequest, bool, *engine.RequestError) {
 	body = bytes.TrimSpace(body)
 	if len(body) > 0 && body[0] == '[' {
 		if r.cfg.MaxBatchSize <= 1 {
@@ -323,7 +376,7 @@ func (r *Router) fromBody(w http.ResponseWriter, req *http.Request) ([]clientReq
 		}
 		reqs := make([]clientRequest, len(items))
 		for i, item := range items {
-			gr, rerr := r.readWire(req.Context(), item)
+			gr, rerr := r.readWire(ctx, item)
 			if rerr != nil {
 				rerr.Errors[0].Message = fmt.Sprintf("batch item %d: %s", i, rerr.Errors[0].Message)
 				return nil, true, rerr
@@ -332,7 +385,7 @@ func (r *Router) fromBody(w http.ResponseWriter, req *http.Request) ([]clientReq
 		}
 		return reqs, true, nil
 	}
-	gr, rerr := r.readWire(req.Context(), body)
+	gr, rerr := r.readWire(ctx, body)
 	return []clientRequest{gr}, false, rerr
 }
 

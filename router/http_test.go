@@ -73,7 +73,7 @@ func TestRequestErrorsAre4xxWithClearMessages(t *testing.T) {
 	}{
 		{"text/plain (CSRF simple request)", "POST", "text/plain", string(valid), nil, 415, "unsupported Content-Type", ""},
 		{"form (CSRF simple request)", "POST", "application/x-www-form-urlencoded", "query=%7B__typename%7D", nil, 415, "unsupported Content-Type", ""},
-		{"multipart (CSRF simple request)", "POST", "multipart/form-data; boundary=x", "--x--", nil, 415, "unsupported Content-Type", ""},
+		{"multipart without a preflight header (CSRF simple request)", "POST", "multipart/form-data; boundary=x", "--x--", nil, 400, "needs a non-empty Apollo-Require-Preflight", "BAD_REQUEST"},
 		{"no content type", "POST", "", string(valid), nil, 415, "unsupported Content-Type", ""},
 		{"latin-1 charset", "POST", "application/json; charset=latin1", string(valid), nil, 415, "unsupported charset", ""},
 		{"malformed JSON", "POST", "application/json", `{"query": "{ me { id } }"`, nil, 400, "malformed JSON body", "BAD_REQUEST"},
@@ -89,7 +89,7 @@ func TestRequestErrorsAre4xxWithClearMessages(t *testing.T) {
 		{"missing variable", "POST", "application/json", `{"query":"query($id: ID!) { user(id: $id) { id } }"}`, nil, 400, `Variable "$id" of required type "ID!" was not provided.`, "BAD_USER_INPUT"},
 		{"wrong variable type", "POST", "application/json", `{"query":"query($n: Int) { users(first: $n) { id } }","variables":{"n":"ten"}}`, nil, 400, `Variable "$n" got invalid value`, "BAD_USER_INPUT"},
 		{"wrong input field", "POST", "application/json", `{"query":"mutation($i: RenameInput!) { rename(input: $i) { id } }","variables":{"i":{"name":"x"}}}`, nil, 400, `Variable "$i"`, "BAD_USER_INPUT"},
-		{"too large", "POST", "application/json", `{"query":"{ me { id } }","variables":{"pad":"` + strings.Repeat("x", 5000) + `"}}`, nil, 413, "exceeds 4096 bytes", "BAD_REQUEST"},
+		{"too large", "POST", "application/json", `{"query":"{ me { id } }","variables":{"pad":"` + strings.Repeat("x", 5000) + `"}}`, nil, 413, "exceeds 4096 bytes", "PAYLOAD_TOO_LARGE"},
 		{"method", "PUT", "application/json", string(valid), nil, 405, "method PUT is not allowed", "BAD_REQUEST"},
 		{"not acceptable", "POST", "application/json", string(valid), []string{"Accept", "text/html"}, 406, "cannot answer with any media type", "BAD_REQUEST"},
 		{"subscription over plain POST", "POST", "application/json", `{"query":"subscription { ticks(count: 1) { n } }"}`, nil, 400, "subscriptions need a WebSocket", "BAD_REQUEST"},

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -74,6 +75,11 @@ func New(cfg Config, log *slog.Logger) (*Router, error) {
 	key, err := assertionKey(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("assertion key: %w", err)
+	}
+	if cfg.UploadDir != "" && cfg.MaxUploadFiles > 0 {
+		if err := os.MkdirAll(cfg.UploadDir, 0o700); err != nil {
+			return nil, fmt.Errorf("upload directory: %w", err)
+		}
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -322,7 +328,8 @@ func (r *Router) routes() http.Handler {
 		h = cors.New(cors.Options{
 			AllowedOrigins: r.cfg.CORSAllowedOrigins,
 			AllowedMethods: []string{http.MethodGet, http.MethodPost},
-			AllowedHeaders: []string{"Authorization", "Content-Type", "Accept", auth.RequestIDHeader, "Traceparent", "Tracestate"},
+			// The preflight headers let allowed origins upload files (see preflightHeaders).
+			AllowedHeaders: append([]string{"Authorization", "Content-Type", "Accept", auth.RequestIDHeader, "Traceparent", "Tracestate"}, preflightHeaders...),
 			ExposedHeaders: []string{auth.RequestIDHeader},
 			MaxAge:         600,
 		}).Handler(h)

@@ -54,6 +54,7 @@ type env struct {
 	stop      func()
 	routerPub ed25519.PublicKey // verifies the assertions the router makes
 	log       *slog.Logger      // the router's logger (nil: discarded)
+	uploadDir string            // where the router spools uploaded files
 }
 
 // option adjusts the router's config (and the env) before the router starts.
@@ -102,6 +103,8 @@ func setup(t testing.TB, opts ...option) *env {
 	cfg.WSInitTimeout = 2 * time.Second
 	cfg.KeepAliveInterval = time.Second
 	cfg.ShutdownTimeout = 5 * time.Second
+	e.uploadDir = filepath.Join(dir, "uploads")
+	cfg.UploadDir = e.uploadDir
 	for _, o := range opts {
 		o(e, &cfg)
 	}
@@ -211,6 +214,11 @@ func accountsSubgraph(v *identity.Verifier, users map[string]map[string]any) *te
 				return nil, fmt.Errorf("the broken field is broken")
 			},
 			"adminSecret": func(testgraph.Ctx, map[string]any) (any, error) { return "s3cret", nil },
+			"fileDigest": func(c testgraph.Ctx, a map[string]any) (any, error) {
+				// Overlapping requests, so de-duplication would have its chance.
+				time.Sleep(2 * time.Millisecond)
+				return receivedFile(c, a["file"], nil, copyUser)
+			},
 		},
 		Mutation: map[string]testgraph.Field{
 			"rename": func(c testgraph.Ctx, a map[string]any) (any, error) {
@@ -221,6 +229,40 @@ func accountsSubgraph(v *identity.Verifier, users map[string]map[string]any) *te
 				u := copyUser(c.Principal.UserID)
 				u["username"] = in["username"]
 				return u, nil
+			},
+			"uploadFile": func(c testgraph.Ctx, a map[string]any) (any, error) {
+				if err := signedIn(c); err != nil {
+					return nil, err
+				}
+				return receivedFile(c, a["file"], nil, copyUser)
+			},
+			"uploadFiles": func(c testgraph.Ctx, a map[string]any) (any, error) {
+				if err := signedIn(c); err != nil {
+					return nil, err
+				}
+				files, _ := a["files"].([]any)
+				out := make([]any, len(files))
+				for i, f := range files {
+					r, err := receivedFile(c, f, nil, copyUser)
+					if err != nil {
+						return nil, err
+					}
+					out[i] = r
+				}
+				return out, nil
+			},
+			"uploadAttachment": func(c testgraph.Ctx, a map[string]any) (any, error) {
+				if err := signedIn(c); err != nil {
+					return nil, err
+				}
+				in, _ := a["input"].(map[string]any)
+				return receivedFile(c, in["file"], in["caption"], copyUser)
+			},
+			"uploadMaybe": func(c testgraph.Ctx, a map[string]any) (any, error) {
+				if err := signedIn(c); err != nil || a["file"] == nil {
+					return nil, err
+				}
+				return receivedFile(c, a["file"], a["note"], copyUser)
 			},
 		},
 		Subscription: map[string]testgraph.Stream{
@@ -256,6 +298,31 @@ func accountsSubgraph(v *identity.Verifier, users map[string]map[string]any) *te
 			},
 		},
 	}
+}
+
+// signedIn refuses anonymous callers, as the platform's mutations do.
+func signedIn(c testgraph.Ctx) error {
+	if c.Principal.Anonymous() {
+		return &testgraph.Error{Code: "UNAUTHENTICATED", Message: "sign in to upload files"}
+	}
+	return nil
+}
+
+// receivedFile is what the subgraph answers about a file it received: an
+// argument that is not a file (a null, a string) fails.
+func receivedFile(c testgraph.Ctx, v, caption any, user func(string) map[string]any) (map[string]any, error) {
+	up, ok := v.(testgraph.Upload)
+	if !ok {
+		return nil, fmt.Errorf("expected a file, got %T", v)
+	}
+	var uploader any
+	if u := user(c.Principal.UserID); !c.Principal.Anonymous() && u != nil {
+		uploader = u
+	}
+	return map[string]any{
+		"__typename": "ReceivedFile", "name": up.Filename, "size": up.Size, "sha256": up.SHA256,
+		"contentType": up.ContentType, "caption": caption, "uploader": uploader,
+	}, nil
 }
 
 func reviewsSubgraph(v *identity.Verifier) *testgraph.Subgraph {

@@ -1,13 +1,16 @@
 // Package testgraph provides small but honest federation subgraphs for the
-// router's tests: plain net/http handlers that parse the GraphQL the router sends,
-// resolve root fields, _entities and subscriptions (graphql-transport-ws) from Go
-// functions, and check the router's internal assertion like real subgraphs do.
+// router's tests: plain net/http handlers that parse the GraphQL the router sends
+// (JSON, or GraphQL multipart requests carrying files), resolve root fields,
+// _entities and subscriptions (graphql-transport-ws) from Go functions, and check
+// the router's internal assertion like real subgraphs do.
 package testgraph
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"mime"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -48,9 +51,11 @@ type Subgraph struct {
 	Subscription map[string]Stream
 	Entities     map[string]Entity
 
-	// Requests counts HTTP GraphQL requests; EntityRequests those with _entities.
-	Requests       atomic.Int64
-	EntityRequests atomic.Int64
+	// Requests counts HTTP GraphQL requests; EntityRequests those with
+	// _entities; MultipartRequests those that came as multipart requests.
+	Requests          atomic.Int64
+	EntityRequests    atomic.Int64
+	MultipartRequests atomic.Int64
 	// OpenWebSockets counts upstream WebSocket connections open right now:
 	// tests use it to prove the router lets go of connections it no longer needs.
 	OpenWebSockets atomic.Int64
@@ -94,6 +99,13 @@ type gqlRequest struct {
 	Variables     map[string]any `json:"variables"`
 }
 
+// Error is a resolver's error with an extensions.code.
+type Error struct {
+	Code, Message string
+}
+
+func (e *Error) Error() string { return e.Message }
+
 type gqlError struct {
 	Message    string         `json:"message"`
 	Path       []any          `json:"path,omitempty"`
@@ -127,7 +139,14 @@ func (s *Subgraph) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.headers = append(s.headers, r.Header.Clone())
 	s.mu.Unlock()
 	var req gqlRequest
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+		s.MultipartRequests.Add(1)
+		var err error
+		if req, err = readMultipart(r); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+	} else if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
 		http.Error(w, "bad json", http.StatusBadRequest)
 		return
 	}
@@ -188,7 +207,12 @@ func (s *Subgraph) execute(c Ctx, req gqlRequest) gqlResponse {
 		}
 		v, err := f(c, ex.args(sel))
 		if err != nil {
-			ex.errorf([]any{key}, "", "%v", err)
+			var coded *Error
+			code := ""
+			if errors.As(err, &coded) {
+				code = coded.Code
+			}
+			ex.errorf([]any{key}, code, "%v", err)
 			data[key] = nil
 			continue
 		}

@@ -319,7 +319,7 @@ type ExecOptions struct {
 }
 
 func (e *Engine) resolveContext(ctx context.Context, op *Operation, opts ExecOptions) (*resolve.Context, error) {
-	rctx := resolve.NewContext(withOperationType(ctx, op.Type))
+	rctx := resolve.NewContext(withUploads(withOperationType(ctx, op.Type), op.Uploads))
 	vars, err := parseVariables(op.Variables)
 	if err != nil {
 		return nil, err
@@ -331,6 +331,12 @@ func (e *Engine) resolveContext(ctx context.Context, op *Operation, opts ExecOpt
 	rctx.VariablesHash = xxhash.Sum64(op.Variables)
 	rctx.SubgraphHeadersBuilder = opts.Headers
 	rctx.ExecutionOptions.SendHeartbeat = opts.Heartbeat
+	if len(op.Uploads) > 0 {
+		// Files are not part of any de-duplication key: two requests alike
+		// but for their files must each send their own.
+		rctx.ExecutionOptions.DisableInboundRequestDeduplication = true
+		rctx.ExecutionOptions.DisableSubgraphRequestDeduplication = true
+	}
 	return rctx, nil
 }
 

@@ -55,9 +55,14 @@ type Operation struct {
 	Variables []byte
 	// Cost is the static cost estimate, set by Estimate.
 	Cost int
+	// Uploads are the files the client sent with the operation and where
+	// they go (GraphQL multipart request); see UploadTargets.
+	Uploads []Upload
 	// normalized is the printed normalized operation; id its hash (plan cache key).
 	normalized string
 	id         uint64
+	// uploadSlots are where files may go: null Upload values passed to fields.
+	uploadSlots []uploadSlot
 }
 
 // Hash identifies the normalized operation (the plan cache key): the same
@@ -123,6 +128,40 @@ type kit struct {
 	validator    *astvalidation.OperationValidator
 	varValidator *variablesvalidation.VariablesValidator
 	printed      bytes.Buffer
+	// uploadsSeen: varNorm appends the upload places of every document it
+	// normalizes to one slice, never reset, and returns all of it; this
+	// document's start here.
+	uploadsSeen int
+}
+
+// maxUploadsSeen bounds what a kit's variables normalizer accumulates
+// before it is replaced by a fresh one.
+const maxUploadsSeen = 1024
+
+// normalizeVariables runs the variables normalizer and returns the upload
+// places it found in this document.
+func (k *kit) normalizeVariables(doc, schema *ast.Document, report *operationreport.Report) []uploadSlot {
+	found := k.varNorm.NormalizeOperation(doc, schema, report)
+	if report.HasErrors() {
+		// An early stop returns nil, a late one the whole slice.
+		k.uploadsSeen = max(k.uploadsSeen, len(found))
+		return nil
+	}
+	var slots []uploadSlot
+	for _, m := range found[k.uploadsSeen:] {
+		s := uploadSlot{Client: m.OriginalUploadPath, Normalized: m.NewUploadPath}
+		if s.Normalized == "" {
+			s.Normalized = s.Client
+		}
+		if !slices.Contains(slots, s) {
+			slots = append(slots, s)
+		}
+	}
+	k.uploadsSeen = len(found)
+	if k.uploadsSeen > maxUploadsSeen {
+		k.varNorm, k.uploadsSeen = astnormalization.NewVariablesNormalizer(), 0
+	}
+	return slots
 }
 
 var kits = sync.Pool{New: func() any {
@@ -212,6 +251,9 @@ type preparedOp struct {
 	// object's members: `"a":1,"b":"x"`.
 	removed []string
 	added   []byte
+	// uploadSlots depend on the document and the variables' shape only
+	// (which values are null, the lists' lengths).
+	uploadSlots []uploadSlot
 }
 
 // preparedOverhead is what a kept preparedOp weighs besides its strings: the
@@ -223,6 +265,9 @@ func (c *preparedOp) bytes() int {
 	n := preparedOverhead + len(c.query) + len(c.opName) + len(c.shape) + len(c.name) + len(c.normalized) + len(c.added)
 	for _, r := range c.removed {
 		n += len(r) + 16
+	}
+	for _, s := range c.uploadSlots {
+		n += len(s.Client) + len(s.Normalized) + 32
 	}
 	return n
 }
@@ -295,7 +340,7 @@ func (e *Engine) fromPrepared(c *preparedOp, vars []byte, parsed *astjson.Value)
 	if rerr := checkScalars(k.doc, e.clientSchema, final, parsed); rerr != nil {
 		return nil, rerr
 	}
-	return &Operation{Name: c.name, Type: c.typ, Variables: final, normalized: c.normalized, id: c.id}, nil
+	return &Operation{Name: c.name, Type: c.typ, Variables: final, normalized: c.normalized, id: c.id, uploadSlots: c.uploadSlots}, nil
 }
 
 // variables are the client's variables as normalization left them.
@@ -445,7 +490,7 @@ func (e *Engine) prepare(req Request, vars []byte, parsed *astjson.Value) (*Oper
 	if report.HasErrors() {
 		return nil, nil, errorFromReport(report, http.StatusBadRequest)
 	}
-	k.varNorm.NormalizeOperation(doc, e.clientSchema, &report)
+	op.uploadSlots = k.normalizeVariables(doc, e.clientSchema, &report)
 	if report.HasErrors() {
 		return nil, nil, errorFromReport(report, http.StatusBadRequest)
 	}
@@ -473,7 +518,7 @@ func (e *Engine) prepare(req Request, vars []byte, parsed *astjson.Value) (*Oper
 	}
 	c := remember(parsed, op.Variables)
 	if c != nil {
-		c.name, c.typ, c.normalized, c.id = op.Name, op.Type, op.normalized, op.id
+		c.name, c.typ, c.normalized, c.id, c.uploadSlots = op.Name, op.Type, op.normalized, op.id, op.uploadSlots
 	}
 	return op, c, nil
 }

@@ -98,6 +98,12 @@ func newSubgraphTransport(name string, base http.RoundTripper, cfg Resilience, o
 // for a RoundTripper that is not net/http's own, the client enforces that
 // timeout with a goroutine, a timer and a reflection per request.
 func (t *subgraphTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if ups := uploadsFrom(req.Context()); len(ups) > 0 {
+		var err error
+		if req, err = withFiles(req, ups); err != nil {
+			return nil, err
+		}
+	}
 	if t.cfg.Timeout <= 0 {
 		return t.roundTrip(req)
 	}
