@@ -51,10 +51,10 @@ generate-playground: ## rebuild the router's embedded GraphiQL from pinned npm p
 	tools/playground/build.sh
 
 .PHONY: bench
-bench: ## benchmark the router vs the subgraphs, the gig catalogue page and router latency: RPS, p50/p99, CPU per request, peak RSS (BENCH_DURATION; needs PostgreSQL and Redis)
+bench: ## benchmark the router vs the subgraphs, the gig catalogue page, router latency and the content feed and threads: RPS, p50/p99, CPU per request, peak RSS (BENCH_DURATION; needs PostgreSQL and Redis)
 	@scripts/services.sh ensure
 	@# -v prints every figure line (without it go test keeps 10 lines a benchmark).
-	cd e2e && go test -tags bench -run '^$$' -bench '^(BenchmarkRouter|BenchmarkGigCatalogue|BenchmarkRouterLatency)$$' -benchtime=1x -count=1 -v -timeout 20m .
+	cd e2e && go test -tags bench -run '^$$' -bench '^(BenchmarkRouter|BenchmarkGigCatalogue|BenchmarkRouterLatency|BenchmarkContent)$$' -benchtime=1x -count=1 -v -timeout 20m .
 
 .PHONY: bench-fanout
 bench-fanout: ## live-notification fan-out through the router (needs make run in another shell; ulimit -n 65536)
