@@ -101,3 +101,16 @@ func As(err error) (*Error, bool) {
 	ok := errors.As(err, &e)
 	return e, ok
 }
+
+// Wrap adds op to an internal error as context and passes errors a client
+// may see (this package's) through unchanged, so their code and message
+// reach the client.
+func Wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := As(err); ok {
+		return err
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}

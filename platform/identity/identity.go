@@ -73,6 +73,17 @@ func (p Principal) SignedIn() (uuid.UUID, error) {
 // HasRole reports whether p holds role.
 func (p Principal) HasRole(role string) bool { return slices.Contains(p.Roles, role) }
 
+// UUID is the signed-in user's id, or uuid.Nil when anonymous (or the id is
+// malformed): a value that matches no owner, member or author, for checks
+// that compare ids rather than require a user.
+func (p Principal) UUID() uuid.UUID {
+	id, err := uuid.Parse(p.UserID)
+	if err != nil {
+		return uuid.Nil
+	}
+	return id
+}
+
 // IsStaff reports whether p holds the STAFF role.
 func (p Principal) IsStaff() bool { return p.HasRole(RoleStaff) }
 

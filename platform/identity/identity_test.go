@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"supergraph/platform/keys"
@@ -92,4 +93,11 @@ func TestLoadVerifierReadsThePublicKeyOnly(t *testing.T) {
 	require.NoError(t, err)
 	_, err = v.Verify(token)
 	require.NoError(t, err)
+}
+
+func TestPrincipalUUID(t *testing.T) {
+	id := uuid.New()
+	require.Equal(t, id, Principal{UserID: id.String()}.UUID())
+	require.Equal(t, uuid.Nil, Principal{}.UUID(), "anonymous matches no one")
+	require.Equal(t, uuid.Nil, Principal{UserID: "not-a-uuid"}.UUID())
 }

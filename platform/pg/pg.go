@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -16,6 +17,7 @@ import (
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 
+	"supergraph/platform/apperr"
 	"supergraph/sql"
 )
 
@@ -140,4 +142,22 @@ func IsUniqueViolation(err error) (constraint string, ok bool) {
 		return pgErr.ConstraintName, true
 	}
 	return "", false
+}
+
+// NotFound turns pgx's no-rows into NOT_FOUND for what; other errors pass.
+func NotFound(err error, what string) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return apperr.NotFound(what)
+	}
+	return err
+}
+
+// NewID returns a new row id: version 7, so ids sort by creation time and
+// primary key indexes stay append-mostly.
+func NewID() uuid.UUID {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return uuid.New()
+	}
+	return id
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"supergraph/platform/apperr"
 	"supergraph/platform/pg"
 	"supergraph/platform/pg/pgtest"
 	"supergraph/sql"
@@ -67,4 +68,16 @@ func TestTransactCommitsAndRollsBack(t *testing.T) {
 	values, err = pgx.CollectRows(rows, pgx.RowTo[int])
 	require.NoError(t, err)
 	require.Equal(t, []int{1}, values)
+}
+
+func TestNotFoundAndNewID(t *testing.T) {
+	e, ok := apperr.As(pg.NotFound(pgx.ErrNoRows, "order"))
+	require.True(t, ok)
+	require.Equal(t, apperr.CodeNotFound, e.Code)
+	require.Equal(t, "order not found", e.Message)
+	other := errors.New("broken")
+	require.Same(t, other, pg.NotFound(other, "order"))
+	a, b := pg.NewID(), pg.NewID()
+	require.EqualValues(t, 7, a.Version())
+	require.Less(t, a.String(), b.String(), "ids sort by creation")
 }

@@ -103,7 +103,7 @@ func (s *Service) CreateChannel(ctx context.Context, p identity.Principal, in Cr
 		q := s.q.WithTx(tx)
 		var err error
 		ch, err = q.CreateChannel(ctx, store.CreateChannelParams{
-			ID: newID(), Slug: in.Slug, Name: name, Description: in.Description,
+			ID: pg.NewID(), Slug: in.Slug, Name: name, Description: in.Description,
 			Visibility: store.ChannelVisibility(in.Visibility), OwnerID: user, PostingRestricted: in.PostingRestricted,
 		})
 		if err != nil {
@@ -118,7 +118,7 @@ func (s *Service) CreateChannel(ctx context.Context, p identity.Principal, in Cr
 		return Channel{}, apperr.Conflict("slug", "a channel with this slug already exists")
 	}
 	if err != nil {
-		return Channel{}, wrap("create channel", err)
+		return Channel{}, apperr.Wrap("create channel", err)
 	}
 	return toChannel(ch), nil
 }
@@ -133,9 +133,9 @@ func (s *Service) channelFor(ctx context.Context, q *store.Queries, p identity.P
 		ch, err = q.GetChannel(ctx, id)
 	}
 	if err != nil {
-		return ch, Standing{}, notFound(err, "channel")
+		return ch, Standing{}, pg.NotFound(err, "channel")
 	}
-	st, err := s.standing(ctx, q, id, viewer(p))
+	st, err := s.standing(ctx, q, id, p.UUID())
 	if err != nil {
 		return ch, st, err
 	}
@@ -164,11 +164,11 @@ func (s *Service) standing(ctx context.Context, q *store.Queries, channel, user 
 // Standings returns p's standing in each channel (NONE where p has none).
 func (s *Service) Standings(ctx context.Context, p identity.Principal, channels []uuid.UUID) (map[uuid.UUID]Standing, error) {
 	out := make(map[uuid.UUID]Standing, len(channels))
-	user := viewer(p)
+	user := p.UUID()
 	if user != uuid.Nil {
 		rows, err := s.q.GetMemberships(ctx, store.GetMembershipsParams{UserID: user, ChannelIds: channels})
 		if err != nil {
-			return nil, wrap("standings", err)
+			return nil, apperr.Wrap("standings", err)
 		}
 		for _, r := range rows {
 			m := toMembership(r)
@@ -199,7 +199,7 @@ func (s *Service) ChannelBySlug(ctx context.Context, p identity.Principal, slug 
 		return nil, nil
 	}
 	if err != nil {
-		return nil, wrap("channel", err)
+		return nil, apperr.Wrap("channel", err)
 	}
 	return s.Channel(ctx, p, ch.ID)
 }
@@ -215,7 +215,7 @@ func (s *Service) ChannelsByID(ctx context.Context, p identity.Principal, ids []
 func (s *Service) visibleChannels(ctx context.Context, p identity.Principal, ids []uuid.UUID) ([]*Channel, map[uuid.UUID]Standing, error) {
 	byID, err := s.channelRows(ctx, ids)
 	if err != nil {
-		return nil, nil, wrap("channels", err)
+		return nil, nil, apperr.Wrap("channels", err)
 	}
 	standings, err := s.Standings(ctx, p, ids)
 	if err != nil {
@@ -295,7 +295,7 @@ func (s *Service) UpdateChannel(ctx context.Context, p identity.Principal, id uu
 	})
 	s.channelChanged(ctx, err, id)
 	if err != nil {
-		return Channel{}, wrap("update channel", err)
+		return Channel{}, apperr.Wrap("update channel", err)
 	}
 	return toChannel(out), nil
 }
@@ -320,7 +320,7 @@ func (s *Service) ArchiveChannel(ctx context.Context, p identity.Principal, id u
 	})
 	s.channelChanged(ctx, err, id)
 	if err != nil {
-		return Channel{}, wrap("archive channel", err)
+		return Channel{}, apperr.Wrap("archive channel", err)
 	}
 	return toChannel(out), nil
 }
@@ -342,7 +342,7 @@ func (s *Service) DeleteChannel(ctx context.Context, p identity.Principal, id uu
 		return q.DeleteChannel(ctx, id)
 	})
 	s.channelChanged(ctx, err, id)
-	return wrap("delete channel", err)
+	return apperr.Wrap("delete channel", err)
 }
 
 // ChannelSort orders the channel directory.
@@ -379,7 +379,7 @@ func (s *Service) Channels(ctx context.Context, p identity.Principal, search *st
 	if sort == SortRelevance && search == nil {
 		return paging.Page[Channel]{}, apperr.BadInput("sort", "RELEVANCE needs a search")
 	}
-	staff, user, limit := IsModerator(p), viewer(p), int32(first+1)
+	staff, user, limit := IsModerator(p), p.UUID(), int32(first+1)
 	var afterSeq *int64
 	var key string
 	if cur != nil {
@@ -432,7 +432,7 @@ func (s *Service) Channels(ctx context.Context, p identity.Principal, search *st
 		return paging.Page[Channel]{}, apperr.BadInput("sort", "unknown sort")
 	}
 	if err != nil {
-		return paging.Page[Channel]{}, wrap("channels", err)
+		return paging.Page[Channel]{}, apperr.Wrap("channels", err)
 	}
 	page := paging.Cut(mapAll(rows, toChannel), first, cursor)
 	page.HasPrevious = cur != nil
@@ -459,9 +459,9 @@ func (s *Service) UserChannels(ctx context.Context, p identity.Principal, user u
 		afterSeq = &n
 	}
 	rows, err := s.q.ListUserChannels(ctx, store.ListUserChannelsParams{
-		UserID: user, IncludePrivate: viewer(p) == user || p.IsStaff(), AfterSeq: afterSeq, MaxRows: int32(first + 1)})
+		UserID: user, IncludePrivate: p.UUID() == user || p.IsStaff(), AfterSeq: afterSeq, MaxRows: int32(first + 1)})
 	if err != nil {
-		return paging.Page[Channel]{}, wrap("user channels", err)
+		return paging.Page[Channel]{}, apperr.Wrap("user channels", err)
 	}
 	seqs := make(map[uuid.UUID]int64, len(rows))
 	chs := make([]Channel, len(rows))

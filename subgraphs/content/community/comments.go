@@ -70,7 +70,7 @@ func (s *Service) AddComment(ctx context.Context, p identity.Principal, postID u
 		if err != nil {
 			return err
 		}
-		params := store.CreateCommentParams{ID: newID(), PostID: postID, Seq: seq, Path: pathSegment(seq),
+		params := store.CreateCommentParams{ID: pg.NewID(), PostID: postID, Seq: seq, Path: pathSegment(seq),
 			AuthorID: user, Body: body, At: s.now()}
 		if parent != nil {
 			params.ParentID, params.Path, params.Depth = &parent.ID, parent.Path+"."+params.Path, parent.Depth+1
@@ -97,7 +97,7 @@ func (s *Service) AddComment(ctx context.Context, p identity.Principal, postID u
 	})
 	s.postChanged(ctx, err, postID)
 	if err != nil {
-		return Comment{}, wrap("add comment", err)
+		return Comment{}, apperr.Wrap("add comment", err)
 	}
 	out := toComment(c)
 	s.announceComment(ctx, out)
@@ -109,7 +109,7 @@ func (s *Service) AddComment(ctx context.Context, p identity.Principal, postID u
 func (s *Service) commentFor(ctx context.Context, q *store.Queries, p identity.Principal, id uuid.UUID, lock bool) (store.Comment, store.Channel, Standing, error) {
 	c, err := q.GetComment(ctx, id)
 	if err != nil {
-		return c, store.Channel{}, Standing{}, notFound(err, "comment")
+		return c, store.Channel{}, Standing{}, pg.NotFound(err, "comment")
 	}
 	_, ch, st, err := s.postFor(ctx, q, p, c.PostID, lock)
 	if err != nil {
@@ -129,7 +129,7 @@ func (s *Service) commentFor(ctx context.Context, q *store.Queries, p identity.P
 // MaySeeComment reports whether p may see c in a post p may read: hidden
 // comments only for their author and moderators.
 func MaySeeComment(p identity.Principal, st Standing, c Comment) bool {
-	return c.HiddenAt == nil || c.AuthorID == viewer(p) || MayModerate(p, st)
+	return c.HiddenAt == nil || c.AuthorID == p.UUID() || MayModerate(p, st)
 }
 
 // UpdateComment edits p's own comment.
@@ -158,7 +158,7 @@ func (s *Service) UpdateComment(ctx context.Context, p identity.Principal, id uu
 		return err
 	})
 	if err != nil {
-		return Comment{}, wrap("update comment", err)
+		return Comment{}, apperr.Wrap("update comment", err)
 	}
 	return toComment(out), nil
 }
@@ -209,7 +209,7 @@ func (s *Service) DeleteComment(ctx context.Context, p identity.Principal, id uu
 		return nil
 	})
 	s.postChanged(ctx, err, postID)
-	return wrap("delete comment", err)
+	return apperr.Wrap("delete comment", err)
 }
 
 // HideComment hides a comment from everyone but its author and moderators,
@@ -235,7 +235,7 @@ func (s *Service) HideComment(ctx context.Context, p identity.Principal, id uuid
 		return err
 	})
 	if err != nil {
-		return Comment{}, wrap("hide comment", err)
+		return Comment{}, apperr.Wrap("hide comment", err)
 	}
 	return toComment(out), nil
 }
@@ -244,7 +244,7 @@ func (s *Service) HideComment(ctx context.Context, p identity.Principal, id uuid
 func (s *Service) CommentsByID(ctx context.Context, p identity.Principal, ids []uuid.UUID) ([]*Comment, error) {
 	rows, err := s.q.GetComments(ctx, ids)
 	if err != nil {
-		return nil, wrap("comments", err)
+		return nil, apperr.Wrap("comments", err)
 	}
 	postIDs := make([]uuid.UUID, len(rows))
 	for i, r := range rows {
@@ -307,7 +307,7 @@ func (s *Service) PostComments(ctx context.Context, p identity.Principal, postID
 	if err != nil {
 		return paging.Page[Comment]{}, err
 	}
-	show, me, limit := MayModerate(p, st), viewer(p), int32(first+1)
+	show, me, limit := MayModerate(p, st), p.UUID(), int32(first+1)
 	var rows []store.Comment
 	cursor := func(c Comment) paging.Cursor { return paging.Cursor{Key: strconv.FormatInt(c.Seq, 10), ID: c.ID} }
 	switch order {
@@ -348,7 +348,7 @@ func (s *Service) PostComments(ctx context.Context, p identity.Principal, postID
 		return paging.Page[Comment]{}, apperr.BadInput("order", "unknown order")
 	}
 	if err != nil {
-		return paging.Page[Comment]{}, wrap("comments", err)
+		return paging.Page[Comment]{}, apperr.Wrap("comments", err)
 	}
 	page := paging.Cut(mapAll(rows, toComment), first, cursor)
 	page.HasPrevious = cur != nil
@@ -371,9 +371,9 @@ func (s *Service) Replies(ctx context.Context, p identity.Principal, parents []u
 		}
 	}
 	rows, err := s.q.ListReplies(ctx, store.ListRepliesParams{
-		ParentIds: parents, ShowHidden: IsModerator(p), Viewer: viewer(p), AfterSeq: seq, MaxRows: int32(first + 1)})
+		ParentIds: parents, ShowHidden: IsModerator(p), Viewer: p.UUID(), AfterSeq: seq, MaxRows: int32(first + 1)})
 	if err != nil {
-		return nil, wrap("replies", err)
+		return nil, apperr.Wrap("replies", err)
 	}
 	byParent := make(map[uuid.UUID][]Comment, len(parents))
 	for _, r := range rows {
@@ -423,9 +423,9 @@ func (s *Service) Thread(ctx context.Context, p identity.Principal, postID uuid.
 	}
 	rows, err := s.q.ListThread(ctx, store.ListThreadParams{
 		PostID: postID, FromPath: from, ToPath: to, MaxDepth: depth,
-		ShowHidden: MayModerate(p, st), Viewer: viewer(p), MaxRows: int32(first + 1)})
+		ShowHidden: MayModerate(p, st), Viewer: p.UUID(), MaxRows: int32(first + 1)})
 	if err != nil {
-		return paging.Page[Comment]{}, wrap("thread", err)
+		return paging.Page[Comment]{}, apperr.Wrap("thread", err)
 	}
 	page := paging.Cut(mapAll(rows, toComment), first, func(c Comment) paging.Cursor {
 		return paging.Cursor{Key: c.Path, ID: c.ID}

@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"supergraph/platform/apperr"
 	"supergraph/platform/outbox"
 	"supergraph/platform/pg"
 	"supergraph/platform/tasks"
@@ -44,11 +45,11 @@ func (s *Service) FanOutStep(ctx context.Context, step tasks.ContentPostFanOut) 
 		q := s.q.WithTx(tx)
 		post, err := q.GetPost(ctx, postID)
 		if err != nil {
-			return notFound(err, "post") // deleted since: nobody to tell
+			return pg.NotFound(err, "post") // deleted since: nobody to tell
 		}
 		ch, err := q.GetChannel(ctx, post.ChannelID)
 		if err != nil {
-			return notFound(err, "channel")
+			return pg.NotFound(err, "channel")
 		}
 		members, err := q.ListPostSubscribers(ctx, store.ListPostSubscribersParams{
 			ChannelID: post.ChannelID, PublishedAt: post.PublishedAt, AfterUser: after, AuthorID: post.AuthorID, MaxRows: int32(s.cfg.FanOutBatch)})
@@ -83,5 +84,5 @@ func (s *Service) FanOutStep(ctx context.Context, step tasks.ContentPostFanOut) 
 		// the next one, which covers every member after its batch.
 		return nil
 	}
-	return wrap("fan-out", err)
+	return apperr.Wrap("fan-out", err)
 }

@@ -50,7 +50,7 @@ func (s *Service) LikePost(ctx context.Context, p identity.Principal, id uuid.UU
 	})
 	s.postChanged(ctx, err, id)
 	if err != nil {
-		return Post{}, wrap("like post", err)
+		return Post{}, apperr.Wrap("like post", err)
 	}
 	return toPost(out), nil
 }
@@ -88,7 +88,7 @@ func (s *Service) LikeComment(ctx context.Context, p identity.Principal, id uuid
 		return err
 	})
 	if err != nil {
-		return Comment{}, wrap("like comment", err)
+		return Comment{}, apperr.Wrap("like comment", err)
 	}
 	return toComment(out), nil
 }
@@ -96,13 +96,13 @@ func (s *Service) LikeComment(ctx context.Context, p identity.Principal, id uuid
 // LikedPosts reports which of posts p likes (none when signed out).
 func (s *Service) LikedPosts(ctx context.Context, p identity.Principal, posts []uuid.UUID) (map[uuid.UUID]bool, error) {
 	out := map[uuid.UUID]bool{}
-	user := viewer(p)
+	user := p.UUID()
 	if user == uuid.Nil {
 		return out, nil
 	}
 	ids, err := s.q.LikedPosts(ctx, store.LikedPostsParams{UserID: user, PostIds: posts})
 	if err != nil {
-		return nil, wrap("liked posts", err)
+		return nil, apperr.Wrap("liked posts", err)
 	}
 	for _, id := range ids {
 		out[id] = true
@@ -113,13 +113,13 @@ func (s *Service) LikedPosts(ctx context.Context, p identity.Principal, posts []
 // LikedComments reports which of comments p likes (none when signed out).
 func (s *Service) LikedComments(ctx context.Context, p identity.Principal, comments []uuid.UUID) (map[uuid.UUID]bool, error) {
 	out := map[uuid.UUID]bool{}
-	user := viewer(p)
+	user := p.UUID()
 	if user == uuid.Nil {
 		return out, nil
 	}
 	ids, err := s.q.LikedComments(ctx, store.LikedCommentsParams{UserID: user, CommentIds: comments})
 	if err != nil {
-		return nil, wrap("liked comments", err)
+		return nil, apperr.Wrap("liked comments", err)
 	}
 	for _, id := range ids {
 		out[id] = true

@@ -60,7 +60,7 @@ func (s *Service) JoinChannel(ctx context.Context, p identity.Principal, channel
 		q := s.q.WithTx(tx)
 		ch, err := q.GetChannelForUpdate(ctx, channel)
 		if err != nil {
-			return notFound(err, "channel")
+			return pg.NotFound(err, "channel")
 		}
 		if err := writable(ch); err != nil {
 			return err
@@ -102,7 +102,7 @@ func (s *Service) JoinChannel(ctx context.Context, p identity.Principal, channel
 		return nil
 	})
 	s.channelChanged(ctx, err, channel)
-	return out, wrap("join channel", err)
+	return out, apperr.Wrap("join channel", err)
 }
 
 // LeaveChannel ends p's membership, request or invitation. The owner must
@@ -115,7 +115,7 @@ func (s *Service) LeaveChannel(ctx context.Context, p identity.Principal, channe
 	err = pg.Transact(ctx, s.pool, func(tx pgx.Tx) error {
 		q := s.q.WithTx(tx)
 		if _, err := q.GetChannelForUpdate(ctx, channel); err != nil {
-			return notFound(err, "channel")
+			return pg.NotFound(err, "channel")
 		}
 		m, err := target(ctx, q, channel, user)
 		if err != nil {
@@ -136,7 +136,7 @@ func (s *Service) LeaveChannel(ctx context.Context, p identity.Principal, channe
 		return err
 	})
 	s.channelChanged(ctx, err, channel)
-	return wrap("leave channel", err)
+	return apperr.Wrap("leave channel", err)
 }
 
 // adminAction runs fn on the target's locked membership once p is known to
@@ -164,7 +164,7 @@ func (s *Service) adminAction(ctx context.Context, p identity.Principal, channel
 		return err
 	})
 	s.channelChanged(ctx, err, channel)
-	return out, wrap(op, err)
+	return out, apperr.Wrap(op, err)
 }
 
 // outranks reports whether the actor may act on a member of the target's
@@ -330,7 +330,7 @@ func (s *Service) TransferOwnership(ctx context.Context, p identity.Principal, c
 	}
 	ch, err := s.q.GetChannel(ctx, channel)
 	if err != nil {
-		return Channel{}, wrap("transfer ownership", err)
+		return Channel{}, apperr.Wrap("transfer ownership", err)
 	}
 	return toChannel(ch), nil
 }
@@ -346,7 +346,7 @@ func (s *Service) SetNotifyOnPost(ctx context.Context, p identity.Principal, cha
 		return Membership{}, apperr.NotFound("membership")
 	}
 	if err != nil {
-		return Membership{}, wrap("set notifications", err)
+		return Membership{}, apperr.Wrap("set notifications", err)
 	}
 	return toMembership(m), nil
 }
@@ -379,7 +379,7 @@ func (s *Service) Members(ctx context.Context, p identity.Principal, channel uui
 	}
 	rows, err := s.q.ListMembers(ctx, params)
 	if err != nil {
-		return paging.Page[Membership]{}, wrap("members", err)
+		return paging.Page[Membership]{}, apperr.Wrap("members", err)
 	}
 	page := paging.Cut(mapAll(rows, toMembership), first, func(m Membership) paging.Cursor {
 		return paging.Cursor{Key: string(*m.Role) + "/" + strconv.FormatInt(m.Seq, 10), ID: m.UserID}
@@ -415,7 +415,7 @@ func (s *Service) JoinRequests(ctx context.Context, p identity.Principal, channe
 	rows, err := s.q.ListByStatus(ctx, store.ListByStatusParams{
 		ChannelID: channel, Status: store.MembershipStatusREQUESTED, AfterSeq: afterSeq, MaxRows: int32(first + 1)})
 	if err != nil {
-		return paging.Page[Membership]{}, wrap("join requests", err)
+		return paging.Page[Membership]{}, apperr.Wrap("join requests", err)
 	}
 	page := paging.Cut(mapAll(rows, toMembership), first, func(m Membership) paging.Cursor {
 		return paging.Cursor{Key: strconv.FormatInt(m.Seq, 10), ID: m.UserID}

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"supergraph/platform/outbox"
+	"supergraph/platform/pg"
 	"supergraph/platform/tasks"
 )
 
@@ -35,7 +36,7 @@ type notice struct {
 // the worker stores each once).
 func queueNotice(ctx context.Context, tx pgx.Tx, n notice, at time.Time, id uuid.UUID) error {
 	if id == uuid.Nil {
-		id = newID()
+		id = pg.NewID()
 	}
 	_, err := outbox.Add(ctx, tx, tasks.TypeNotificationDeliver, tasks.NotificationDeliver{
 		EventID: id.String(), RecipientID: n.recipient.String(), Kind: n.kind,

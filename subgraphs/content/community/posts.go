@@ -45,7 +45,7 @@ func checkBody(field, b string, maxLen int) error {
 // MaySeePost reports whether p may see post in a channel it may read:
 // published and not hidden, or p's own, or p moderates it.
 func MaySeePost(p identity.Principal, st Standing, post Post) bool {
-	mine := post.AuthorID == viewer(p)
+	mine := post.AuthorID == p.UUID()
 	if post.Status != Published && !mine {
 		return false
 	}
@@ -55,7 +55,7 @@ func MaySeePost(p identity.Principal, st Standing, post Post) bool {
 // MaySeeModeration reports whether p sees why content by author was hidden
 // and a post's earlier versions: its author and those who moderate it.
 func MaySeeModeration(p identity.Principal, st Standing, author uuid.UUID) bool {
-	return author == viewer(p) || MayModerate(p, st)
+	return author == p.UUID() || MayModerate(p, st)
 }
 
 // publish gives a post the channel's next position (locking the channel
@@ -94,7 +94,7 @@ func (s *Service) CreatePost(ctx context.Context, p identity.Principal, in Creat
 		}
 		now := s.now()
 		post, err = q.CreatePost(ctx, store.CreatePostParams{
-			ID: newID(), ChannelID: ch.ID, AuthorID: user, Title: title, Body: in.Body,
+			ID: pg.NewID(), ChannelID: ch.ID, AuthorID: user, Title: title, Body: in.Body,
 			Status: store.PostStatusDRAFT, At: now,
 		})
 		if err != nil || !in.Publish {
@@ -109,7 +109,7 @@ func (s *Service) CreatePost(ctx context.Context, p identity.Principal, in Creat
 		s.channelChanged(ctx, err, in.ChannelID)
 	}
 	if err != nil {
-		return Post{}, wrap("create post", err)
+		return Post{}, apperr.Wrap("create post", err)
 	}
 	out := toPost(post)
 	if in.Publish {
@@ -142,11 +142,11 @@ func (s *Service) postFor(ctx context.Context, q *store.Queries, p identity.Prin
 		post, err = q.GetPost(ctx, id)
 	}
 	if err != nil {
-		return post, store.Channel{}, Standing{}, notFound(err, "post")
+		return post, store.Channel{}, Standing{}, pg.NotFound(err, "post")
 	}
 	ch, st, err := s.channelFor(ctx, q, p, post.ChannelID, false)
 	if err != nil {
-		return post, ch, st, notFound(pgx.ErrNoRows, "post")
+		return post, ch, st, pg.NotFound(pgx.ErrNoRows, "post")
 	}
 	if !MayRead(p, toChannel(ch), st) || !MaySeePost(p, st, toPost(post)) {
 		return post, ch, st, apperr.NotFound("post")
@@ -209,7 +209,7 @@ func (s *Service) UpdatePost(ctx context.Context, p identity.Principal, id uuid.
 	})
 	s.postChanged(ctx, err, id)
 	if err != nil {
-		return Post{}, wrap("update post", err)
+		return Post{}, apperr.Wrap("update post", err)
 	}
 	return toPost(out), nil
 }
@@ -249,7 +249,7 @@ func (s *Service) PublishPost(ctx context.Context, p identity.Principal, id uuid
 		s.channelChanged(ctx, err, out.ChannelID)
 	}
 	if err != nil {
-		return Post{}, wrap("publish post", err)
+		return Post{}, apperr.Wrap("publish post", err)
 	}
 	if published {
 		s.announcePost(ctx, toPost(out))
@@ -285,7 +285,7 @@ func (s *Service) DeletePost(ctx context.Context, p identity.Principal, id uuid.
 	})
 	s.postChanged(ctx, err, id)
 	s.channelChanged(ctx, err, channel)
-	return wrap("delete post", err)
+	return apperr.Wrap("delete post", err)
 }
 
 // PinPost pins or unpins a published post: the channel's owner and admins.
@@ -314,7 +314,7 @@ func (s *Service) PinPost(ctx context.Context, p identity.Principal, id uuid.UUI
 	})
 	s.postChanged(ctx, err, id)
 	if err != nil {
-		return Post{}, wrap("pin post", err)
+		return Post{}, apperr.Wrap("pin post", err)
 	}
 	return toPost(out), nil
 }
@@ -350,7 +350,7 @@ func (s *Service) HidePost(ctx context.Context, p identity.Principal, id uuid.UU
 	})
 	s.postChanged(ctx, err, id)
 	if err != nil {
-		return Post{}, wrap("hide post", err)
+		return Post{}, apperr.Wrap("hide post", err)
 	}
 	return toPost(out), nil
 }
@@ -368,7 +368,7 @@ func (s *Service) Post(ctx context.Context, p identity.Principal, id uuid.UUID) 
 func (s *Service) PostsByID(ctx context.Context, p identity.Principal, ids []uuid.UUID) ([]*Post, error) {
 	found, err := s.postRows(ctx, ids)
 	if err != nil {
-		return nil, wrap("posts", err)
+		return nil, apperr.Wrap("posts", err)
 	}
 	rows := make([]Post, 0, len(found))
 	for _, r := range found {
@@ -435,10 +435,10 @@ func (s *Service) ChannelPosts(ctx context.Context, p identity.Principal, channe
 		return paging.Page[Post]{}, nil
 	}
 	rows, err := s.q.ListChannelPosts(ctx, store.ListChannelPostsParams{
-		ChannelID: channel, ShowHidden: MayModerate(p, st), Viewer: viewer(p),
+		ChannelID: channel, ShowHidden: MayModerate(p, st), Viewer: p.UUID(),
 		AfterTime: at, AfterID: afterID, MaxRows: int32(first + 1)})
 	if err != nil {
-		return paging.Page[Post]{}, wrap("channel posts", err)
+		return paging.Page[Post]{}, apperr.Wrap("channel posts", err)
 	}
 	return postPage(rows, first, cur), nil
 }
@@ -452,9 +452,9 @@ func (s *Service) PinnedPosts(ctx context.Context, p identity.Principal, channel
 	if !MayRead(p, ch, st) {
 		return nil, nil
 	}
-	rows, err := s.q.ListPinnedPosts(ctx, store.ListPinnedPostsParams{ChannelID: channel, ShowHidden: MayModerate(p, st), Viewer: viewer(p)})
+	rows, err := s.q.ListPinnedPosts(ctx, store.ListPinnedPostsParams{ChannelID: channel, ShowHidden: MayModerate(p, st), Viewer: p.UUID()})
 	if err != nil {
-		return nil, wrap("pinned posts", err)
+		return nil, apperr.Wrap("pinned posts", err)
 	}
 	return mapAll(rows, toPost), nil
 }
@@ -484,7 +484,7 @@ func (s *Service) TopPosts(ctx context.Context, p identity.Principal, channel uu
 	}
 	rows, err := s.q.ListTopPosts(ctx, store.ListTopPostsParams{ChannelID: channel, Since: &since, MaxRows: int32(first)})
 	if err != nil {
-		return nil, wrap("top posts", err)
+		return nil, apperr.Wrap("top posts", err)
 	}
 	return mapAll(rows, toPost), nil
 }
@@ -505,7 +505,7 @@ func (s *Service) Feed(ctx context.Context, p identity.Principal, first int, aft
 	}
 	rows, err := s.q.ListFeed(ctx, store.ListFeedParams{UserID: user, AfterTime: at, AfterID: afterID, MaxRows: int32(first + 1)})
 	if err != nil {
-		return paging.Page[Post]{}, wrap("feed", err)
+		return paging.Page[Post]{}, apperr.Wrap("feed", err)
 	}
 	return postPage(rows, first, cur), nil
 }
@@ -521,10 +521,10 @@ func (s *Service) UserPosts(ctx context.Context, p identity.Principal, author uu
 		return paging.Page[Post]{}, err
 	}
 	rows, err := s.q.ListAuthorPosts(ctx, store.ListAuthorPostsParams{
-		AuthorID: author, ShowHidden: IsModerator(p), Viewer: viewer(p), Staff: IsModerator(p),
+		AuthorID: author, ShowHidden: IsModerator(p), Viewer: p.UUID(), Staff: IsModerator(p),
 		AfterTime: at, AfterID: afterID, MaxRows: int32(first + 1)})
 	if err != nil {
-		return paging.Page[Post]{}, wrap("user posts", err)
+		return paging.Page[Post]{}, apperr.Wrap("user posts", err)
 	}
 	return postPage(rows, first, cur), nil
 }
@@ -534,7 +534,7 @@ func (s *Service) UserPosts(ctx context.Context, p identity.Principal, author uu
 func (s *Service) PostEdits(ctx context.Context, posts []uuid.UUID) (map[uuid.UUID][]PostEdit, error) {
 	rows, err := s.q.ListPostEdits(ctx, posts)
 	if err != nil {
-		return nil, wrap("post edits", err)
+		return nil, apperr.Wrap("post edits", err)
 	}
 	out := make(map[uuid.UUID][]PostEdit, len(posts))
 	for _, r := range rows {

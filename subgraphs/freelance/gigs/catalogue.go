@@ -46,7 +46,7 @@ const (
 // level's position order.
 func (s *Service) Categories(ctx context.Context) ([]Category, error) {
 	rows, err := s.q.ListCategories(ctx)
-	return mapAll(rows, toCategory), wrap("list categories", err)
+	return mapAll(rows, toCategory), apperr.Wrap("list categories", err)
 }
 
 // CategoryInput is a new category.
@@ -77,7 +77,7 @@ func (s *Service) CreateCategory(ctx context.Context, p identity.Principal, in C
 	if in.ParentID != nil {
 		ok, err := s.q.CategoryExists(ctx, *in.ParentID)
 		if err != nil {
-			return Category{}, wrap("create category", err)
+			return Category{}, apperr.Wrap("create category", err)
 		}
 		if !ok {
 			return Category{}, apperr.BadInput("parentId", "no such category")
@@ -90,7 +90,7 @@ func (s *Service) CreateCategory(ctx context.Context, p identity.Principal, in C
 		}
 		return Category{}, apperr.Conflict("name", "a sibling category has this name")
 	}
-	return toCategory(c), wrap("create category", err)
+	return toCategory(c), apperr.Wrap("create category", err)
 }
 
 func slugify(name string) string {
@@ -153,12 +153,12 @@ func CanSeeGig(p identity.Principal, g Gig) bool {
 }
 
 func ownsOrStaff(p identity.Principal, owner uuid.UUID) bool {
-	return p.IsStaff() || (viewer(p) != uuid.Nil && viewer(p) == owner)
+	return p.IsStaff() || (p.UUID() != uuid.Nil && p.UUID() == owner)
 }
 
 // CreateGig creates a gig of the caller's, who must hold the FREELANCER role.
 func (s *Service) CreateGig(ctx context.Context, p identity.Principal, in GigInput) (Gig, error) {
-	return s.createGig(ctx, p, newID(), in)
+	return s.createGig(ctx, p, pg.NewID(), in)
 }
 
 func (s *Service) createGig(ctx context.Context, p identity.Principal, id uuid.UUID, in GigInput) (Gig, error) {
@@ -203,7 +203,7 @@ func (s *Service) createGig(ctx context.Context, p identity.Principal, id uuid.U
 		return insertPackages(ctx, q, id, pkgs)
 	})
 	if err != nil {
-		return Gig{}, wrap("create gig", err)
+		return Gig{}, apperr.Wrap("create gig", err)
 	}
 	s.invalidateCatalogue(ctx)
 	return s.gig(ctx, id)
@@ -259,7 +259,7 @@ func (s *Service) UpdateGig(ctx context.Context, p identity.Principal, id uuid.U
 		})
 	})
 	if err != nil {
-		return Gig{}, wrap("update gig", err)
+		return Gig{}, apperr.Wrap("update gig", err)
 	}
 	return s.gig(ctx, id)
 }
@@ -273,7 +273,7 @@ func (s *Service) SetGigStatus(ctx context.Context, p identity.Principal, id uui
 		return q.SetGigStatus(ctx, store.SetGigStatusParams{ID: id, Status: store.GigStatus(status)})
 	})
 	if err != nil {
-		return Gig{}, wrap("set gig status", err)
+		return Gig{}, apperr.Wrap("set gig status", err)
 	}
 	return s.gig(ctx, id)
 }
@@ -284,7 +284,7 @@ func (s *Service) DeleteGig(ctx context.Context, p identity.Principal, id uuid.U
 	err := s.editGig(ctx, p, id, func(q *store.Queries, _ Gig) error {
 		return q.SoftDeleteGig(ctx, id)
 	})
-	return wrap("delete gig", err)
+	return apperr.Wrap("delete gig", err)
 }
 
 // editGig locks a gig the caller may change and runs fn in that transaction.
@@ -298,7 +298,7 @@ func (s *Service) editGig(ctx context.Context, p identity.Principal, id uuid.UUI
 		q := s.q.WithTx(tx)
 		g, err := q.GetGigForUpdate(ctx, id)
 		if err != nil {
-			return notFound(err, "gig")
+			return pg.NotFound(err, "gig")
 		}
 		if !CanSeeGig(p, toGig(g)) {
 			return apperr.NotFound("gig")
@@ -354,7 +354,7 @@ func (s *Service) gig(ctx context.Context, id uuid.UUID) (Gig, error) {
 func (s *Service) Gigs(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]Gig, error) {
 	rows, err := s.q.GetGigs(ctx, ids)
 	if err != nil {
-		return nil, wrap("get gigs", err)
+		return nil, apperr.Wrap("get gigs", err)
 	}
 	return mapBy(mapAll(rows, toGig), func(g Gig) uuid.UUID { return g.ID }), nil
 }
@@ -363,7 +363,7 @@ func (s *Service) Gigs(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]Gig,
 func (s *Service) Packages(ctx context.Context, gigIDs []uuid.UUID) (map[uuid.UUID][]Package, error) {
 	rows, err := s.q.PackagesByGigs(ctx, gigIDs)
 	if err != nil {
-		return nil, wrap("get packages", err)
+		return nil, apperr.Wrap("get packages", err)
 	}
 	return groupBy(mapAll(rows, toPackage), func(p Package) uuid.UUID { return p.GigID }), nil
 }

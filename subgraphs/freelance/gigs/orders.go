@@ -40,7 +40,7 @@ var open = []OrderStatus{
 
 // CanSeeOrder reports whether p may see o: its buyer, its freelancer and STAFF.
 func CanSeeOrder(p identity.Principal, o Order) bool {
-	me := viewer(p)
+	me := p.UUID()
 	return p.IsStaff() || (me != uuid.Nil && (me == o.BuyerID || me == o.FreelancerID))
 }
 
@@ -48,7 +48,7 @@ func CanSeeOrder(p identity.Principal, o Order) bool {
 func (s *Service) Orders(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]Order, error) {
 	rows, err := s.q.GetOrders(ctx, ids)
 	if err != nil {
-		return nil, wrap("get orders", err)
+		return nil, apperr.Wrap("get orders", err)
 	}
 	return mapBy(mapAll(rows, toOrder), func(o Order) uuid.UUID { return o.ID }), nil
 }
@@ -57,7 +57,7 @@ func (s *Service) Orders(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]Or
 func (s *Service) Timelines(ctx context.Context, orderIDs []uuid.UUID) (map[uuid.UUID][]Event, error) {
 	rows, err := s.q.OrderEvents(ctx, orderIDs)
 	if err != nil {
-		return nil, wrap("get order events", err)
+		return nil, apperr.Wrap("get order events", err)
 	}
 	return groupBy(mapAll(rows, toEvent), func(e Event) uuid.UUID { return e.OrderID }), nil
 }
@@ -94,7 +94,7 @@ func (s *Service) UserOrders(ctx context.Context, p identity.Principal, userID u
 	}
 	rows, err := s.q.ListUserOrders(ctx, params)
 	if err != nil {
-		return paging.Page[Order]{}, wrap("list orders", err)
+		return paging.Page[Order]{}, apperr.Wrap("list orders", err)
 	}
 	return timePage(mapAll(rows, toOrder), first, func(o Order) (time.Time, uuid.UUID) { return o.CreatedAt, o.ID }), nil
 }
@@ -103,7 +103,7 @@ func (s *Service) UserOrders(ctx context.Context, p identity.Principal, userID u
 // revisions are snapshotted from the package, and the freelancer is
 // notified (ORDER_PLACED).
 func (s *Service) PlaceOrder(ctx context.Context, p identity.Principal, gigID uuid.UUID, tier PackageTier, requirements string) (Order, error) {
-	return s.placeOrder(ctx, p, newID(), gigID, tier, requirements)
+	return s.placeOrder(ctx, p, pg.NewID(), gigID, tier, requirements)
 }
 
 func (s *Service) placeOrder(ctx context.Context, p identity.Principal, id, gigID uuid.UUID, tier PackageTier, requirements string) (Order, error) {
@@ -120,7 +120,7 @@ func (s *Service) placeOrder(ctx context.Context, p identity.Principal, id, gigI
 		q := s.q.WithTx(tx)
 		row, err := q.GetGigForShare(ctx, gigID)
 		if err != nil {
-			return notFound(err, "gig")
+			return pg.NotFound(err, "gig")
 		}
 		g := toGig(row)
 		if !CanSeeGig(p, g) {
@@ -159,7 +159,7 @@ func (s *Service) placeOrder(ctx context.Context, p identity.Principal, id, gigI
 				money(o.PriceCents, o.Currency), o.GigTitle, o.DueAt.Format("2 Jan 2006")), now)
 	})
 	if err != nil {
-		return Order{}, wrap("place order", err)
+		return Order{}, apperr.Wrap("place order", err)
 	}
 	s.invalidateStats(ctx, o.FreelancerID)
 	return o, nil
@@ -189,7 +189,7 @@ func (s *Service) transition(ctx context.Context, p identity.Principal, id uuid.
 		q := s.q.WithTx(tx)
 		row, err := q.GetOrderForUpdate(ctx, id)
 		if err != nil {
-			return notFound(err, "order")
+			return pg.NotFound(err, "order")
 		}
 		current := toOrder(row)
 		if !CanSeeOrder(p, current) {
@@ -235,7 +235,7 @@ func (s *Service) apply(ctx context.Context, tx pgx.Tx, current Order, st step, 
 
 func (s *Service) appendEvent(ctx context.Context, q *store.Queries, o Order, from *OrderStatus, actor *uuid.UUID, message *string, now time.Time) error {
 	return q.InsertOrderEvent(ctx, store.InsertOrderEventParams{
-		ID: newID(), OrderID: o.ID, FromStatus: (*store.OrderStatus)(from), ToStatus: store.OrderStatus(o.Status), ActorID: actor, Message: message, CreatedAt: now,
+		ID: pg.NewID(), OrderID: o.ID, FromStatus: (*store.OrderStatus)(from), ToStatus: store.OrderStatus(o.Status), ActorID: actor, Message: message, CreatedAt: now,
 	})
 }
 
@@ -266,7 +266,7 @@ func (s *Service) StartOrder(ctx context.Context, p identity.Principal, id uuid.
 			title: "Work started: " + o.GigTitle,
 			body:  fmt.Sprintf("The freelancer started your order for %q. It is due %s.", o.GigTitle, o.DueAt.Format("2 Jan 2006"))}, nil
 	})
-	return o, wrap("start order", err)
+	return o, apperr.Wrap("start order", err)
 }
 
 // DeliverOrder: the freelancer delivers work with a message (ORDER_DELIVERED
@@ -287,7 +287,7 @@ func (s *Service) DeliverOrder(ctx context.Context, p identity.Principal, id uui
 			title: "Delivered: " + o.GigTitle,
 			body:  fmt.Sprintf("Your order for %q was delivered. Accept it, or ask for a revision.", o.GigTitle)}, nil
 	})
-	return o, wrap("deliver order", err)
+	return o, apperr.Wrap("deliver order", err)
 }
 
 // RequestRevision: the buyer sends a delivery back, while the package's
@@ -312,7 +312,7 @@ func (s *Service) RequestRevision(ctx context.Context, p identity.Principal, id 
 			title: "Revision requested: " + o.GigTitle,
 			body:  fmt.Sprintf("The buyer asked for a revision of %q (%d of %d).", o.GigTitle, o.RevisionsUsed+1, o.RevisionsAllowed)}, nil
 	})
-	return o, wrap("request revision", err)
+	return o, apperr.Wrap("request revision", err)
 }
 
 // CompleteOrder: the buyer accepts a delivery (ORDER_COMPLETED to the freelancer).
@@ -326,7 +326,7 @@ func (s *Service) CompleteOrder(ctx context.Context, p identity.Principal, id uu
 		}
 		return completion(o, []uuid.UUID{o.FreelancerID}, "The buyer accepted your delivery"), nil
 	})
-	return o, wrap("complete order", err)
+	return o, apperr.Wrap("complete order", err)
 }
 
 func completion(o Order, notify []uuid.UUID, who string) step {
@@ -370,7 +370,7 @@ func (s *Service) CancelOrder(ctx context.Context, p identity.Principal, id uuid
 			title: "Cancelled: " + o.GigTitle,
 			body:  fmt.Sprintf("The order for %q was cancelled.", o.GigTitle)}, nil
 	})
-	return o, wrap("cancel order", err)
+	return o, apperr.Wrap("cancel order", err)
 }
 
 // AutoCompleteDelivered completes every order left DELIVERED for longer
@@ -387,7 +387,7 @@ func (s *Service) AutoCompleteDelivered(ctx context.Context) (int, error) {
 	for {
 		ids, err := s.q.DeliveredBefore(ctx, store.DeliveredBeforeParams{Before: ptr(before), Lim: batch})
 		if err != nil {
-			return done, wrap("auto-complete", err)
+			return done, apperr.Wrap("auto-complete", err)
 		}
 		progressed := false
 		for _, id := range ids {
@@ -407,7 +407,7 @@ func (s *Service) AutoCompleteDelivered(ctx context.Context) (int, error) {
 				return err
 			})
 			if err != nil {
-				return done, wrap("auto-complete", err)
+				return done, apperr.Wrap("auto-complete", err)
 			}
 			if completed.ID != uuid.Nil {
 				done++

@@ -71,7 +71,7 @@ func checkPortfolioGig(ctx context.Context, q *store.Queries, gigID *uuid.UUID, 
 
 // AddPortfolioItem adds a work sample to the caller's portfolio (FREELANCER).
 func (s *Service) AddPortfolioItem(ctx context.Context, p identity.Principal, in PortfolioInput) (Portfolio, error) {
-	return s.addPortfolioItem(ctx, p, newID(), in)
+	return s.addPortfolioItem(ctx, p, pg.NewID(), in)
 }
 
 func (s *Service) addPortfolioItem(ctx context.Context, p identity.Principal, id uuid.UUID, in PortfolioInput) (Portfolio, error) {
@@ -97,7 +97,7 @@ func (s *Service) addPortfolioItem(ctx context.Context, p identity.Principal, id
 		})
 		return err
 	})
-	return toPortfolio(item), wrap("add portfolio item", err)
+	return toPortfolio(item), apperr.Wrap("add portfolio item", err)
 }
 
 // UpdatePortfolioItem replaces an item's content (owner or STAFF).
@@ -117,7 +117,7 @@ func (s *Service) UpdatePortfolioItem(ctx context.Context, p identity.Principal,
 		})
 		return err
 	})
-	return toPortfolio(item), wrap("update portfolio item", err)
+	return toPortfolio(item), apperr.Wrap("update portfolio item", err)
 }
 
 // RemovePortfolioItem deletes an item (owner or STAFF).
@@ -125,7 +125,7 @@ func (s *Service) RemovePortfolioItem(ctx context.Context, p identity.Principal,
 	err := s.editPortfolio(ctx, p, id, func(q *store.Queries, _ Portfolio) error {
 		return q.DeletePortfolioItem(ctx, id)
 	})
-	return wrap("remove portfolio item", err)
+	return apperr.Wrap("remove portfolio item", err)
 }
 
 func (s *Service) editPortfolio(ctx context.Context, p identity.Principal, id uuid.UUID, fn func(*store.Queries, Portfolio) error) error {
@@ -136,7 +136,7 @@ func (s *Service) editPortfolio(ctx context.Context, p identity.Principal, id uu
 		q := s.q.WithTx(tx)
 		item, err := q.GetPortfolioItemForUpdate(ctx, id)
 		if err != nil {
-			return notFound(err, "portfolio item")
+			return pg.NotFound(err, "portfolio item")
 		}
 		if !ownsOrStaff(p, item.FreelancerID) {
 			return apperr.Forbidden("only the item's freelancer or STAFF can change it")
@@ -154,7 +154,7 @@ func (s *Service) PortfolioByFreelancers(ctx context.Context, ids []uuid.UUID, f
 	}
 	rows, err := s.q.PortfolioByFreelancers(ctx, params)
 	if err != nil {
-		return nil, wrap("list portfolio", err)
+		return nil, apperr.Wrap("list portfolio", err)
 	}
 	out := map[uuid.UUID]paging.Page[Portfolio]{}
 	for f, items := range groupBy(mapAll(rows, toPortfolio), func(i Portfolio) uuid.UUID { return i.FreelancerID }) {
@@ -171,8 +171,8 @@ func (s *Service) GigsByFreelancers(ctx context.Context, p identity.Principal, i
 	switch {
 	case p.IsStaff():
 		params.AllFor = ids
-	case viewer(p) != uuid.Nil:
-		params.AllFor = []uuid.UUID{viewer(p)}
+	case p.UUID() != uuid.Nil:
+		params.AllFor = []uuid.UUID{p.UUID()}
 	}
 	if c, err := paging.Decode(after); err != nil {
 		return nil, err
@@ -185,7 +185,7 @@ func (s *Service) GigsByFreelancers(ctx context.Context, p identity.Principal, i
 	}
 	rows, err := s.q.GigsByFreelancers(ctx, params)
 	if err != nil {
-		return nil, wrap("list freelancer gigs", err)
+		return nil, apperr.Wrap("list freelancer gigs", err)
 	}
 	out := map[uuid.UUID]paging.Page[Gig]{}
 	for f, gs := range groupBy(mapAll(rows, toGig), func(g Gig) uuid.UUID { return g.FreelancerID }) {

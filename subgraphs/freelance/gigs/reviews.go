@@ -22,7 +22,7 @@ import (
 // the gig's rating counters in the same transaction (so rating and
 // reviewCount are exact), and notifies the freelancer (REVIEW_RECEIVED).
 func (s *Service) LeaveReview(ctx context.Context, p identity.Principal, orderID uuid.UUID, rating int32, comment string) (Review, error) {
-	return s.leaveReview(ctx, p, newID(), orderID, rating, comment)
+	return s.leaveReview(ctx, p, pg.NewID(), orderID, rating, comment)
 }
 
 func (s *Service) leaveReview(ctx context.Context, p identity.Principal, id, orderID uuid.UUID, rating int32, comment string) (Review, error) {
@@ -44,7 +44,7 @@ func (s *Service) leaveReview(ctx context.Context, p identity.Principal, id, ord
 		// the same order, which then fails on the unique order_id.
 		row, err := q.GetOrderForUpdate(ctx, orderID)
 		if err != nil {
-			return notFound(err, "order")
+			return pg.NotFound(err, "order")
 		}
 		o := toOrder(row)
 		if !CanSeeOrder(p, o) {
@@ -79,7 +79,7 @@ func (s *Service) leaveReview(ctx context.Context, p identity.Principal, id, ord
 			r.CreatedAt)
 	})
 	if err != nil {
-		return Review{}, wrap("leave review", err)
+		return Review{}, apperr.Wrap("leave review", err)
 	}
 	s.invalidateStats(ctx, r.FreelancerID)
 	s.invalidateCatalogue(ctx) // the gig's rating changed
@@ -101,7 +101,7 @@ func (s *Service) ReplyToReview(ctx context.Context, p identity.Principal, revie
 		q := s.q.WithTx(tx)
 		current, err := q.GetReviewForUpdate(ctx, reviewID)
 		if err != nil {
-			return notFound(err, "review")
+			return pg.NotFound(err, "review")
 		}
 		if me != current.FreelancerID {
 			return apperr.Forbidden("only the reviewed freelancer can reply")
@@ -112,14 +112,14 @@ func (s *Service) ReplyToReview(ctx context.Context, p identity.Principal, revie
 		r, err = q.SetReviewReply(ctx, store.SetReviewReplyParams{ID: reviewID, Reply: text})
 		return err
 	})
-	return toReview(r), wrap("reply to review", err)
+	return toReview(r), apperr.Wrap("reply to review", err)
 }
 
 // ReviewsByOrders returns the reviews of these orders.
 func (s *Service) ReviewsByOrders(ctx context.Context, orderIDs []uuid.UUID) (map[uuid.UUID]Review, error) {
 	rows, err := s.q.ReviewsByOrders(ctx, orderIDs)
 	if err != nil {
-		return nil, wrap("get reviews", err)
+		return nil, apperr.Wrap("get reviews", err)
 	}
 	return mapBy(mapAll(rows, toReview), func(r Review) uuid.UUID { return r.OrderID }), nil
 }
@@ -133,7 +133,7 @@ func (s *Service) ReviewsByGigs(ctx context.Context, gigIDs []uuid.UUID, first i
 	}
 	rows, err := s.q.ReviewsByGigs(ctx, params)
 	if err != nil {
-		return nil, wrap("list reviews", err)
+		return nil, apperr.Wrap("list reviews", err)
 	}
 	out := map[uuid.UUID]paging.Page[Review]{}
 	for gig, rs := range groupBy(mapAll(rows, toReview), func(r Review) uuid.UUID { return r.GigID }) {

@@ -119,7 +119,7 @@ func (s *Service) Search(ctx context.Context, f SearchFilter, sort string, first
 	read := time.Now()
 	rows, err := s.q.SearchGigs(ctx, params)
 	if err != nil {
-		return paging.Page[Listing]{}, wrap("search gigs", err)
+		return paging.Page[Listing]{}, apperr.Wrap("search gigs", err)
 	}
 	page := paging.Page[Listing]{HasNext: len(rows) > first}
 	rows = rows[:min(len(rows), first)]
@@ -134,7 +134,7 @@ func (s *Service) Search(ctx context.Context, f SearchFilter, sort string, first
 	for i, r := range rows {
 		start := len(pkgs)
 		if pkgs, err = appendPackages(pkgs, r); err != nil {
-			return paging.Page[Listing]{}, wrap("search gigs", err)
+			return paging.Page[Listing]{}, apperr.Wrap("search gigs", err)
 		}
 		page.Items[i] = Listing{Gig: toGig(r.GigRow), Packages: pkgs[start:len(pkgs):len(pkgs)]}
 		// 'g' with precision -1 is the shortest text that parses back to the

@@ -7,18 +7,12 @@ package gigs
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
-	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
-	"supergraph/platform/apperr"
-	"supergraph/platform/identity"
 	"supergraph/platform/rowcache"
 	"supergraph/subgraphs/freelance/store"
 )
@@ -70,44 +64,6 @@ const DefaultFirst = 20
 
 // Config returns the service's settings (defaults filled in).
 func (s *Service) Config() Config { return s.cfg }
-
-// viewer is the principal's user id; uuid.Nil when anonymous or malformed
-// (a malformed id can match nothing).
-func viewer(p identity.Principal) uuid.UUID {
-	id, err := uuid.Parse(p.UserID)
-	if err != nil {
-		return uuid.Nil
-	}
-	return id
-}
-
-// notFound maps pgx's no-rows to NOT_FOUND for what.
-func notFound(err error, what string) error {
-	if errors.Is(err, pgx.ErrNoRows) {
-		return apperr.NotFound(what)
-	}
-	return err
-}
-
-func newID() uuid.UUID {
-	// Version 7: ids sort by creation time, which keeps primary key indexes
-	// append-mostly.
-	id, err := uuid.NewV7()
-	if err != nil {
-		return uuid.New()
-	}
-	return id
-}
-
-func wrap(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	if _, ok := apperr.As(err); ok {
-		return err
-	}
-	return fmt.Errorf("%s: %w", op, err)
-}
 
 func ptr[T any](v T) *T { return &v }
 

@@ -5,6 +5,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"supergraph/platform/apperr"
 	"supergraph/platform/identity"
 )
 
@@ -48,15 +49,15 @@ func (s *Service) FreelancerStats(ctx context.Context, ids []uuid.UUID) (map[uui
 func (s *Service) computeStats(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]Stats, error) {
 	orders, err := s.q.FreelancerOrderStats(ctx, ids)
 	if err != nil {
-		return nil, wrap("order stats", err)
+		return nil, apperr.Wrap("order stats", err)
 	}
 	earnings, err := s.q.FreelancerEarnings(ctx, ids)
 	if err != nil {
-		return nil, wrap("earnings", err)
+		return nil, apperr.Wrap("earnings", err)
 	}
 	ratings, err := s.q.FreelancerRatings(ctx, ids)
 	if err != nil {
-		return nil, wrap("ratings", err)
+		return nil, apperr.Wrap("ratings", err)
 	}
 	out := make(map[uuid.UUID]Stats, len(ids))
 	for _, o := range orders {
