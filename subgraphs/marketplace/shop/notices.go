@@ -51,6 +51,9 @@ func (s *Service) queuePriceDrop(ctx context.Context, tx pgx.Tx, old, now Produc
 
 // FanOutStep notifies one batch of a price drop's audience and queues the
 // next step in the same transaction. For the service's own queue (trusted).
+// A step that runs again finds its notification ids (derived from the drop's
+// prices and the user) in the outbox and does nothing; so does a later drop
+// between the same two prices, which its audience has heard of.
 func (s *Service) FanOutStep(ctx context.Context, step tasks.MarketplacePriceDrop) error {
 	productID, err := uuid.Parse(step.ProductID)
 	if err != nil {
@@ -62,7 +65,7 @@ func (s *Service) FanOutStep(ctx context.Context, step tasks.MarketplacePriceDro
 			return fmt.Errorf("price drop: %w", err)
 		}
 	}
-	return wrap("price drop", pg.Transact(ctx, s.pool, func(tx pgx.Tx) error {
+	err = pg.Transact(ctx, s.pool, func(tx pgx.Tx) error {
 		q := s.q.WithTx(tx)
 		prod, err := q.GetProduct(ctx, productID)
 		if err != nil {
@@ -92,7 +95,14 @@ func (s *Service) FanOutStep(ctx context.Context, step tasks.MarketplacePriceDro
 		next.After = users[len(users)-1].String()
 		_, err = outbox.Add(ctx, tx, tasks.TypeMarketplacePriceDrop, next, outbox.WithQueue(tasks.QueueMarketplace))
 		return err
-	}))
+	})
+	if c, ok := pg.IsUniqueViolation(err); ok && c == "outbox_pkey" {
+		// A notice of this batch is in the outbox already: the step ran
+		// before and queued the next one, which covers every user after
+		// its batch.
+		return nil
+	}
+	return wrap("price drop", err)
 }
 
 func money(cents int32, currency string) string {
