@@ -40,13 +40,19 @@ WHERE id = @id
 RETURNING *;
 
 -- name: ListSellerProducts :many
--- A seller's catalogue, newest first: listed ones, and all for the seller and STAFF.
-SELECT * FROM products
-WHERE seller_id = @seller_id AND deleted_at IS NULL
-  AND (@include_unlisted::boolean OR status IN ('ACTIVE', 'SOLD_OUT'))
-  AND (sqlc.narg(after_seq)::bigint IS NULL OR seq < sqlc.narg(after_seq)::bigint)
-ORDER BY seq DESC
-LIMIT @max_rows;
+-- Several sellers' catalogues, newest first, at most max_rows each after the
+-- given seq: listed products, and all of them for the viewer's own catalogue
+-- and for STAFF. One statement for a page of users.
+SELECT pr.* FROM unnest(@seller_ids::uuid[]) AS s(id)
+CROSS JOIN LATERAL (
+    SELECT * FROM products p
+    WHERE p.seller_id = s.id AND p.deleted_at IS NULL
+      AND (@staff::boolean OR p.seller_id = @viewer_id::uuid OR p.status IN ('ACTIVE', 'SOLD_OUT'))
+      AND (sqlc.narg(after_seq)::bigint IS NULL OR p.seq < sqlc.narg(after_seq)::bigint)
+    ORDER BY p.seq DESC
+    LIMIT @max_rows
+) pr
+ORDER BY pr.seller_id, pr.seq DESC;
 
 -- name: SearchProducts :many
 -- Listed products matching the filters, in one sort. Every sort is one

@@ -23,6 +23,8 @@ type Loaders struct {
 	Review    *dataloadgen.Loader[uuid.UUID, *shop.Review]
 	Favorited *dataloadgen.Loader[uuid.UUID, bool]
 	Reviews   *dataloadgen.Loader[dataload.PageKey[uuid.UUID], paging.Page[shop.Review]]
+	// SellerProducts pages User.products, one statement for all users.
+	SellerProducts *dataloadgen.Loader[dataload.PageKey[uuid.UUID], paging.Page[shop.Product]]
 	// Tree reads the (small) category tree once per operation.
 	Tree func(context.Context) (*categoryTree, error)
 	// Counts reads the products per category subtree once per operation.
@@ -43,6 +45,9 @@ func NewLoaders(svc *shop.Service) *Loaders {
 			return svc.Favorited(ctx, identity.FromContext(ctx), ids)
 		}), opts...),
 		Reviews: dataloadgen.NewLoader(dataload.Pages(svc.ReviewsOf), opts...),
+		SellerProducts: dataloadgen.NewLoader(dataload.Pages(func(ctx context.Context, ids []uuid.UUID, first int, after *string) (map[uuid.UUID]paging.Page[shop.Product], error) {
+			return svc.SellersProducts(ctx, identity.FromContext(ctx), ids, first, after)
+		}), opts...),
 		Tree: onceCtx(func(ctx context.Context) (*categoryTree, error) {
 			cats, err := svc.Categories(ctx)
 			if err != nil {

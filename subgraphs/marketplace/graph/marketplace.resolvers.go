@@ -349,6 +349,7 @@ func (r *queryResolver) ProductCategories(ctx context.Context) ([]model.ProductC
 
 // Products is the resolver for the products field.
 func (r *userResolver) Products(ctx context.Context, obj *model.User, first *int32, after *string) (*model.ProductConnection, error) {
+	// first is part of the loader's key: validated here (see the contract).
 	n, err := firstOf(first)
 	if err != nil {
 		return nil, err
@@ -357,7 +358,11 @@ func (r *userResolver) Products(ctx context.Context, obj *model.User, first *int
 	if err != nil {
 		return &model.ProductConnection{Edges: []model.ProductEdge{}}, nil
 	}
-	page, err := r.Domain.SellerProducts(ctx, identity.FromContext(ctx), id, n, after)
+	a := ""
+	if after != nil {
+		a = *after
+	}
+	page, err := r.loaders(ctx).SellerProducts.Load(ctx, dataload.PageKey[uuid.UUID]{ID: id, First: n, After: a})
 	if err != nil {
 		return nil, err
 	}

@@ -345,16 +345,31 @@ func afterSeq(after *string) (*int64, bool, error) {
 // SellerProducts lists a seller's products, newest first: listed ones, and
 // all of them for the seller and STAFF.
 func (s *Service) SellerProducts(ctx context.Context, p identity.Principal, seller uuid.UUID, first int, after *string) (paging.Page[Product], error) {
+	pages, err := s.SellersProducts(ctx, p, []uuid.UUID{seller}, first, after)
+	return pages[seller], err
+}
+
+// SellersProducts pages the products of several sellers as SellerProducts
+// does, in one statement.
+func (s *Service) SellersProducts(ctx context.Context, p identity.Principal, sellers []uuid.UUID, first int, after *string) (map[uuid.UUID]paging.Page[Product], error) {
 	seq, hasPrev, err := afterSeq(after)
 	if err != nil {
-		return paging.Page[Product]{}, err
+		return nil, err
 	}
 	rows, err := s.q.ListSellerProducts(ctx, store.ListSellerProductsParams{
-		SellerID: seller, IncludeUnlisted: viewer(p) == seller || p.IsStaff(), AfterSeq: seq, MaxRows: int32(first + 1)})
+		SellerIds: sellers, Staff: p.IsStaff(), ViewerID: viewer(p), AfterSeq: seq, MaxRows: int32(first + 1)})
 	if err != nil {
-		return paging.Page[Product]{}, wrap("seller products", err)
+		return nil, wrap("seller products", err)
 	}
-	page := paging.Cut(mapAll(rows, toProduct), first, func(prod Product) paging.Cursor { return seqCursor(prod.Seq, prod.ID) })
-	page.HasPrevious = hasPrev
-	return page, nil
+	by := map[uuid.UUID][]Product{}
+	for _, r := range rows {
+		by[r.SellerID] = append(by[r.SellerID], toProduct(r))
+	}
+	out := make(map[uuid.UUID]paging.Page[Product], len(sellers))
+	for _, id := range sellers {
+		page := paging.Cut(by[id], first, func(prod Product) paging.Cursor { return seqCursor(prod.Seq, prod.ID) })
+		page.HasPrevious = hasPrev
+		out[id] = page
+	}
+	return out, nil
 }

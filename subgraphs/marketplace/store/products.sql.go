@@ -277,26 +277,34 @@ func (q *Queries) GetProducts(ctx context.Context, ids []uuid.UUID) ([]Product, 
 }
 
 const listSellerProducts = `-- name: ListSellerProducts :many
-SELECT id, seq, seller_id, category_id, slug, title, description, price_cents, currency, stock, condition, status, attributes, rating_sum, review_count, rating_counts, favorite_count, created_at, updated_at, deleted_at FROM products
-WHERE seller_id = $1 AND deleted_at IS NULL
-  AND ($2::boolean OR status IN ('ACTIVE', 'SOLD_OUT'))
-  AND ($3::bigint IS NULL OR seq < $3::bigint)
-ORDER BY seq DESC
-LIMIT $4
+SELECT pr.id, pr.seq, pr.seller_id, pr.category_id, pr.slug, pr.title, pr.description, pr.price_cents, pr.currency, pr.stock, pr.condition, pr.status, pr.attributes, pr.rating_sum, pr.review_count, pr.rating_counts, pr.favorite_count, pr.created_at, pr.updated_at, pr.deleted_at FROM unnest($1::uuid[]) AS s(id)
+CROSS JOIN LATERAL (
+    SELECT id, seq, seller_id, category_id, slug, title, description, price_cents, currency, stock, condition, status, attributes, rating_sum, review_count, rating_counts, favorite_count, created_at, updated_at, deleted_at FROM products p
+    WHERE p.seller_id = s.id AND p.deleted_at IS NULL
+      AND ($2::boolean OR p.seller_id = $3::uuid OR p.status IN ('ACTIVE', 'SOLD_OUT'))
+      AND ($4::bigint IS NULL OR p.seq < $4::bigint)
+    ORDER BY p.seq DESC
+    LIMIT $5
+) pr
+ORDER BY pr.seller_id, pr.seq DESC
 `
 
 type ListSellerProductsParams struct {
-	SellerID        uuid.UUID
-	IncludeUnlisted bool
-	AfterSeq        *int64
-	MaxRows         int32
+	SellerIds []uuid.UUID
+	Staff     bool
+	ViewerID  uuid.UUID
+	AfterSeq  *int64
+	MaxRows   int32
 }
 
-// A seller's catalogue, newest first: listed ones, and all for the seller and STAFF.
+// Several sellers' catalogues, newest first, at most max_rows each after the
+// given seq: listed products, and all of them for the viewer's own catalogue
+// and for STAFF. One statement for a page of users.
 func (q *Queries) ListSellerProducts(ctx context.Context, arg ListSellerProductsParams) ([]Product, error) {
 	rows, err := q.db.Query(ctx, listSellerProducts,
-		arg.SellerID,
-		arg.IncludeUnlisted,
+		arg.SellerIds,
+		arg.Staff,
+		arg.ViewerID,
 		arg.AfterSeq,
 		arg.MaxRows,
 	)
