@@ -42,15 +42,20 @@ func (r *entityResolver) FindManyProductReviewByIDs(ctx context.Context, reps []
 	if err != nil {
 		return nil, err
 	}
-	// A review is visible with its product.
+	// A review is visible with its product: all the products in one batch.
+	products := make([]uuid.UUID, len(rows))
+	for i, rv := range rows {
+		if rv != nil {
+			products[i] = rv.ProductID
+		}
+	}
+	visible, err := r.loaders(ctx).Product.LoadAll(ctx, products)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]*model.ProductReview, len(reps))
 	for i, rv := range rows {
-		if rv == nil {
-			continue
-		}
-		if p, err := r.loaders(ctx).Product.Load(ctx, rv.ProductID); err != nil {
-			return nil, err
-		} else if p != nil {
+		if rv != nil && visible[i] != nil {
 			out[i] = toReview(*rv)
 		}
 	}
