@@ -2,6 +2,7 @@ package shop
 
 import (
 	"context"
+	"errors"
 	"regexp"
 	"strings"
 	"unicode/utf8"
@@ -78,6 +79,15 @@ func categoryName(name string) (string, error) {
 	return name, nil
 }
 
+// noParent makes a parentId naming no category bad input, like an
+// unknown categoryId of a product.
+func noParent(err error) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return apperr.BadInput("parentId", "parentId is not a category")
+	}
+	return err
+}
+
 func categoryConflict(err error) error {
 	switch c, ok := pg.IsUniqueViolation(err); {
 	case ok && c == "product_categories_slug_key":
@@ -102,7 +112,7 @@ func (s *Service) CreateCategory(ctx context.Context, p identity.Principal, slug
 	}
 	if parent != nil {
 		if _, err := s.q.GetCategory(ctx, *parent); err != nil {
-			return Category{}, wrap("create category", notFound(err, "parent category"))
+			return Category{}, wrap("create category", noParent(err))
 		}
 	}
 	c, err := s.q.CreateCategory(ctx, store.CreateCategoryParams{ID: newID(), ParentID: parent, Slug: slug, Name: name})
@@ -146,7 +156,7 @@ func (s *Service) MoveCategory(ctx context.Context, p identity.Principal, id uui
 		}
 		if parent != nil {
 			if _, err := q.GetCategory(ctx, *parent); err != nil {
-				return notFound(err, "parent category")
+				return noParent(err)
 			}
 			cycle, err := q.IsDescendant(ctx, store.IsDescendantParams{ID: id, Candidate: *parent})
 			if err != nil {
