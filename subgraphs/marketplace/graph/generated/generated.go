@@ -1030,7 +1030,7 @@ type ProductCategory {
   name: String!
   parent: ProductCategory
   children: [ProductCategory!]! @listSize(assumedSize: 10)
-  "ACTIVE products in this category and every category below it."
+  "Listed products (ACTIVE and SOLD_OUT) in this category and every category below it."
   productCount: Int!
 }
 
