@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"supergraph/platform/apperr"
 
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
@@ -30,7 +31,7 @@ func (s *Service) productRows(ctx context.Context, ids []uuid.UUID) (map[uuid.UU
 		}
 		return m, nil
 	})
-	return out, wrap("products", err)
+	return out, apperr.Wrap("products", err)
 }
 
 // productChanged invalidates a product and every cached search after a

@@ -20,7 +20,7 @@ import (
 func (s *Service) Categories(ctx context.Context) ([]Category, error) {
 	rows, err := s.q.ListCategories(ctx)
 	if err != nil {
-		return nil, wrap("categories", err)
+		return nil, apperr.Wrap("categories", err)
 	}
 	return mapAll(rows, toCategory), nil
 }
@@ -34,7 +34,7 @@ func (s *Service) SubtreeCounts(ctx context.Context) (map[uuid.UUID]int32, error
 	}
 	rows, err := s.q.ListedCountsByCategory(ctx)
 	if err != nil {
-		return nil, wrap("category counts", err)
+		return nil, apperr.Wrap("category counts", err)
 	}
 	own := make(map[uuid.UUID]int32, len(rows))
 	for _, r := range rows {
@@ -112,12 +112,12 @@ func (s *Service) CreateCategory(ctx context.Context, p identity.Principal, slug
 	}
 	if parent != nil {
 		if _, err := s.q.GetCategory(ctx, *parent); err != nil {
-			return Category{}, wrap("create category", noParent(err))
+			return Category{}, apperr.Wrap("create category", noParent(err))
 		}
 	}
-	c, err := s.q.CreateCategory(ctx, store.CreateCategoryParams{ID: newID(), ParentID: parent, Slug: slug, Name: name})
+	c, err := s.q.CreateCategory(ctx, store.CreateCategoryParams{ID: pg.NewID(), ParentID: parent, Slug: slug, Name: name})
 	if err != nil {
-		return Category{}, wrap("create category", categoryConflict(err))
+		return Category{}, apperr.Wrap("create category", categoryConflict(err))
 	}
 	return toCategory(c), nil
 }
@@ -133,7 +133,7 @@ func (s *Service) RenameCategory(ctx context.Context, p identity.Principal, id u
 	}
 	c, err := s.q.RenameCategory(ctx, store.RenameCategoryParams{ID: id, Name: name})
 	if err != nil {
-		return Category{}, wrap("rename category", categoryConflict(notFound(err, "category")))
+		return Category{}, apperr.Wrap("rename category", categoryConflict(pg.NotFound(err, "category")))
 	}
 	return toCategory(c), nil
 }
@@ -152,7 +152,7 @@ func (s *Service) MoveCategory(ctx context.Context, p identity.Principal, id uui
 			return err
 		}
 		if _, err := q.GetCategory(ctx, id); err != nil {
-			return notFound(err, "category")
+			return pg.NotFound(err, "category")
 		}
 		if parent != nil {
 			if _, err := q.GetCategory(ctx, *parent); err != nil {
@@ -171,7 +171,7 @@ func (s *Service) MoveCategory(ctx context.Context, p identity.Principal, id uui
 		return categoryConflict(err)
 	})
 	if err != nil {
-		return Category{}, wrap("move category", err)
+		return Category{}, apperr.Wrap("move category", err)
 	}
 	s.searchChanged(ctx)
 	return toCategory(out), nil
@@ -188,7 +188,7 @@ func (s *Service) DeleteCategory(ctx context.Context, p identity.Principal, id u
 			return err
 		}
 		if _, err := q.GetCategory(ctx, id); err != nil {
-			return notFound(err, "category")
+			return pg.NotFound(err, "category")
 		}
 		used, err := q.CategoryInUse(ctx, id)
 		if err != nil {
@@ -199,5 +199,5 @@ func (s *Service) DeleteCategory(ctx context.Context, p identity.Principal, id u
 		}
 		return q.DeleteCategory(ctx, id)
 	})
-	return wrap("delete category", err)
+	return apperr.Wrap("delete category", err)
 }

@@ -28,7 +28,7 @@ func (s *Service) SetFavorite(ctx context.Context, p identity.Principal, id uuid
 		q := s.q.WithTx(tx)
 		row, err := q.GetProduct(ctx, id)
 		if err != nil {
-			return notFound(err, "product")
+			return pg.NotFound(err, "product")
 		}
 		if !MaySeeProduct(p, toProduct(row)) {
 			return apperr.NotFound("product")
@@ -47,7 +47,7 @@ func (s *Service) SetFavorite(ctx context.Context, p identity.Principal, id uuid
 		return err
 	})
 	if err != nil {
-		return Product{}, wrap("favorite", err)
+		return Product{}, apperr.Wrap("favorite", err)
 	}
 	s.productChanged(ctx, id)
 	return toProduct(out), nil
@@ -56,13 +56,13 @@ func (s *Service) SetFavorite(ctx context.Context, p identity.Principal, id uuid
 // Favorited reports which of products p favourited (none when signed out).
 func (s *Service) Favorited(ctx context.Context, p identity.Principal, products []uuid.UUID) (map[uuid.UUID]bool, error) {
 	out := map[uuid.UUID]bool{}
-	user := viewer(p)
+	user := p.UUID()
 	if user == uuid.Nil {
 		return out, nil
 	}
 	ids, err := s.q.FavoritedAmong(ctx, store.FavoritedAmongParams{UserID: user, ProductIds: products})
 	if err != nil {
-		return nil, wrap("favorited", err)
+		return nil, apperr.Wrap("favorited", err)
 	}
 	for _, id := range ids {
 		out[id] = true
@@ -85,7 +85,7 @@ func (s *Service) Favorites(ctx context.Context, p identity.Principal, user uuid
 	}
 	rows, err := s.q.ListFavorites(ctx, store.ListFavoritesParams{UserID: user, AfterSeq: seq, MaxRows: int32(first + 1)})
 	if err != nil {
-		return paging.Page[Product]{}, wrap("favorites", err)
+		return paging.Page[Product]{}, apperr.Wrap("favorites", err)
 	}
 	seqs := make(map[uuid.UUID]int64, len(rows))
 	prods := make([]Product, 0, len(rows))

@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"supergraph/platform/apperr"
 	"supergraph/platform/outbox"
 	"supergraph/platform/pg"
 	"supergraph/platform/tasks"
@@ -28,7 +29,7 @@ type notice struct {
 // queueNotice writes a notification to the outbox in tx; id, when set, is
 // its event id (a retried fan-out step writes the same ids).
 func (s *Service) queueNotice(ctx context.Context, tx pgx.Tx, n notice, id ...uuid.UUID) error {
-	eventID := newID()
+	eventID := pg.NewID()
 	if len(id) > 0 {
 		eventID = id[0]
 	}
@@ -102,7 +103,7 @@ func (s *Service) FanOutStep(ctx context.Context, step tasks.MarketplacePriceDro
 		// its batch.
 		return nil
 	}
-	return wrap("price drop", err)
+	return apperr.Wrap("price drop", err)
 }
 
 func money(cents int32, currency string) string {

@@ -157,7 +157,7 @@ func (s *Service) CreateProduct(ctx context.Context, p identity.Principal, in Pr
 	if err != nil {
 		return Product{}, err
 	}
-	id := newID()
+	id := pg.NewID()
 	attrs, err := json.Marshal(prod.Attributes)
 	if err != nil {
 		return Product{}, err
@@ -171,7 +171,7 @@ func (s *Service) CreateProduct(ctx context.Context, p identity.Principal, in Pr
 		return Product{}, apperr.BadInput("categoryId", "categoryId is not a category")
 	}
 	if err != nil {
-		return Product{}, wrap("create product", err)
+		return Product{}, apperr.Wrap("create product", err)
 	}
 	s.searchChanged(ctx)
 	return toProduct(row), nil
@@ -184,7 +184,7 @@ func isForeignKey(err error) bool {
 
 // mayEdit allows a product's seller and STAFF.
 func mayEdit(p identity.Principal, prod store.Product) error {
-	if prod.SellerID == viewer(p) || p.IsStaff() {
+	if prod.SellerID == p.UUID() || p.IsStaff() {
 		return nil
 	}
 	return apperr.Forbidden("only the product's seller or STAFF can change it")
@@ -201,7 +201,7 @@ func (s *Service) editProduct(ctx context.Context, p identity.Principal, id uuid
 		q := s.q.WithTx(tx)
 		row, err := q.GetProductForUpdate(ctx, id)
 		if err != nil {
-			return notFound(err, "product")
+			return pg.NotFound(err, "product")
 		}
 		old := toProduct(row)
 		if !MaySeeProduct(p, old) {
@@ -235,7 +235,7 @@ func (s *Service) editProduct(ctx context.Context, p identity.Principal, id uuid
 		return nil
 	})
 	if err != nil {
-		return Product{}, wrap(op, err)
+		return Product{}, apperr.Wrap(op, err)
 	}
 	s.productChanged(ctx, id)
 	return toProduct(out), nil
@@ -274,7 +274,7 @@ func (s *Service) DeleteProduct(ctx context.Context, p identity.Principal, id uu
 		q := s.q.WithTx(tx)
 		row, err := q.GetProductForUpdate(ctx, id)
 		if err != nil {
-			return notFound(err, "product")
+			return pg.NotFound(err, "product")
 		}
 		if !MaySeeProduct(p, toProduct(row)) {
 			return apperr.NotFound("product")
@@ -288,7 +288,7 @@ func (s *Service) DeleteProduct(ctx context.Context, p identity.Principal, id uu
 		return q.SoftDeleteProduct(ctx, id)
 	})
 	if err != nil {
-		return wrap("delete product", err)
+		return apperr.Wrap("delete product", err)
 	}
 	s.productChanged(ctx, id)
 	return nil
@@ -317,7 +317,7 @@ func (s *Service) ProductBySlug(ctx context.Context, p identity.Principal, slug 
 		return nil, nil
 	}
 	if err != nil {
-		return nil, wrap("product", err)
+		return nil, apperr.Wrap("product", err)
 	}
 	prods, err := s.ProductsByID(ctx, p, []uuid.UUID{id})
 	if err != nil {
@@ -357,9 +357,9 @@ func (s *Service) SellersProducts(ctx context.Context, p identity.Principal, sel
 		return nil, err
 	}
 	rows, err := s.q.ListSellerProducts(ctx, store.ListSellerProductsParams{
-		SellerIds: sellers, Staff: p.IsStaff(), ViewerID: viewer(p), AfterSeq: seq, MaxRows: int32(first + 1)})
+		SellerIds: sellers, Staff: p.IsStaff(), ViewerID: p.UUID(), AfterSeq: seq, MaxRows: int32(first + 1)})
 	if err != nil {
-		return nil, wrap("seller products", err)
+		return nil, apperr.Wrap("seller products", err)
 	}
 	by := map[uuid.UUID][]Product{}
 	for _, r := range rows {

@@ -54,7 +54,7 @@ func (s *Service) ReviewProduct(ctx context.Context, p identity.Principal, produ
 		q := s.q.WithTx(tx)
 		row, err := q.GetProductForUpdate(ctx, productID)
 		if err != nil {
-			return notFound(err, "product")
+			return pg.NotFound(err, "product")
 		}
 		prod := toProduct(row)
 		if !prod.Listed() {
@@ -66,7 +66,7 @@ func (s *Service) ReviewProduct(ctx context.Context, p identity.Principal, produ
 		old, err := q.GetReviewByAuthor(ctx, store.GetReviewByAuthorParams{ProductID: productID, AuthorID: user})
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
-			out, err = q.CreateReview(ctx, store.CreateReviewParams{ID: newID(), ProductID: productID, AuthorID: user, Rating: rating, Comment: comment})
+			out, err = q.CreateReview(ctx, store.CreateReviewParams{ID: pg.NewID(), ProductID: productID, AuthorID: user, Rating: rating, Comment: comment})
 			if err != nil {
 				return err
 			}
@@ -92,7 +92,7 @@ func (s *Service) ReviewProduct(ctx context.Context, p identity.Principal, produ
 		return err
 	})
 	if err != nil {
-		return Review{}, wrap("review product", err)
+		return Review{}, apperr.Wrap("review product", err)
 	}
 	s.productChanged(ctx, productID)
 	return toReview(out), nil
@@ -120,11 +120,11 @@ func (s *Service) ReplyToReview(ctx context.Context, p identity.Principal, id uu
 	}
 	r, err := s.q.GetReview(ctx, id)
 	if err != nil {
-		return Review{}, wrap("reply to review", notFound(err, "review"))
+		return Review{}, apperr.Wrap("reply to review", pg.NotFound(err, "review"))
 	}
 	prod, err := s.q.GetProduct(ctx, r.ProductID)
 	if err != nil {
-		return Review{}, wrap("reply to review", notFound(err, "review"))
+		return Review{}, apperr.Wrap("reply to review", pg.NotFound(err, "review"))
 	}
 	if prod.SellerID != user {
 		return Review{}, apperr.Forbidden("only the product's seller replies to its reviews")
@@ -134,7 +134,7 @@ func (s *Service) ReplyToReview(ctx context.Context, p identity.Principal, id uu
 		return Review{}, apperr.Conflict("reviewId", "the review has a reply already")
 	}
 	if err != nil {
-		return Review{}, wrap("reply to review", err)
+		return Review{}, apperr.Wrap("reply to review", err)
 	}
 	return toReview(out), nil
 }
@@ -144,7 +144,7 @@ func (s *Service) ReplyToReview(ctx context.Context, p identity.Principal, id uu
 func (s *Service) ReviewsByID(ctx context.Context, ids []uuid.UUID) ([]*Review, error) {
 	rows, err := s.q.GetReviews(ctx, ids)
 	if err != nil {
-		return nil, wrap("reviews", err)
+		return nil, apperr.Wrap("reviews", err)
 	}
 	byID := make(map[uuid.UUID]Review, len(rows))
 	for _, r := range rows {
@@ -168,7 +168,7 @@ func (s *Service) ReviewsOf(ctx context.Context, products []uuid.UUID, first int
 	}
 	rows, err := s.q.ListProductReviews(ctx, store.ListProductReviewsParams{ProductIds: products, AfterSeq: seq, MaxRows: int32(first + 1)})
 	if err != nil {
-		return nil, wrap("reviews", err)
+		return nil, apperr.Wrap("reviews", err)
 	}
 	by := map[uuid.UUID][]Review{}
 	for _, r := range rows {

@@ -129,7 +129,7 @@ func (s *Service) Search(ctx context.Context, f Filter, sort Sort, first int, af
 			AfterKey: afterKey, AfterID: afterID, Lim: int32(first + 1),
 		})
 		if err != nil {
-			return paging.Page[Product]{}, wrap("search", err)
+			return paging.Page[Product]{}, apperr.Wrap("search", err)
 		}
 		keys := make(map[uuid.UUID]float64, len(rows))
 		prods := make([]Product, len(rows))
@@ -185,7 +185,7 @@ func (s *Service) SearchFacets(ctx context.Context, f Filter) (Facets, error) {
 			BucketBounds: PriceBuckets,
 		})
 		if err != nil {
-			return Facets{}, wrap("facets", err)
+			return Facets{}, apperr.Wrap("facets", err)
 		}
 		cats, err := s.Categories(ctx)
 		if err != nil {

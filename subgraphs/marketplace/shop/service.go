@@ -5,18 +5,12 @@
 package shop
 
 import (
-	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
-	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
-	"supergraph/platform/apperr"
-	"supergraph/platform/identity"
 	"supergraph/platform/rowcache"
 	"supergraph/subgraphs/marketplace/store"
 )
@@ -64,39 +58,5 @@ func New(pool *pgxpool.Pool, rdb *redis.Client, cfg Config, log *slog.Logger) *S
 
 // DefaultFirst is the page size of a list when the client gives none.
 const DefaultFirst = 20
-
-// viewer is the principal's user id; uuid.Nil when anonymous.
-func viewer(p identity.Principal) uuid.UUID {
-	id, err := uuid.Parse(p.UserID)
-	if err != nil {
-		return uuid.Nil
-	}
-	return id
-}
-
-func notFound(err error, what string) error {
-	if errors.Is(err, pgx.ErrNoRows) {
-		return apperr.NotFound(what)
-	}
-	return err
-}
-
-func newID() uuid.UUID {
-	id, err := uuid.NewV7()
-	if err != nil {
-		return uuid.New()
-	}
-	return id
-}
-
-func wrap(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	if _, ok := apperr.As(err); ok {
-		return err
-	}
-	return fmt.Errorf("%s: %w", op, err)
-}
 
 func ptr[T any](v T) *T { return &v }
