@@ -208,6 +208,14 @@ func DefaultConfig() Config {
 	return c
 }
 
+// HealthEndpoint is what `router health` asks: readiness, the router's own
+// answer to "can I take traffic" (the graph is loaded, the users service's
+// key set fetched, every subgraph answers), on the public listener.
+func (c Config) HealthEndpoint() (listen, path string) { return c.HTTPAddr, ReadyPath }
+
+// ReadyPath is the router's readiness endpoint.
+const ReadyPath = "/health/ready"
+
 // Validate checks the router's settings.
 func (c Config) Validate() error {
 	errs := []error{c.Service.Validate()}

@@ -319,7 +319,7 @@ func (r *Router) routes() http.Handler {
 	mux.Handle("GET /api/health/", r.health.Report("router"))
 	mux.Handle("GET /api/health", http.RedirectHandler("/api/health/", http.StatusMovedPermanently))
 	mux.Handle("GET /health/live", health.Live())
-	mux.Handle("GET /health/ready", r.health.Ready())
+	mux.Handle("GET "+ReadyPath, r.health.Ready())
 
 	var h http.Handler = mux
 	if len(r.cfg.CORSAllowedOrigins) > 0 {

@@ -239,7 +239,7 @@ func (w *Worker) retryDelay(n int, _ error, _ *asynq.Task) time.Duration {
 // Handler is the admin port: health and, when enabled, asynqmon.
 func (w *Worker) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /api/health/", health.Handler("notification-worker",
+	mux.Handle("GET "+health.Path, health.Handler("notification-worker",
 		func(ctx context.Context) error { return w.pool.Ping(ctx) },
 		func(ctx context.Context) error { return w.rdb.Ping(ctx).Err() },
 	))

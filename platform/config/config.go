@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/caarlos0/env/v11"
+
+	"supergraph/platform/health"
 )
 
 // Service is the part of the configuration every service has. A service
@@ -182,6 +184,10 @@ func copyIntoZero(dst, src reflect.Value) {
 
 // LogSettings returns the log format and level (for server.Main).
 func (s Service) LogSettings() (format, level string) { return s.LogFormat, s.LogLevel }
+
+// HealthEndpoint is the listen address and path of the service's health
+// report, which its `health` command asks (server.Main).
+func (s Service) HealthEndpoint() (listen, path string) { return s.HTTPAddr, health.Path }
 
 // DebugListen tells where to serve the profiler ("" for nowhere).
 func (s Service) DebugListen() string { return s.DebugAddr }

@@ -9,6 +9,10 @@ import (
 	"time"
 )
 
+// Path is where every service serves its health report; the `health`
+// command of every binary (platform/server) asks it there.
+const Path = "/api/health/"
+
 // Check pings one dependency.
 type Check func(ctx context.Context) error
 

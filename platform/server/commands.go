@@ -25,8 +25,9 @@ var errHelp = errors.New("help requested")
 // one of commands runs that one, and anything else (an unknown name, a typo,
 // extra arguments) prints the usage to stderr and exits 2 before any
 // configuration is read or any connection opened. help, -h and --help print
-// the usage and exit 0.
+// the usage and exit 0. health checks the running service (HealthCommand).
 func MainCommands[C serviceConfig](name, envPrefix string, cfg C, serve Command[C], commands Commands[C]) {
+	answerHealth(name, envPrefix, cfg)
 	run, err := pick(os.Args[1:], serve, commands)
 	switch {
 	case errors.Is(err, errHelp):
@@ -62,13 +63,10 @@ func pick[C any](args []string, serve Command[C], commands Commands[C]) (Command
 
 // usage lists the ways to run the binary.
 func usage[C any](name string, commands Commands[C]) string {
-	names := make([]string, 0, len(commands))
+	names := []string{HealthCommand} // answered by Main
 	for n := range commands {
 		names = append(names, n)
 	}
 	slices.Sort(names)
-	if len(names) == 0 {
-		return fmt.Sprintf("usage: %s  (no arguments: serve; configuration from the environment)", name)
-	}
 	return fmt.Sprintf("usage: %s [%s]  (no argument: serve; configuration from the environment)", name, strings.Join(names, " | "))
 }

@@ -86,7 +86,7 @@ func TestMainCommands(t *testing.T) {
 	out, errOut, code := run("sed")
 	require.Equal(t, 2, code)
 	require.Contains(t, errOut, `demo: unknown command "sed"`)
-	require.Contains(t, errOut, "usage: demo [fail | seed]")
+	require.Contains(t, errOut, "usage: demo [fail | health | seed]")
 	require.NotContains(t, out, "served")
 
 	out, _, code = run("seed")

@@ -19,6 +19,8 @@ type serviceConfig interface {
 	LogSettings() (format, level string)
 	DebugListen() string
 	GCHeadroom() uint64
+	// HealthEndpoint is where the health command asks (HealthCommand).
+	HealthEndpoint() (listen, path string)
 }
 
 // serveDebug serves the profiler for as long as the process lives.
@@ -38,7 +40,10 @@ func serveDebug(log *slog.Logger, addr string) {
 // defaults cfg holds, builds the logger, prints the configuration (secrets
 // masked) and calls run with a context cancelled on SIGINT or SIGTERM and the
 // command-line arguments. It exits 2 on a bad configuration, 1 when run fails.
+//
+// `<binary> health` never reaches run: Main answers it (HealthCommand).
 func Main[C serviceConfig](name, envPrefix string, cfg C, run func(ctx context.Context, cfg C, log *slog.Logger, args []string) error) {
+	answerHealth(name, envPrefix, cfg)
 	if err := config.Load(&cfg, envPrefix); err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
 		os.Exit(2)

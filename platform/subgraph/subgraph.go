@@ -107,7 +107,7 @@ func (b *Base) DomainPool(ctx context.Context, tracer pgx.QueryTracer) (*pgxpool
 func (b *Base) Handler(es graphql.ExecutableSchema, opts gqlserver.Options, routes func(*http.ServeMux)) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", gqlserver.New(es, b.Log, b.Verifier, opts))
-	mux.Handle("GET /api/health/", health.Handler(b.Service,
+	mux.Handle("GET "+health.Path, health.Handler(b.Service,
 		func(ctx context.Context) error { return b.Pool.Ping(ctx) },
 		func(ctx context.Context) error { return b.Redis.Ping(ctx).Err() },
 	))

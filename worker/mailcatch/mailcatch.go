@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
+
+	"supergraph/platform/health"
 )
 
 // Message is one caught e-mail.
@@ -194,9 +196,14 @@ func walk(contentType, encoding string, body io.Reader, m *Message) {
 	}
 }
 
-// Handler shows the caught messages: an HTML list at /, JSON at /api/messages.
+// Handler shows the caught messages: an HTML list at /, JSON at
+// /api/messages; /api/health/ answers as long as the catcher runs.
 func (c *Catcher) Handler() http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+health.Path, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"healthy","service":"mailcatcher"}` + "\n"))
+	})
 	mux.HandleFunc("GET /api/messages", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(c.Messages())

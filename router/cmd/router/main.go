@@ -2,7 +2,9 @@
 // endpoint (configuration: ROUTER_* environment variables, see router.Config).
 //
 // `router keys [public-key-file]` instead creates the development assertion
-// key when there is none and publishes its public half for the subgraphs.
+// key when there is none and publishes its public half for the subgraphs;
+// `router health` asks a running router whether it is ready (server.Main
+// answers it: container healthchecks run it).
 package main
 
 import (
@@ -20,7 +22,7 @@ func main() { server.Main("router", router.EnvPrefix, router.DefaultConfig(), ru
 func run(ctx context.Context, cfg router.Config, log *slog.Logger, args []string) (err error) {
 	if len(args) > 0 {
 		if args[0] != "keys" || len(args) > 2 {
-			return fmt.Errorf("unknown command %q: the router knows only `keys [public-key-file]`", args)
+			return fmt.Errorf("unknown command %q: the router knows only `keys [public-key-file]` and `health`", args)
 		}
 		path := ""
 		if len(args) == 2 {

@@ -3,6 +3,9 @@
 //
 //	MAILCATCHER_SMTP_ADDR  SMTP listen address (default 127.0.0.1:1025)
 //	MAILCATCHER_HTTP_ADDR  web UI and /api/messages (default 127.0.0.1:8025)
+//
+// `mailcatcher health` asks a running catcher whether it answers, as every
+// binary's health command does (server.Health).
 package main
 
 import (
@@ -15,6 +18,7 @@ import (
 	"time"
 
 	"supergraph/platform/config"
+	"supergraph/platform/health"
 	"supergraph/platform/logging"
 	"supergraph/platform/server"
 	"supergraph/worker/mailcatch"
@@ -31,13 +35,25 @@ type Config struct {
 const envPrefix = "MAILCATCHER_"
 
 func main() {
-	ctx, stop := server.SignalContext()
-	defer stop()
+	checkHealth := len(os.Args) == 2 && os.Args[1] == server.HealthCommand
+	if len(os.Args) > 1 && !checkHealth {
+		fmt.Fprintf(os.Stderr, "mailcatcher: unknown arguments %q\nusage: mailcatcher [%s]  (no argument: serve; configuration from the environment)\n", os.Args[1:], server.HealthCommand)
+		os.Exit(2)
+	}
 	var cfg Config
 	if err := config.Load(&cfg, envPrefix); err != nil {
+		if checkHealth {
+			fmt.Fprintln(os.Stderr, "mailcatcher: unhealthy:", err)
+			os.Exit(1) // Docker reserves 2
+		}
 		fmt.Fprintln(os.Stderr, "mailcatcher:", err)
 		os.Exit(2)
 	}
+	if checkHealth {
+		os.Exit(server.Health("mailcatcher", cfg.HTTPAddr, health.Path, os.Stdout, os.Stderr))
+	}
+	ctx, stop := server.SignalContext()
+	defer stop()
 	log := logging.New(os.Stderr, cfg.LogFormat, cfg.LogLevel, "mailcatcher")
 	if err := run(ctx, cfg, log); err != nil {
 		log.Error("exit", "err", err)
