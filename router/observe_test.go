@@ -134,6 +134,7 @@ func TestMetrics(t *testing.T) {
 	} {
 		require.Contains(t, m, want)
 	}
+	requireListedMetrics(t, m) // every router metric is observed above
 }
 
 // otlpReceiver is a minimal OTLP/HTTP traces endpoint.

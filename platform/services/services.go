@@ -78,8 +78,17 @@ func (s Service) DatabaseURL(host string) string { return DatabaseURL(host, s.Da
 func (s Service) RedisURL(host string) string { return RedisURL(host, s.RedisDB) }
 
 // DatabaseURL is database on the development PostgreSQL server at host.
-func DatabaseURL(host, database string) string {
-	return fmt.Sprintf("postgres://postgres@%s:5432/%s?sslmode=disable", host, database)
+func DatabaseURL(host, database string) string { return DatabaseURLWithPassword(host, "", database) }
+
+// DatabaseURLWithPassword is DatabaseURL for the superuser with password, written
+// into the URL as is (the compose file passes "${POSTGRES_PASSWORD}", which
+// compose interpolates); "" is none.
+func DatabaseURLWithPassword(host, password, database string) string {
+	user := "postgres"
+	if password != "" {
+		user += ":" + password
+	}
+	return fmt.Sprintf("postgres://%s@%s:5432/%s?sslmode=disable", user, host, database)
 }
 
 // RedisURL is database db of the Redis server at host.

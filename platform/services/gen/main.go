@@ -1,7 +1,7 @@
 // Command gen writes the files that repeat the service registry
 // (platform/services): the graph config, the Procfile, the shell scripts'
-// service list, the PostgreSQL init script, the compose file and the README's
-// table of services. `make generate` runs it from the repository root; with
+// service list, the PostgreSQL init script, the compose file with its
+// gateway's configuration, and the README's table of services. `make generate` runs it from the repository root; with
 // -check it only lists the files that differ and fails (its test does the same).
 package main
 
@@ -30,6 +30,7 @@ var outputs = map[string]string{
 	"scripts/services.env":     "services.env.tmpl",
 	"deploy/postgres-init.sql": "postgres-init.sql.tmpl",
 	"docker-compose.yml":       "docker-compose.yml.tmpl",
+	"deploy/gateway/Caddyfile": "Caddyfile.tmpl",
 	"README.md":                "README.md.tmpl",
 }
 
@@ -67,6 +68,9 @@ func run(root string, check bool) error {
 			stale = append(stale, path)
 			continue
 		}
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(root, path)), 0o755); err != nil {
+			return err
+		}
 		if err := os.WriteFile(filepath.Join(root, path), want, 0o644); err != nil {
 			return err
 		}
@@ -100,6 +104,11 @@ func render(root string) (map[string][]byte, error) {
 				comment + " edit the registry or platform/services/gen/templates, not this file."
 		},
 		"queueURL": func(host string) string { return services.RedisURL(host, services.QueueRedisDB) },
+		// composeDatabaseURL is database on the compose file's PostgreSQL,
+		// with the password compose interpolates from .env.
+		"composeDatabaseURL": func(database string) string {
+			return services.DatabaseURLWithPassword("postgres", "${POSTGRES_PASSWORD}", database)
+		},
 	}
 	tmpl, err := template.New("").Funcs(funcs).Option("missingkey=error").ParseFS(templates, "templates/*.tmpl")
 	if err != nil {
