@@ -5,7 +5,8 @@ SHELL := bash
 
 # Every module of the workspace (go.work); `go test ./...` at the root matches nothing.
 MODULES := $(shell go list -m -f '{{.Dir}}')
-# Pinned developer tools live in tools/go.mod (golangci-lint in tools/lint/go.mod),
+# Pinned developer tools live in tools/go.mod (golangci-lint in tools/lint/go.mod,
+# SeaweedFS in tools/weed/go.mod),
 # outside the workspace so their dependencies never change the services' build list.
 TOOL := cd tools && GOWORK=off go tool
 
@@ -18,7 +19,7 @@ run: ## run the whole platform locally (starts or reuses PostgreSQL and Redis)
 	@scripts/run.sh
 
 .PHONY: test
-test: ## run every module's tests against real PostgreSQL and Redis
+test: bin/weed ## run every module's tests against real PostgreSQL, Redis and SeaweedFS (S3)
 	@scripts/services.sh ensure
 	@for m in $(MODULES); do echo "== test $${m#$(CURDIR)/}"; (cd $$m && go test -count=1 -timeout 15m ./...); done
 	@echo "== test tools"; cd tools && GOWORK=off go test -count=1 ./devrun ./deploycheck ./schemacheck
@@ -100,3 +101,10 @@ lint: bin/golangci-lint ## gofmt check, then golangci-lint (.golangci.yaml: gove
 # tools/go.mod (and out of the services' build list).
 bin/golangci-lint: tools/lint/go.mod
 	cd tools/lint && GOWORK=off go build -o ../../bin/golangci-lint github.com/golangci/golangci-lint/v2/cmd/golangci-lint
+
+# SeaweedFS, the S3 server the object store's tests start (platform/objectstore/objectstoretest,
+# which runs this rule too), has its own module for the same reason. The first build takes
+# minutes; built into a temporary name, an interrupted one leaves no broken binary.
+bin/weed: tools/weed/go.mod tools/weed/go.sum
+	cd tools/weed && GOWORK=off go build -ldflags='-s -w' -o ../../bin/weed.tmp github.com/seaweedfs/seaweedfs/weed
+	mv bin/weed.tmp bin/weed
