@@ -147,6 +147,19 @@ type Subgraph struct {
 	// QueueRedisURL is the task queue's Redis (asynq), where the outbox relay
 	// hands events to the worker.
 	QueueRedisURL string `env:"QUEUE_REDIS_URL" secret:"url"`
+	// TaskCheckInterval is how long the service's own task queue waits
+	// before looking again when it found nothing; shutting down waits for
+	// that pause to end.
+	TaskCheckInterval time.Duration `env:"TASK_CHECK_INTERVAL" envDefault:"1s"`
+}
+
+// Validate checks the fields every subgraph needs.
+func (s Subgraph) Validate() error {
+	errs := []error{s.Service.Validate()}
+	if s.TaskCheckInterval < 10*time.Millisecond || s.TaskCheckInterval > time.Minute {
+		errs = append(errs, errors.New("TASK_CHECK_INTERVAL must be between 10ms and 1m"))
+	}
+	return errors.Join(errs...)
 }
 
 // Defaults sets every field of cfg (a pointer to a struct) that has an

@@ -134,10 +134,11 @@ func (b *Base) TaskServer(queue string, mux *asynq.ServeMux) server.Background {
 			return err
 		}
 		srv := asynq.NewServer(opt, asynq.Config{
-			Queues:          map[string]int{queue: 1},
-			Concurrency:     2,
-			Logger:          tasks.Logger{Log: b.Log.With("component", "tasks")},
-			ShutdownTimeout: b.Config.ShutdownTimeout,
+			Queues:            map[string]int{queue: 1},
+			Concurrency:       2,
+			TaskCheckInterval: b.Config.TaskCheckInterval,
+			Logger:            tasks.Logger{Log: b.Log.With("component", "tasks")},
+			ShutdownTimeout:   b.Config.ShutdownTimeout,
 		})
 		if err := srv.Start(mux); err != nil {
 			return fmt.Errorf("task server %s: %w", queue, err)
