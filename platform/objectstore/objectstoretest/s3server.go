@@ -40,8 +40,10 @@ const startAttempts = 3
 const readyTimeout = 90 * time.Second
 
 // StartS3Server builds bin/weed when missing or older than tools/weed's
-// go.mod (`make bin/weed`: minutes the first time, then nothing), starts it
-// and waits until its S3 API stores an object. The server stops when the
+// go.mod (`make bin/weed`: about 9 minutes on 2 cores the first time, then
+// nothing; `make test` builds it before any test, while a plain `go test` on
+// a fresh machine builds it inside the test's timeout, so give it -timeout
+// 20m), starts it and waits until its S3 API stores an object. The server stops when the
 // test ends. Anything that keeps it from starting fails the test, with the
 // reason and the end of the server's log.
 func StartS3Server(t testing.TB) *S3Server {
