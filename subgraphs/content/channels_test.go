@@ -452,6 +452,15 @@ func TestDirectoryRejectsMalformedCursors(t *testing.T) {
 			require.Equal(t, "after", r.Field(t))
 		}
 	}
+	// A cursor of one sort given to another is refused, not misread.
+	r := e.Do(e.as(owner), directory, vars{"sort": "ACTIVITY", "s": "channel"}).NoErrors(t)
+	activity := field(r.Data, "channels", "pageInfo", "endCursor").(string)
+	r = e.Do(e.as(owner), directory, vars{"sort": "NEWEST"}).NoErrors(t)
+	newest := field(r.Data, "channels", "pageInfo", "endCursor").(string)
+	for _, c := range []struct{ sort, after string }{{"MEMBERS", newest}, {"RELEVANCE", activity}, {"ACTIVITY", newest}} {
+		r := e.Do(e.as(owner), directory, vars{"sort": c.sort, "s": "channel", "after": c.after})
+		require.Equal(t, "BAD_USER_INPUT", r.Code(t), "%s after another sort's cursor", c.sort)
+	}
 	for _, first := range []int{0, -1, 101} {
 		r := e.Do(e.as(owner), directory, vars{"first": first})
 		require.Equal(t, "BAD_USER_INPUT", r.Code(t))

@@ -399,7 +399,12 @@ func (s *Service) Channels(ctx context.Context, p identity.Principal, search *st
 			Staff: staff, Viewer: user, Search: search, AfterSeq: afterSeq, MaxRows: limit})
 		cursor = func(c Channel) paging.Cursor { return seqCursor("", c) }
 	case SortMembers:
-		n, _ := strconv.Atoi(key)
+		var n int
+		if afterSeq != nil {
+			if n, err = strconv.Atoi(key); err != nil {
+				return paging.Page[Channel]{}, apperr.BadInput("after", "after is not a valid cursor")
+			}
+		}
 		rows, err = s.q.ListChannelsByMembers(ctx, store.ListChannelsByMembersParams{
 			Staff: staff, Viewer: user, Search: search, AfterSeq: afterSeq, AfterMembers: int32(n), MaxRows: limit})
 		cursor = func(c Channel) paging.Cursor { return seqCursor(strconv.Itoa(int(c.MemberCount)), c) }
@@ -416,7 +421,12 @@ func (s *Service) Channels(ctx context.Context, p identity.Principal, search *st
 			return seqCursor(c.Activity().UTC().Format(time.RFC3339Nano), c)
 		}
 	case SortRelevance:
-		rank, _ := strconv.ParseFloat(key, 64)
+		var rank float64
+		if afterSeq != nil {
+			if rank, err = strconv.ParseFloat(key, 64); err != nil {
+				return paging.Page[Channel]{}, apperr.BadInput("after", "after is not a valid cursor")
+			}
+		}
 		var ranked []store.ListChannelsByRelevanceRow
 		ranked, err = s.q.ListChannelsByRelevance(ctx, store.ListChannelsByRelevanceParams{
 			Staff: staff, Viewer: user, Search: *search, AfterSeq: afterSeq, AfterRank: rank, MaxRows: limit})
