@@ -32,8 +32,8 @@ type S3Server struct {
 	SecretKey string
 }
 
-// startAttempts bounds retries when the server exits while starting, as it
-// does when another process took one of the free ports we picked.
+// startAttempts bounds retries when the server exits while starting because
+// another process took one of the free ports we picked meanwhile.
 const startAttempts = 3
 
 // readyTimeout bounds how long a started server may take to store an object.
@@ -56,7 +56,7 @@ func StartS3Server(t testing.TB) *S3Server {
 			return s
 		}
 		errs = append(errs, err)
-		if !errors.Is(err, errExited) {
+		if !errors.Is(err, errPortTaken) {
 			break
 		}
 	}
@@ -152,7 +152,10 @@ func buildWeed(t testing.TB) string {
 	return filepath.Join(root, "bin", "weed")
 }
 
-var errExited = errors.New("the server exited while starting")
+var (
+	errExited    = errors.New("the server exited while starting")
+	errPortTaken = errors.New("a port was taken")
+)
 
 // The eight ports weed server listens on, each service's HTTP and gRPC.
 var weedPortFlags = []string{
@@ -236,8 +239,12 @@ func startWeed(t testing.TB, weed string) (*S3Server, error) {
 	}
 
 	if err := waitReady(t, s, exited, &waitErr); err != nil {
+		log := tail(logPath, 40)
 		stop()
-		return nil, fmt.Errorf("%w\nweed %s\n--- end of its log:\n%s", err, strings.Join(args, " "), tail(logPath, 40))
+		if errors.Is(err, errExited) && strings.Contains(log, "address already in use") {
+			err = fmt.Errorf("%w: %w", errPortTaken, err)
+		}
+		return nil, fmt.Errorf("%w\nweed %s\n--- end of its log:\n%s", err, strings.Join(args, " "), log)
 	}
 	t.Logf("objectstoretest: SeaweedFS S3 API on %s ready in %s", s.Endpoint, time.Since(started).Round(time.Millisecond))
 	t.Cleanup(func() {
@@ -255,6 +262,15 @@ func waitReady(t testing.TB, s *S3Server, exited <-chan struct{}, waitErr *error
 	client := s.Client(t)
 	ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
 	defer cancel()
+	// An attempt in flight (minio-go retries refused connections itself)
+	// ends as soon as the server does.
+	go func() {
+		select {
+		case <-exited:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	const bucket = "ready"
 	var last error
 	for {
@@ -274,6 +290,11 @@ func waitReady(t testing.TB, s *S3Server, exited <-chan struct{}, waitErr *error
 		}()
 		if last == nil {
 			return nil
+		}
+		select {
+		case <-exited:
+			return fmt.Errorf("%w (%v)", errExited, *waitErr)
+		default:
 		}
 		select {
 		case <-exited:
