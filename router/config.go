@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"supergraph/platform/config"
+	"supergraph/platform/objectstore"
 	"supergraph/platform/services"
 )
 
@@ -68,6 +69,11 @@ type Config struct {
 	// CORSAllowedOrigins lists browser origins allowed to call the router; empty
 	// allows none (same-origin pages such as the playground need no CORS).
 	CORSAllowedOrigins []string `env:"CORS_ALLOWED_ORIGINS"`
+	// Media is the object store the router serves under /media/ when
+	// MEDIA_PUBLIC_URL is a path on its own origin (development: the
+	// directory the marketplace writes product images to); with an absolute
+	// URL (a CDN, the bucket) the router serves no media.
+	Media objectstore.Config
 	// MaxRequestBytes limits a request body (and a WebSocket message), and
 	// the operations field of a multipart request.
 	MaxRequestBytes int64 `env:"MAX_REQUEST_BYTES" envDefault:"1048576"`
@@ -218,7 +224,7 @@ const ReadyPath = "/health/ready"
 
 // Validate checks the router's settings.
 func (c Config) Validate() error {
-	errs := []error{c.Service.Validate()}
+	errs := []error{c.Service.Validate(), c.Media.Validate()}
 	if c.GraphConfig == "" {
 		errs = append(errs, errors.New("GRAPH_CONFIG is required"))
 	}

@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -23,6 +24,7 @@ import (
 
 	"supergraph/platform/identity"
 	"supergraph/platform/keys"
+	"supergraph/platform/objectstore"
 	"supergraph/platform/redisx"
 	"supergraph/router/internal/auth"
 	"supergraph/router/internal/engine"
@@ -320,6 +322,9 @@ func (r *Router) routes() http.Handler {
 	mux.Handle("GET /api/health", http.RedirectHandler("/api/health/", http.StatusMovedPermanently))
 	mux.Handle("GET /health/live", health.Live())
 	mux.Handle("GET "+ReadyPath, r.health.Ready())
+	if strings.HasPrefix(r.cfg.Media.PublicBaseURL, "/") {
+		mux.Handle("GET "+objectstore.RoutePath, mediaHandler(r.cfg.Media, r.log))
+	}
 
 	var h http.Handler = mux
 	if len(r.cfg.CORSAllowedOrigins) > 0 {
