@@ -26,9 +26,6 @@ var healthPath = map[string]string{"router": "/health/ready"}
 // (moved to a free port) it must exit 0 having asked the right path; with
 // nothing listening, 1.
 func TestHealthchecksRunTheBinaries(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds every binary")
-	}
 	d := load(t)
 	bin := t.TempDir()
 	abs, err := filepath.Abs(root)
