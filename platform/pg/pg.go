@@ -144,6 +144,13 @@ func IsUniqueViolation(err error) (constraint string, ok bool) {
 	return "", false
 }
 
+// IsForeignKeyViolation reports whether err is PostgreSQL's
+// foreign_key_violation: a reference to a row that does not exist.
+func IsForeignKeyViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23503"
+}
+
 // NotFound turns pgx's no-rows into NOT_FOUND for what; other errors pass.
 func NotFound(err error, what string) error {
 	if errors.Is(err, pgx.ErrNoRows) {

@@ -218,3 +218,8 @@ func invalid(taskType string, problems []string) error {
 	}
 	return fmt.Errorf("%w: %s: %s", ErrInvalidPayload, taskType, strings.Join(problems, "; "))
 }
+
+// Money is an amount as notification texts show it: "29.00 EUR".
+func Money(cents int32, currency string) string {
+	return fmt.Sprintf("%d.%02d %s", cents/100, cents%100, currency)
+}

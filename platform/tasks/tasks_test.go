@@ -102,3 +102,9 @@ func TestFitClipsOnRuneBoundaries(t *testing.T) {
 	kept := tasks.NotificationDeliver{Title: "exact"}.Fit()
 	require.Equal(t, "exact", kept.Title)
 }
+
+func TestMoney(t *testing.T) {
+	require.Equal(t, "29.00 EUR", tasks.Money(2900, "EUR"))
+	require.Equal(t, "0.05 USD", tasks.Money(5, "USD"))
+	require.Equal(t, "1234.56 RUB", tasks.Money(123456, "RUB"))
+}

@@ -130,3 +130,38 @@ func TestAnswersWithoutRedis(t *testing.T) {
 	require.EqualValues(t, 2, field(r.Data, "products", "facets", "total"))
 	require.Equal(t, []any{map[string]any{"productCount": 2.0}}, r.Data["productCategories"])
 }
+
+// One cached search answer serves every user; what depends on the viewer
+// (isFavorite, a seller's drafts) and on the variables never crosses over.
+// Users and variables interleave, each answer compared with what that user
+// alone should see.
+func TestCachedSearchKeepsEachViewersOwnFields(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	seller := newPerson(identity.RoleSeller)
+	cat := e.category("lamps", nil)
+	cheap := e.product(seller, cat, "Paper lamp shade", 900)
+	dear := e.product(seller, cat, "Copper lamp stand", 9900)
+	draft := e.product(seller, cat, "Unfinished lamp base", 500, func(in map[string]any) { in["status"] = "DRAFT" })
+	users := []person{newPerson(), newPerson(), newPerson()}
+	favourites := map[int]string{0: cheap, 1: dear} // user 2 has none
+	for i, id := range favourites {
+		e.Do(e.as(users[i]), `mutation($p: ID!) { addFavorite(productId: $p) { id } }`, vars{"p": id}).NoErrors(t)
+	}
+	const q = `query($max: Int) { products(filter: {search: "lamp", maxPriceCents: $max}, sort: PRICE_ASC) { edges { node { id isFavorite } } } }`
+	for round := range 3 {
+		for i, u := range users {
+			for _, max := range []int{1000, 100000} {
+				r := e.Do(e.as(u), q, vars{"max": max}).NoErrors(t)
+				want := []map[string]any{{"id": cheap, "isFavorite": favourites[i] == cheap}}
+				if max > 1000 {
+					want = append(want, map[string]any{"id": dear, "isFavorite": favourites[i] == dear})
+				}
+				require.Equal(t, want, nodes(r.Data["products"]), "round %d, user %d, max %d", round, i, max)
+			}
+		}
+		// The seller's own draft is theirs in User.products, never in a search.
+		r := e.Do(e.as(seller), q, vars{"max": 100000}).NoErrors(t)
+		require.NotContains(t, ids(r.Data["products"]), draft)
+	}
+}

@@ -156,7 +156,7 @@ func (s *Service) placeOrder(ctx context.Context, p identity.Principal, id, gigI
 		return s.notify(ctx, tx, o, o.FreelancerID, tasks.KindOrderPlaced,
 			"New order: "+o.GigTitle,
 			fmt.Sprintf("You have a new %s order (%s) for %q, due %s.", strings.ToLower(string(tier)),
-				money(o.PriceCents, o.Currency), o.GigTitle, o.DueAt.Format("2 Jan 2006")), now)
+				tasks.Money(o.PriceCents, o.Currency), o.GigTitle, o.DueAt.Format("2 Jan 2006")), now)
 	})
 	if err != nil {
 		return Order{}, apperr.Wrap("place order", err)
@@ -332,7 +332,7 @@ func (s *Service) CompleteOrder(ctx context.Context, p identity.Principal, id uu
 func completion(o Order, notify []uuid.UUID, who string) step {
 	return step{to: OrderStatusCOMPLETED, notify: notify, kind: tasks.KindOrderCompleted,
 		title: "Completed: " + o.GigTitle,
-		body:  fmt.Sprintf("%s for %q: the order is complete (%s).", who, o.GigTitle, money(o.PriceCents, o.Currency))}
+		body:  fmt.Sprintf("%s for %q: the order is complete (%s).", who, o.GigTitle, tasks.Money(o.PriceCents, o.Currency))}
 }
 
 // CancelOrder cancels an order before completion (ORDER_CANCELLED to the
@@ -429,10 +429,6 @@ func (s *Service) notify(ctx context.Context, tx pgx.Tx, o Order, recipient uuid
 		"orderId": o.ID.String(), "gigId": o.GigID.String(), "status": string(o.Status),
 		"tier": string(o.Tier), "priceCents": o.PriceCents, "currency": o.Currency,
 	}, at)
-}
-
-func money(cents int32, currency string) string {
-	return fmt.Sprintf("%d.%02d %s", cents/100, cents%100, currency)
 }
 
 // timeCursor decodes an `after` over a (timestamp, id) order.

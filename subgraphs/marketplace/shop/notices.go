@@ -81,7 +81,7 @@ func (s *Service) FanOutStep(ctx context.Context, step tasks.MarketplacePriceDro
 		for _, u := range users {
 			err := s.queueNotice(ctx, tx, notice{
 				recipient: u, kind: KindPriceDrop, title: "Price drop: " + prod.Title,
-				body: fmt.Sprintf("Now %s, was %s.", money(step.NewPriceCents, prod.Currency), money(step.OldPriceCents, prod.Currency)),
+				body: fmt.Sprintf("Now %s, was %s.", tasks.Money(step.NewPriceCents, prod.Currency), tasks.Money(step.OldPriceCents, prod.Currency)),
 				link: "/products/" + prod.Slug,
 				data: map[string]any{"productId": productID.String(), "oldPriceCents": step.OldPriceCents, "newPriceCents": step.NewPriceCents},
 			}, uuid.NewSHA1(drop, u[:]))
@@ -104,8 +104,4 @@ func (s *Service) FanOutStep(ctx context.Context, step tasks.MarketplacePriceDro
 		return nil
 	}
 	return apperr.Wrap("price drop", err)
-}
-
-func money(cents int32, currency string) string {
-	return fmt.Sprintf("%d.%02d %s", cents/100, cents%100, currency)
 }

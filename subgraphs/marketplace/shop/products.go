@@ -167,7 +167,7 @@ func (s *Service) CreateProduct(ctx context.Context, p identity.Principal, in Pr
 		Description: prod.Description, PriceCents: prod.PriceCents, Currency: prod.Currency, Stock: prod.Stock,
 		Condition: store.ProductCondition(prod.Condition), Status: store.ProductStatus(prod.Status), Attributes: attrs,
 	})
-	if isForeignKey(err) {
+	if pg.IsForeignKeyViolation(err) {
 		return Product{}, apperr.BadInput("categoryId", "categoryId is not a category")
 	}
 	if err != nil {
@@ -175,11 +175,6 @@ func (s *Service) CreateProduct(ctx context.Context, p identity.Principal, in Pr
 	}
 	s.searchChanged(ctx)
 	return toProduct(row), nil
-}
-
-func isForeignKey(err error) bool {
-	var pgErr interface{ SQLState() string }
-	return errors.As(err, &pgErr) && pgErr.SQLState() == "23503"
 }
 
 // mayEdit allows a product's seller and STAFF.
@@ -223,7 +218,7 @@ func (s *Service) editProduct(ctx context.Context, p identity.Principal, id uuid
 			PriceCents: prod.PriceCents, Stock: prod.Stock, Condition: store.ProductCondition(prod.Condition),
 			Status: store.ProductStatus(prod.Status), Attributes: attrs,
 		})
-		if isForeignKey(err) {
+		if pg.IsForeignKeyViolation(err) {
 			return apperr.BadInput("categoryId", "categoryId is not a category")
 		}
 		if err != nil {
