@@ -152,6 +152,30 @@ func (w *WS) Event(id, field string) map[string]any {
 	return v
 }
 
+// Events reads one result of each operation in fields (id -> its
+// subscription field), in whatever order they arrive — events of different
+// operations, from different upstreams, have no order between them — and
+// returns each operation's data field.
+func (w *WS) Events(fields map[string]string) map[string]map[string]any {
+	w.t.Helper()
+	out := make(map[string]map[string]any, len(fields))
+	for len(out) < len(fields) {
+		ctx, cancel := context.WithTimeout(context.Background(), wsTimeout)
+		m := w.read(ctx)
+		cancel()
+		field, ok := fields[m.ID]
+		require.True(w.t, ok && out[m.ID] == nil, "unexpected message %s %s %s", m.ID, m.Type, m.Payload)
+		require.Equal(w.t, "next", m.Type, "payload %s", m.Payload)
+		var r Response
+		require.NoError(w.t, json.Unmarshal(m.Payload, &r))
+		require.Empty(w.t, r.Errors)
+		v, isObject := r.Data[field].(map[string]any)
+		require.True(w.t, isObject, "data %v", r.Data)
+		out[m.ID] = v
+	}
+	return out
+}
+
 // CloseCode waits until the server closes the connection (messages that
 // arrive meanwhile are skipped) and returns its close code and reason; it
 // fails the test when no close arrives within d.
