@@ -396,6 +396,11 @@ func (r *Router) serveUntil(ctx context.Context, srv *http.Server, ln net.Listen
 	sctx, cancel := context.WithTimeout(context.Background(), r.cfg.ShutdownTimeout)
 	defer cancel()
 	err := srv.Shutdown(sctx)
+	if err != nil {
+		// Requests still running at the deadline (hijacked WebSockets and
+		// SSE streams are ended above, so these are plain requests).
+		err = fmt.Errorf("router: drain http: %w", err)
+	}
 	if e := <-errc; !errors.Is(e, http.ErrServerClosed) {
 		err = errors.Join(err, e)
 	}
