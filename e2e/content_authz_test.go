@@ -1087,8 +1087,8 @@ func azArchived(t *testing.T, p *platform, c *azCast) {
 // member's once they are removed.
 func azSubscriptions(t *testing.T, p *platform, c *azCast) {
 	const (
-		commentAdded = `subscription($p: ID!) { commentAdded(postId: $p) { id body } }`
-		postAdded    = `subscription($c: ID!) { postAdded(channelId: $c) { id title } }`
+		commentAdded = `subscription($p: ID!, $after: ID) { commentAdded(postId: $p, after: $after) { id body } }`
+		postAdded    = `subscription($c: ID!, $after: ID) { postAdded(channelId: $c, after: $after) { id title } }`
 	)
 	pub, priv := p.azFixture(c, "PUBLIC", azFixtureOptions{}), p.azFixture(c, "PRIVATE", azFixtureOptions{})
 	owner := c.token(azOwner)
@@ -1130,8 +1130,11 @@ func azSubscriptions(t *testing.T, p *platform, c *azCast) {
 				field, query string
 				vars         map[string]any
 			}{
-				{"commentAdded", commentAdded, map[string]any{"p": f.post}},
-				{"postAdded", postAdded, map[string]any{"c": f.ch}},
+				// From the fixture's comment and post on: whenever each
+				// subscription becomes live, the events after them arrive
+				// (replayed or live), so no follower can start too late.
+				{"commentAdded", commentAdded, map[string]any{"p": f.post, "after": f.comment}},
+				{"postAdded", postAdded, map[string]any{"c": f.ch, "after": f.post}},
 			} {
 				ws := p.dial(token)
 				fs = append(fs, follower{name: name, field: s.field, want: "Live " + f.vis, ws: ws, op: ws.Subscribe(s.query, s.vars)})
