@@ -81,9 +81,11 @@ func (e *env) waitFanOutIdle(t *testing.T) {
 	insp := asynq.NewInspector(opt)
 	defer func() { require.NoError(t, insp.Close()) }()
 	require.Eventually(t, func() bool {
+		// The queue first: a step commits its next row before it
+		// completes, so once the queue shows it done, the row is counted.
+		q, err := insp.GetQueueInfo(tasks.QueueMarketplace)
 		unsent := e.count(`SELECT count(*) FROM outbox WHERE task_type = $1 AND sent_at IS NULL`, tasks.TypeMarketplacePriceDrop)
 		sent := e.count(`SELECT count(*) FROM outbox WHERE task_type = $1`, tasks.TypeMarketplacePriceDrop)
-		q, err := insp.GetQueueInfo(tasks.QueueMarketplace)
 		return unsent == 0 && err == nil && q.Pending+q.Active+q.Scheduled+q.Retry == 0 && q.Completed == sent
 	}, 20*time.Second, 20*time.Millisecond)
 }
